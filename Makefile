@@ -1,0 +1,36 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install lint format clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# Set up, migrate, seed the demo, then run web + Celery worker + beat (+ the local payment
+# provider peers) in the foreground; Ctrl-C stops them all.
+run: install
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py seed_demo
+	@bash bin/run-all.sh $(HOST) $(PORT)
+
+# The whole suite. Uses PostgreSQL / Redis when DATABASE_URL / REDIS_URL are set, SQLite otherwise.
+test: install
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,274 @@
+"""Who the program's people are: users (e-mail login), affiliates, their usernames (current
+and earlier ones), coupons, the commission plans assigned to them, API keys and the audit log."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **extra: object) -> User:
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in: an affiliate, a program manager or a support agent. E-mail is the login."""
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=150, blank=True)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    def __str__(self) -> str:
+        return self.email
+
+
+def new_public_id() -> str:
+    # 12 URL-safe characters ≈ 72 random bits: unguessable, short enough for a cookie value.
+    return secrets.token_urlsafe(9)
+
+
+class Plan(models.Model):
+    """A commission plan (the commissions app computes entries from it).
+
+    Rates are integer basis points (2000 = 20%); money figures are minor units of the
+    program currency. Defaults are Publer's: $0.25 per signup, 50% of the first payment,
+    20% of recurring payments, progressive tiers (PlanTier) by last month's sales.
+    """
+
+    name = models.CharField(max_length=80, unique=True)
+    is_default = models.BooleanField(default=False, help_text="Plan given to new affiliates.")
+    signup_bounty = models.BigIntegerField(
+        default=25, help_text="Minor units of the program currency per signup."
+    )
+    first_payment_bp = models.PositiveIntegerField(
+        default=5000, help_text="Basis points of a first payment."
+    )
+    recurring_bp = models.PositiveIntegerField(
+        default=2000, help_text="Basis points of each recurring payment."
+    )
+    recurring_months = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Pay recurring commission for this many months; blank = lifetime.",
+    )
+    use_tiers = models.BooleanField(
+        default=True,
+        help_text="Use the progressive tiers by last month's sales instead of the flat rates.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_plan"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlanTier(models.Model):
+    """A progressive tier: applies when the affiliate's previous-calendar-month sales (program
+    currency, minor units) are >= min_sales (the lower bound is inclusive)."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="tiers")
+    min_sales = models.BigIntegerField(
+        help_text="Inclusive lower bound, minor units of the program currency."
+    )
+    first_payment_bp = models.PositiveIntegerField()
+    recurring_bp = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["plan", "min_sales"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "min_sales"], name="one_tier_per_bound")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} ≥ {self.min_sales}"
+
+
+class PlanBonus(models.Model):
+    """A one-time bonus when a referred customer first pays for a product plan (Kinsta)."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="bonuses")
+    product_plan = models.CharField(
+        max_length=80, help_text="Product plan name as billing reports it."
+    )
+    amount = models.BigIntegerField(help_text="Minor units of the program currency.")
+    hold_days = models.PositiveIntegerField(default=60)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "product_plan"], name="one_bonus_per_product_plan"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan}: {self.product_plan} {self.amount}"
+
+
+class Affiliate(models.Model):
+    class Status(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SUSPENDED = "suspended", "Suspended"
+
+    class Frequency(models.TextChoices):
+        MONTHLY = "monthly", "Monthly"
+        TWO_WEEKLY = "two_weekly", "Two-weekly"
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="affiliate")
+    # The public id is the cookie value and the API id; the database pk never leaves the server.
+    public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
+    # Current username, lowercase. Every username ever used is also a Username row.
+    username = models.CharField(max_length=30, unique=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.APPLIED, db_index=True
+    )
+    applied_at = models.DateTimeField(default=timezone.now)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    status_note = models.CharField(max_length=300, blank=True)
+
+    website = models.URLField(blank=True)
+    audience = models.TextField(blank=True)
+    promotion = models.TextField(
+        blank=True, help_text="How the applicant will promote the product."
+    )
+    terms_accepted_at = models.DateTimeField(null=True, blank=True)
+
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="affiliates"
+    )
+    commission_override_bp = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Fixed rate for this affiliate on every payment (influencers).",
+    )
+    payout_threshold = models.BigIntegerField(
+        default=5000, help_text="Minor units; 5000 ($50) or 2000 ($20)."
+    )
+    payout_frequency = models.CharField(
+        max_length=16, choices=Frequency.choices, default=Frequency.MONTHLY
+    )
+
+    is_employee = models.BooleanField(default=False)
+    early_access = models.BooleanField(default=False)
+    is_paying_customer = models.BooleanField(default=False)
+    language = models.CharField(max_length=8, default="en")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(username=Lower("username")), name="affiliate_username_lowercase"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == self.Status.APPROVED
+
+
+class Username(models.Model):
+    """Every username an affiliate has held (the current one included). Unique for ever: an
+    earlier username keeps resolving to its affiliate and can never be taken by anyone else."""
+
+    name = models.CharField(max_length=30, unique=True)
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="usernames")
+    created_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it stopped being current."
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Coupon(models.Model):
+    """A coupon code tied to an affiliate: sales with it are attributed even without a click."""
+
+    code = models.CharField(max_length=64)
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="coupons")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("code"), name="coupon_code_unique_ci")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ApiKey(models.Model):
+    """A server-to-server key. Only its SHA-256 is stored; the raw key is shown once."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="First characters, to recognise a key.")
+    hashed_key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class AuditLog(models.Model):
+    """Who did what to whom, when (impersonation, status changes by admins, payout detail changes)."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=64)
+    affiliate = models.ForeignKey(
+        Affiliate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.affiliate}"

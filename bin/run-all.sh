@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs Ambassador's processes in the foreground for `make run`: web, Celery worker, Celery
+# beat, and the local fake payment peers (so payouts complete without the internet).
+# Ctrl-C (or any process exiting) stops all of them.
+set -euo pipefail
+HOST=${1:-127.0.0.1}
+PORT=${2:-8000}
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo; echo "Stopping…"
+  kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+if [ -f bin/demo-peers.sh ]; then
+  # shellcheck source=/dev/null
+  source bin/demo-peers.sh
+fi
+
+$BIN/python manage.py runserver "$HOST:$PORT" --noreload & pids+=($!)
+$BIN/celery -A config worker --loglevel=INFO --concurrency=2 --without-gossip --without-mingle & pids+=($!)
+$BIN/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule & pids+=($!)
+
+sleep 2
+cat <<TXT
+
+  Ambassador is running at http://$HOST:$PORT/
+    admin:      http://$HOST:$PORT/admin/      (admin@example.com / admin-demo-pass)
+    affiliate:  http://$HOST:$PORT/dashboard/  (alice@example.org / demo-pass-1234)
+    API docs:   http://$HOST:$PORT/api/docs/
+  Web, Celery worker and beat are running; Ctrl-C stops all three.
+
+TXT
+wait -n "${pids[@]}"

@@ -1,0 +1,85 @@
+"""The Celery app and the whole beat schedule.
+
+Run exactly one beat process per deployment (two would run every job twice); every job is
+idempotent anyway, because acks-late delivery may run a task twice too.
+"""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("ambassador")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    # A task is acknowledged after it ran, and re-queued if its worker process died, so a
+    # crash never silently drops a job. Hence every task must be safe to run twice.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_serializer="json",
+    accept_content=["json"],
+    result_backend=None,
+    task_ignore_result=True,
+    timezone="UTC",
+    enable_utc=True,
+    broker_connection_retry_on_startup=True,
+)
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Pending commissions whose 30-day hold has passed become approved (or declined when
+    # their payment was refunded / lost a dispute). Daily at 18:07 UTC, as Publer runs it.
+    "approve-due-commissions": {
+        "task": "commissions.approve_due_commissions",
+        "schedule": crontab(minute=7, hour=18),
+    },
+    # Monthly payout run for every affiliate: the 1st of the month at 13:07 UTC.
+    "run-payouts-monthly": {
+        "task": "payouts.run_payouts",
+        "schedule": crontab(minute=7, hour=13, day_of_month=1),
+        "kwargs": {"two_weekly_only": False},
+    },
+    # Mid-month run for affiliates on the two-weekly schedule: the 15th at 13:07 UTC.
+    "run-payouts-two-weekly": {
+        "task": "payouts.run_payouts",
+        "schedule": crontab(minute=7, hour=13, day_of_month=15),
+        "kwargs": {"two_weekly_only": True},
+    },
+    # Catch-up pull of Stripe events after our stored cursor, so a missed webhook is caught
+    # well inside Stripe's 30-day /v1/events window. Every 10 minutes.
+    "sync-stripe": {
+        "task": "commissions.sync_stripe",
+        "schedule": crontab(minute="*/10"),
+    },
+    # Sweeper: stored provider events not yet processed (a crash between commit and enqueue
+    # loses the on_commit task) are processed. Every minute.
+    "process-pending-events": {
+        "task": "commissions.process_pending_events",
+        "schedule": crontab(),
+    },
+    # Bulk-insert buffered clicks from Redis into PostgreSQL. Every 2 seconds.
+    "flush-clicks": {
+        "task": "tracking.flush_clicks",
+        "schedule": 2.0,
+    },
+    # Bring today's (and yesterday's) daily rollups up to date, so dashboards lag < 1 minute.
+    "refresh-rollups": {
+        "task": "tracking.refresh_rollups",
+        "schedule": 30.0,
+    },
+    # Ask PayPal / Stripe about payouts still sending or in an unknown state (webhooks carry
+    # no item data for PayPal batches, and a crash may leave a payout unknown). Every 15 min.
+    "poll-payouts": {
+        "task": "payouts.poll_payouts",
+        "schedule": crontab(minute="*/15"),
+    },
+}
+
+
+@app.task(name="ambassador.ping")
+def ping_task() -> str:
+    """Round-trip check used by the CI smoke test and /healthz/ready debugging."""
+    return "pong"

@@ -1,0 +1,307 @@
+"""Ambassador settings: one module, driven by the environment (django-environ).
+
+Every variable is documented in `.env.example`. Defaults give the embedded, laptop setup
+(SQLite, a file-system Celery broker, console e-mail, providers off); production sets
+DATABASE_URL / REDIS_URL / SECRET_KEY / DEBUG=off and the provider credentials.
+"""
+
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+VAR_DIR.mkdir(exist_ok=True)
+(VAR_DIR / "static").mkdir(exist_ok=True)
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=True)
+
+
+def _local_secret_key() -> str:
+    # For local use only: generated once into var/ so sessions survive restarts.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+if DEBUG:
+    SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key()
+else:
+    SECRET_KEY = env.str("SECRET_KEY")  # required in production: no default on purpose
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# The marketing site the redirects lead to, and the hosts a redirect may ever reach.
+SITE_URL = env.str("SITE_URL", default="https://example.com").rstrip("/")
+SITE_HOSTS = env.list("SITE_HOSTS", default=[urlsplit(SITE_URL).hostname or "example.com"])
+COOKIE_DOMAIN = env.str("COOKIE_DOMAIN", default="") or None
+# Public URL of Ambassador itself (links in e-mails, Stripe Connect return URLs).
+AMBASSADOR_URL = env.str("AMBASSADOR_URL", default="http://127.0.0.1:8000").rstrip("/")
+PROGRAM_CURRENCY = env.str("PROGRAM_CURRENCY", default="USD")
+PROGRAM_NAME = env.str("PROGRAM_NAME", default="Ambassador")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
+    "affiliates",
+    "tracking",
+    "commissions",
+    "payouts",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+AUTH_USER_MODEL = "affiliates.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/dashboard/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: SQLite under var/ by default. Persistent connections matter: without them every
+# request pays a PostgreSQL connection set-up and throughput falls ~6x.
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'ambassador.sqlite3'}")
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["TEST"] = {"NAME": ""}  # in-memory test database
+IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Redis: cache and broker when set; otherwise a local-memory cache and a file-system broker.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+_broker_dir = VAR_DIR / "broker"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for sub in ("out", "processed"):
+        (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "out"),
+        "data_folder_out": str(_broker_dir / "out"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+elif CELERY_BROKER_URL.startswith("redis"):
+    # Above the longest task (a payout run over 10,000 affiliates stays well under 1 h),
+    # so an unacknowledged task is redelivered only when its worker really died.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español"), ("fr", "Français")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# E-mail: console by default, so a laptop prints the messages.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Ambassador <affiliates@example.com>")
+
+# Security when DEBUG is off (manage.py check --deploy passes with these).
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_SSL_REDIRECT_EXEMPT = [r"^healthz/"]
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# Login rate limit (django-axes): 5 failures lock the username+IP pair for 1 hour.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = 1
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
+# API: Bearer API keys for servers, sessions for the dashboard; one error shape.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "config.api.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["config.api.IsApiClient"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Ambassador API",
+    "DESCRIPTION": "Affiliate program: clicks, signups, payments, commissions, payouts. "
+    "Amounts are integer minor units beside an ISO 4217 currency.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Payment providers: each has an on/off switch (credentials set) so a laptop runs without.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")  # e.g. http://127.0.0.1:8420 (localstripe)
+PAYPAL_CLIENT_ID = env.str("PAYPAL_CLIENT_ID", default="")
+PAYPAL_CLIENT_SECRET = env.str("PAYPAL_CLIENT_SECRET", default="")
+PAYPAL_MODE = env.str("PAYPAL_MODE", default="sandbox")
+PAYPAL_API_BASE = env.str("PAYPAL_API_BASE", default="")  # e.g. http://127.0.0.1:8421 (local fake)
+PAYPAL_WEBHOOK_ID = env.str("PAYPAL_WEBHOOK_ID", default="")
+
+# --- Affiliates (issue 3)
+# Marketing-site routes that can never be usernames (Ambassador's own routes are added
+# automatically from the URL resolver).
+RESERVED_USERNAMES = env.list(
+    "RESERVED_USERNAMES",
+    default=[
+        "plans",
+        "pricing",
+        "blog",
+        "login",
+        "signup",
+        "register",
+        "about",
+        "help",
+        "terms",
+        "privacy",
+        "contact",
+        "docs",
+        "support",
+        "careers",
+        "jobs",
+        "features",
+        "app",
+        "dashboard",
+        "account",
+        "settings",
+        "admin",
+        "api",
+        "static",
+        "media",
+        "www",
+        "mail",
+        "status",
+        "security",
+        "legal",
+        "affiliates",
+        "affiliate",
+        "partners",
+    ],
+)
+AUTO_APPROVE_PAYING_CUSTOMERS = env.bool("AUTO_APPROVE_PAYING_CUSTOMERS", default=True)
+
+# --- Tracking (issue 4)
+REFERRAL_COOKIE_DAYS = env.int("REFERRAL_COOKIE_DAYS", default=30)
+ATTRIBUTION = env.str("ATTRIBUTION", default="first_click")  # or "last_click"
+UTM_TAGS = env.bool("UTM_TAGS", default=True)
+AD_REFERRER_PATTERNS = env.list(
+    "AD_REFERRER_PATTERNS",
+    default=[
+        "googleadservices.com",
+        "doubleclick.net",
+        "googlesyndication.com",
+        "shareasale.com",
+        "awin1.com",
+        "cj.com",
+        "impact.com",
+        "bing.com/aclk",
+    ],
+)
+
+# --- Commissions (issue 5)
+COMMISSION_HOLD_DAYS = env.int("COMMISSION_HOLD_DAYS", default=30)
+
+# --- Payouts (issue 6)
+PAYOUT_REQUIRE_APPROVAL = env.bool("PAYOUT_REQUIRE_APPROVAL", default=False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},
+}

@@ -1,0 +1,3 @@
+"""dashboard models."""
+
+from django.db import models  # noqa: F401

@@ -1,0 +1,3 @@
+"""payouts models."""
+
+from django.db import models  # noqa: F401

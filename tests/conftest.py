@@ -1,0 +1,54 @@
+"""Shared fixtures. App-specific fixtures (local provider servers…) live in tests/<app>/conftest.py."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from affiliates.services import create_api_key
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    # The resolver cache (and others) must not leak between tests; Redis in CI is shared.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def api_key(db) -> str:
+    _, raw = create_api_key(name="tests", now=timezone.now())
+    return raw
+
+
+@pytest.fixture
+def api(api_key) -> APIClient:
+    """An API client authenticated with a Bearer key, as the product's backend would be."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    return client
+
+
+@pytest.fixture
+def anon_api() -> APIClient:
+    return APIClient()
+
+
+def pytest_collection_modifyitems(config, items):
+    # PostgreSQL-only tests (row locks, triggers, concurrency) skip on SQLite; CI runs the
+    # suite on PostgreSQL too, where .ci/run fails if PostgreSQL is unreachable.
+    if settings.IS_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
