@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 import factory
 
 from affiliates.models import Affiliate, Coupon, Plan, User, Username
+from commissions.models import CommissionEntry
+from tracking.models import Referral
 
 FIXED_NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
@@ -58,6 +60,38 @@ class CouponFactory(factory.django.DjangoModelFactory):
 
 # --- tracking -------------------------------------------------------------------------
 
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Referral
+
+    customer_id = factory.Sequence(lambda n: f"cus_{n:06d}")
+    email = factory.Sequence(lambda n: f"customer{n}@customer.test")
+    affiliate = factory.SubFactory(AffiliateFactory)
+    source = Referral.Source.COOKIE
+    why = "factory"
+    created_at = FIXED_NOW
+
+
 # --- commissions ----------------------------------------------------------------------
+
+
+class CommissionEntryFactory(factory.django.DjangoModelFactory):
+    """A ledger entry; pass state/approve_after as the test needs."""
+
+    class Meta:
+        model = CommissionEntry
+
+    kind = CommissionEntry.Kind.RECURRING
+    affiliate = factory.SubFactory(AffiliateFactory)
+    amount = 1000
+    currency = "USD"
+    source_type = CommissionEntry.SourceType.ADMIN
+    source_id = factory.Sequence(lambda n: f"test-{n}")
+    rule = "factory"
+    state = CommissionEntry.State.PENDING
+    approve_after = FIXED_NOW
+    created_at = FIXED_NOW
+
 
 # --- payouts --------------------------------------------------------------------------
