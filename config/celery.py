@@ -21,7 +21,6 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     task_serializer="json",
     accept_content=["json"],
-    result_backend=None,
     task_ignore_result=True,
     timezone="UTC",
     enable_utc=True,
@@ -79,7 +78,7 @@ app.conf.beat_schedule = {
 }
 
 
-@app.task(name="ambassador.ping")
+@app.task(name="ambassador.ping", ignore_result=False)
 def ping_task() -> str:
     """Round-trip check used by the CI smoke test and /healthz/ready debugging."""
     return "pong"

@@ -144,6 +144,9 @@ elif CELERY_BROKER_URL.startswith("redis"):
     # Above the longest task (a payout run over 10,000 affiliates stays well under 1 h),
     # so an unacknowledged task is redelivered only when its worker really died.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# Results are not needed by our tasks (they write their outcome to the database); the CI
+# smoke test sets a backend to see a round trip.
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 AUTH_PASSWORD_VALIDATORS = [
