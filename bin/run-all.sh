@@ -12,7 +12,16 @@ pids=()
 cleanup() {
   trap - INT TERM EXIT
   echo; echo "Stopping…"
-  kill "${pids[@]}" 2>/dev/null || true
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  # Give a warm shutdown 10 s, then stop whatever is left hard (a worker can hang in it).
+  for _ in $(seq 20); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.5
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+  pkill -KILL -P "$$" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap cleanup INT TERM EXIT
