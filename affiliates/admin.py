@@ -1,6 +1,12 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+"""Django admin for the program's people. Status changes go through the services (so e-mails
+go out and the audit log records who did it); usernames change only through the affiliate's
+own settings (so aliases are kept)."""
 
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils import timezone
+
+from affiliates import services
 from affiliates.models import (
     Affiliate,
     ApiKey,
@@ -12,6 +18,7 @@ from affiliates.models import (
     User,
     Username,
 )
+from config.errors import ServiceError
 
 
 @admin.register(User)
@@ -19,6 +26,7 @@ class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "name", "is_staff", "is_active", "date_joined"]
     search_fields = ["email", "name"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
     fieldsets = (
         (None, {"fields": ("email", "password", "name")}),
         (
@@ -48,29 +56,159 @@ class PlanAdmin(admin.ModelAdmin):
         "signup_bounty",
         "first_payment_bp",
         "recurring_bp",
+        "recurring_months",
         "use_tiers",
     ]
     inlines = [PlanTierInline, PlanBonusInline]
 
 
 class UsernameInline(admin.TabularInline):
+    """Username history: the current name and every earlier alias, read-only."""
+
     model = Username
     extra = 0
+    fields = ["name", "created_at", "retired_at"]
     readonly_fields = ["name", "created_at", "retired_at"]
     can_delete = False
+    verbose_name_plural = "Username history"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class CouponInline(admin.TabularInline):
     model = Coupon
     extra = 0
+    fields = ["code", "is_active", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+def _bulk(modeladmin, request, queryset, service, verb: str) -> None:
+    done = skipped = 0
+    now = timezone.now()
+    for affiliate in queryset.select_related("user"):
+        try:
+            service(affiliate=affiliate, now=now, actor=request.user)
+        except ServiceError:
+            skipped += 1  # not in a status this action applies to
+        else:
+            done += 1
+    modeladmin.message_user(request, f"{done} affiliate(s) {verb}.", messages.SUCCESS)
+    if skipped:
+        modeladmin.message_user(
+            request,
+            f"{skipped} skipped: their status does not allow being {verb}.",
+            messages.WARNING,
+        )
+
+
+@admin.action(description="Approve selected affiliates (e-mails them)", permissions=["change"])
+def approve_selected(modeladmin, request, queryset):
+    _bulk(modeladmin, request, queryset, services.approve_affiliate, "approved")
+
+
+@admin.action(description="Reject selected applications (e-mails them)", permissions=["change"])
+def reject_selected(modeladmin, request, queryset):
+    _bulk(modeladmin, request, queryset, services.reject_affiliate, "rejected")
+
+
+@admin.action(description="Suspend selected affiliates (e-mails them)", permissions=["change"])
+def suspend_selected(modeladmin, request, queryset):
+    _bulk(modeladmin, request, queryset, services.suspend_affiliate, "suspended")
+
+
+@admin.action(description="Reinstate selected suspended affiliates", permissions=["change"])
+def reinstate_selected(modeladmin, request, queryset):
+    _bulk(modeladmin, request, queryset, services.reinstate_affiliate, "reinstated")
 
 
 @admin.register(Affiliate)
 class AffiliateAdmin(admin.ModelAdmin):
-    list_display = ["username", "user", "status", "plan", "created_at"]
-    list_filter = ["status", "plan", "is_employee", "is_paying_customer", "early_access"]
+    list_display = [
+        "username",
+        "email",
+        "status",
+        "plan",
+        "is_paying_customer",
+        "is_employee",
+        "created_at",
+    ]
+    list_select_related = ["user", "plan"]
+    list_filter = [
+        "status",
+        "plan",
+        "is_employee",
+        "is_paying_customer",
+        "early_access",
+        "payout_frequency",
+    ]
     search_fields = ["username", "user__email", "public_id", "usernames__name"]
+    date_hierarchy = "created_at"
+    actions = [approve_selected, reject_selected, suspend_selected, reinstate_selected]
     inlines = [UsernameInline, CouponInline]
+    # Status and username have their own services (e-mails, aliases, cache invalidation).
+    readonly_fields = [
+        "public_id",
+        "user",
+        "username",
+        "status",
+        "applied_at",
+        "approved_at",
+        "rejected_at",
+        "suspended_at",
+        "terms_accepted_at",
+        "created_at",
+    ]
+    fieldsets = (
+        (None, {"fields": ("public_id", "user", "username", "status", "status_note")}),
+        ("Application", {"fields": ("website", "audience", "promotion", "terms_accepted_at")}),
+        (
+            "Commission and payout",
+            {
+                "fields": (
+                    "plan",
+                    "commission_override_bp",
+                    "payout_threshold",
+                    "payout_frequency",
+                )
+            },
+        ),
+        ("Flags", {"fields": ("is_employee", "early_access", "is_paying_customer", "language")}),
+        (
+            "Dates",
+            {
+                "fields": (
+                    "applied_at",
+                    "approved_at",
+                    "rejected_at",
+                    "suspended_at",
+                    "created_at",
+                )
+            },
+        ),
+    )
+
+    @admin.display(ordering="user__email", description="E-mail")
+    def email(self, obj: Affiliate) -> str:
+        return obj.user.email
+
+    def has_add_permission(self, request) -> bool:
+        # New affiliates come from /apply/ or `manage.py create_affiliate`, which validate the
+        # username and write its history row.
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        extra_context["can_impersonate"] = request.user.has_perm("affiliates.impersonate_affiliate")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(Coupon)
+class CouponAdmin(admin.ModelAdmin):
+    list_display = ["code", "affiliate", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["code", "affiliate__username", "affiliate__user__email"]
+    raw_id_fields = ["affiliate"]
 
 
 @admin.register(ApiKey)
@@ -81,5 +219,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(admin.ModelAdmin):
+    """Read-only for everyone: an audit log nobody can edit."""
+
     list_display = ["at", "actor", "action", "affiliate"]
     list_filter = ["action"]
+    search_fields = ["actor__email", "affiliate__username", "action"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

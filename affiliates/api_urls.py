@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from django.urls import path
+
+from affiliates import api
+
+urlpatterns = [
+    path("affiliates", api.AffiliateListApi.as_view(), name="api-affiliates"),
+    path("affiliates/<str:public_id>", api.AffiliateDetailApi.as_view(), name="api-affiliate"),
+]

@@ -198,6 +198,9 @@ class Affiliate(models.Model):
                 condition=models.Q(username=Lower("username")), name="affiliate_username_lowercase"
             ),
         ]
+        permissions = [
+            ("impersonate_affiliate", "Can log in as the affiliate (program managers)"),
+        ]
 
     def __str__(self) -> str:
         return self.username
@@ -217,12 +220,21 @@ class Username(models.Model):
     retired_at = models.DateTimeField(
         null=True, blank=True, help_text="When it stopped being current."
     )
+    # Look-alike key (affiliates.usernames.skeleton): unique, so "a1ice" can never sit beside
+    # "alice". Null only for rows written by bulk_create, which skips save().
+    skeleton = models.CharField(max_length=30, unique=True, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        from affiliates.usernames import skeleton
+
+        self.skeleton = skeleton(self.name)
+        super().save(*args, **kwargs)
 
 
 class Coupon(models.Model):

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import secrets
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.conf import settings
+from django.db.models import Q, QuerySet
 
 from affiliates.models import Affiliate, ApiKey, Username
-
-# The redirect resolves a username on every click, so the answer is cached (Redis in
-# production) and invalidated by affiliates.services on any username or status change.
-_RESOLVER_PREFIX = "resolver:v1:"
-_RESOLVER_TTL = 24 * 60 * 60
-_MISS = "-"  # cached "no such username"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,22 +25,61 @@ class ResolvedAffiliate:
         return self.status == Affiliate.Status.APPROVED
 
 
-def resolver_cache_key(name: str) -> str:
-    return _RESOLVER_PREFIX + name
+# The redirect resolves a username on every click, so answers are memoised in each process
+# and stamped with the resolver's *generation*: a random token that every username or status
+# change replaces (forget_usernames, on commit). The generation lives in Redis when REDIS_URL
+# is set (shared by every web process), else in a file under var/ (the one-machine setup).
+#
+# - resolve_username(): always current — one GET of the generation (or a small file read),
+#   and a SELECT only when the memo is from an older generation.
+# - resolve_username_memoised(): no round trip at all when memoised; the caller must check
+#   the generation it gets back. tracking.clicks does so inside the same Redis script that
+#   records the click, so an honoured click costs one Redis call and no SELECT.
+GENERATION_KEY = "ambassador:resolver:generation"
+_GENERATION_FILE = settings.VAR_DIR / "resolver-generation"
+_MEMO_MAX = 200_000  # random 404 paths must not grow a worker without bound
+_memo: dict[str, tuple[str, ResolvedAffiliate | None]] = {}
+_redis = None
 
 
-def resolve_username(name: str) -> ResolvedAffiliate | None:
-    """Current username or any earlier one → its affiliate, whatever its status (callers
-    check `is_approved`). Case-insensitive. No database query when the answer is cached."""
+def _redis_client():
+    """One connection pool per process (gunicorn forks before the first request)."""
+    global _redis
+    if _redis is None and settings.REDIS_URL:
+        import redis
+
+        _redis = redis.Redis.from_url(settings.REDIS_URL)
+    return _redis
+
+
+def resolver_generation() -> str:
+    client = _redis_client()
+    if client is not None:
+        value = client.get(GENERATION_KEY)
+        if value is None:  # first use, or Redis was flushed: every memo becomes stale
+            client.set(GENERATION_KEY, secrets.token_hex(8), nx=True)
+            value = client.get(GENERATION_KEY)
+        return value.decode()
+    try:
+        return _GENERATION_FILE.read_text()
+    except FileNotFoundError:
+        return _new_file_generation()
+
+
+def _new_file_generation() -> str:
+    token = secrets.token_hex(8)
+    tmp = _GENERATION_FILE.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(token)
+    tmp.replace(_GENERATION_FILE)  # atomic: a reader sees the old token or the new one
+    return token
+
+
+def _normalise(name: str) -> str | None:
     name = (name or "").strip().lower()
-    if not name or len(name) > 30:
-        return None
-    key = resolver_cache_key(name)
-    hit = cache.get(key)
-    if hit == _MISS:
-        return None
-    if hit is not None:
-        return ResolvedAffiliate(*hit)
+    return name if name and len(name) <= 30 else None
+
+
+def _lookup(name: str) -> ResolvedAffiliate | None:
     row = (
         Username.objects.filter(name=name)
         .values_list(
@@ -51,13 +87,64 @@ def resolve_username(name: str) -> ResolvedAffiliate | None:
         )
         .first()
     )
-    cache.set(key, row if row else _MISS, _RESOLVER_TTL)
     return ResolvedAffiliate(*row) if row else None
 
 
+def _remember(name: str, generation: str, value: ResolvedAffiliate | None) -> None:
+    if len(_memo) >= _MEMO_MAX:
+        _memo.clear()
+    _memo[name] = (generation, value)
+
+
+def resolve_username(name: str) -> ResolvedAffiliate | None:
+    """Current username or any earlier one → its affiliate, whatever its status (callers
+    check `is_approved`). Case-insensitive. Always current; a SELECT only on a memo miss."""
+    name = _normalise(name)
+    if name is None:
+        return None
+    generation = resolver_generation()  # read before the SELECT: a change in between is seen
+    hit = _memo.get(name)
+    if hit is not None and hit[0] == generation:
+        return hit[1]
+    value = _lookup(name)
+    _remember(name, generation, value)
+    return value
+
+
+def resolve_username_memoised(name: str) -> tuple[ResolvedAffiliate | None, str | None]:
+    """The hot path's lookup: (answer, generation it belongs to), with no round trip when
+    memoised. The answer may be stale: the caller must compare the generation with the
+    current one (tracking.clicks does it atomically with the click write)."""
+    name = _normalise(name)
+    if name is None:
+        return None, None
+    hit = _memo.get(name)
+    if hit is not None:
+        return hit[1], hit[0]
+    value = resolve_username(name)
+    generation = _memo[name][0]
+    return value, generation
+
+
 def forget_usernames(names: list[str]) -> None:
-    """Drop cached resolutions (call on commit after a username or status change)."""
-    cache.delete_many([resolver_cache_key(n.lower()) for n in names])
+    """A username or an affiliate's status changed (call on commit): every process's memo
+    becomes stale at once. `names` is kept for the callers' clarity; the generation is global
+    because changes are rare (admin actions) and a refill is one SELECT per name."""
+    _memo.clear()
+    client = _redis_client()
+    if client is not None:
+        client.set(GENERATION_KEY, secrets.token_hex(8))
+    else:
+        _new_file_generation()
+
+
+def clear_resolver_memo() -> None:
+    """Forget this process's memo and connection (tests; a forked worker)."""
+    global _redis
+    _memo.clear()
+    if _redis is not None:
+        _redis.close()
+    _redis = None
 
 
 def hash_api_key(raw: str) -> str:
@@ -70,3 +157,21 @@ def get_api_key_by_raw(*, raw: str) -> ApiKey | None:
 
 def get_affiliate_by_public_id(public_id: str) -> Affiliate | None:
     return Affiliate.objects.select_related("user", "plan").filter(public_id=public_id).first()
+
+
+def list_affiliates(*, status: str | None = None, q: str | None = None) -> QuerySet[Affiliate]:
+    """Affiliates newest first, for the API and admin tools. `q` matches a username (current
+    or earlier) or e-mail by substring, or a public id exactly."""
+    queryset = Affiliate.objects.select_related("plan", "user").order_by("-created_at", "-pk")
+    if status:
+        queryset = queryset.filter(status=status)
+    if q:
+        q = q.strip()
+        matches = (
+            Q(username__icontains=q)
+            | Q(user__email__icontains=q)
+            | Q(public_id=q)
+            | Q(pk__in=Username.objects.filter(name__icontains=q).values("affiliate_id"))
+        )
+        queryset = queryset.filter(matches)
+    return queryset

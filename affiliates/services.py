@@ -5,10 +5,32 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from django.db import transaction
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 
-from affiliates.models import Affiliate, ApiKey, Plan, User, Username
+from affiliates.models import Affiliate, ApiKey, AuditLog, Plan, User, Username
 from affiliates.selectors import forget_usernames, hash_api_key
+from affiliates.usernames import validate_username
+from config.errors import Conflict, ServiceError
+
+Status = Affiliate.Status
+
+# Allowed status moves (DESIGN.md): applied → approved | rejected, approved → suspended →
+# approved. A rejected applicant may still be approved later (an admin changing their mind).
+TRANSITIONS: dict[str, set[str]] = {
+    Status.APPLIED: {Status.APPROVED, Status.REJECTED},
+    Status.REJECTED: {Status.APPROVED},
+    Status.APPROVED: {Status.SUSPENDED},
+    Status.SUSPENDED: {Status.APPROVED},
+}
+# The milestone timestamp each target status stamps.
+_STAMP = {
+    Status.APPROVED: "approved_at",
+    Status.REJECTED: "rejected_at",
+    Status.SUSPENDED: "suspended_at",
+}
 
 
 def create_api_key(*, name: str, now: datetime) -> tuple[ApiKey, str]:
@@ -18,6 +40,26 @@ def create_api_key(*, name: str, now: datetime) -> tuple[ApiKey, str]:
         name=name, prefix=raw[:12], hashed_key=hash_api_key(raw), created_at=now
     )
     return key, raw
+
+
+def _forget_all_names_on_commit(affiliate_id: int, *extra: str) -> None:
+    """The tracking redirect caches username → affiliate; after any change to a username or a
+    status every name the affiliate ever held must be re-read, so drop them all once the
+    change is visible to other connections (on commit)."""
+    names = list(Username.objects.filter(affiliate_id=affiliate_id).values_list("name", flat=True))
+    names.extend(extra)
+    transaction.on_commit(lambda: forget_usernames(names))
+
+
+def _add_username_row(*, affiliate: Affiliate, name: str, now: datetime) -> None:
+    # The unique constraints on name and skeleton are the real guard against two people
+    # taking the same (or a look-alike) name at once; validation only explains it nicely.
+    try:
+        with transaction.atomic():
+            Username.objects.create(name=name, affiliate=affiliate, created_at=now)
+    except IntegrityError as exc:
+        message = f"“{name}” is taken."
+        raise ServiceError(message, code="taken", fields={"username": [message]}) from exc
 
 
 @transaction.atomic
@@ -30,17 +72,261 @@ def create_affiliate(
     approved: bool = False,
     plan: Plan | None = None,
 ) -> Affiliate:
-    username = username.strip().lower()
-    user = User.objects.create_user(email=email, password=password)
+    """A user and its affiliate profile at once (the `create_affiliate` command, demos)."""
+    username = validate_username(username)
+    email = User.objects.normalize_email(email).strip().lower()
+    if User.objects.filter(email=email).exists():
+        message = f"An account with the e-mail {email} already exists."
+        raise ServiceError(message, code="email_taken", fields={"email": [message]})
+    user = User.objects.create_user(email=email, password=password, date_joined=now)
     affiliate = Affiliate.objects.create(
         user=user,
         username=username,
         plan=plan or Plan.objects.filter(is_default=True).first(),
         applied_at=now,
         created_at=now,
-        status=Affiliate.Status.APPROVED if approved else Affiliate.Status.APPLIED,
+        status=Status.APPROVED if approved else Status.APPLIED,
         approved_at=now if approved else None,
     )
-    Username.objects.create(name=username, affiliate=affiliate, created_at=now)
-    transaction.on_commit(lambda: forget_usernames([username]))
+    _add_username_row(affiliate=affiliate, name=username, now=now)
+    _forget_all_names_on_commit(affiliate.pk)
     return affiliate
+
+
+@transaction.atomic
+def create_user(*, email: str, password: str, now: datetime) -> User:
+    """Sign up: an account only; the affiliate profile comes with the application."""
+    email = User.objects.normalize_email(email).strip().lower()
+    if User.objects.filter(email=email).exists():
+        message = "An account with this e-mail already exists. Log in or reset your password."
+        raise ServiceError(message, code="email_taken", fields={"email": [message]})
+    return User.objects.create_user(email=email, password=password, date_joined=now)
+
+
+@transaction.atomic
+def submit_application(
+    *,
+    user: User,
+    username: str,
+    now: datetime,
+    accepted_terms: bool,
+    website: str = "",
+    audience: str = "",
+    promotion: str = "",
+    is_paying_customer: bool = False,
+) -> Affiliate:
+    """An account applies to the program. Paying customers are approved at once when
+    settings.AUTO_APPROVE_PAYING_CUSTOMERS is on; everybody else waits for an admin.
+
+    `is_paying_customer` must come from a trusted source (the product's backend, an admin),
+    never from the applicant's own form."""
+    if Affiliate.objects.filter(user=user).exists():
+        raise Conflict("You have already applied.", code="already_applied")
+    if not accepted_terms:
+        message = "You must accept the program terms."
+        raise ServiceError(message, code="terms", fields={"accept_terms": [message]})
+    username = validate_username(username)
+    affiliate = Affiliate.objects.create(
+        user=user,
+        username=username,
+        plan=Plan.objects.filter(is_default=True).first(),
+        status=Status.APPLIED,
+        applied_at=now,
+        created_at=now,
+        terms_accepted_at=now,
+        website=website,
+        audience=audience,
+        promotion=promotion,
+        is_paying_customer=is_paying_customer,
+    )
+    _add_username_row(affiliate=affiliate, name=username, now=now)
+    _forget_all_names_on_commit(affiliate.pk)
+    if is_paying_customer and settings.AUTO_APPROVE_PAYING_CUSTOMERS:
+        return approve_affiliate(affiliate=affiliate, now=now, note="Paying customer")
+    _email_on_commit(affiliate.pk, "applied")
+    return affiliate
+
+
+@transaction.atomic
+def mark_paying_customer(*, affiliate: Affiliate, now: datetime) -> Affiliate:
+    """The product (or an admin) says this affiliate pays: flag it, and approve a waiting
+    application when the program auto-approves paying customers."""
+    Affiliate.objects.filter(pk=affiliate.pk).update(is_paying_customer=True)
+    affiliate.is_paying_customer = True
+    if affiliate.status == Status.APPLIED and settings.AUTO_APPROVE_PAYING_CUSTOMERS:
+        return approve_affiliate(affiliate=affiliate, now=now, note="Paying customer")
+    return affiliate
+
+
+def _transition(
+    *,
+    affiliate: Affiliate,
+    to: str,
+    from_: set[str],
+    now: datetime,
+    actor: User | None,
+    note: str,
+) -> Affiliate:
+    """Compare-and-set: the row moves only from an allowed status; side effects (audit row,
+    e-mail, resolver cache) only when exactly this call moved it."""
+    changes = {"status": to, _STAMP[to]: now}
+    if note:
+        changes["status_note"] = note[:300]
+    with transaction.atomic():
+        moved = Affiliate.objects.filter(pk=affiliate.pk, status__in=from_).update(**changes)
+        if moved != 1:
+            current = Affiliate.objects.filter(pk=affiliate.pk).values_list("status", flat=True)
+            was = next(iter(current), "missing")
+            raise Conflict(
+                f"{affiliate.username} is {was}; it cannot become {to}.", code="bad_transition"
+            )
+        AuditLog.objects.create(
+            at=now,
+            actor=actor,
+            action=f"affiliate.{to}",
+            affiliate=affiliate,
+            details={"note": note} if note else {},
+        )
+        _forget_all_names_on_commit(affiliate.pk)
+        _email_on_commit(affiliate.pk, to)
+    affiliate.refresh_from_db()
+    return affiliate
+
+
+def approve_affiliate(
+    *, affiliate: Affiliate, now: datetime, actor: User | None = None, note: str = ""
+) -> Affiliate:
+    return _transition(
+        affiliate=affiliate,
+        to=Status.APPROVED,
+        from_={Status.APPLIED, Status.REJECTED},
+        now=now,
+        actor=actor,
+        note=note,
+    )
+
+
+def reject_affiliate(
+    *, affiliate: Affiliate, now: datetime, actor: User | None = None, note: str = ""
+) -> Affiliate:
+    return _transition(
+        affiliate=affiliate,
+        to=Status.REJECTED,
+        from_={Status.APPLIED},
+        now=now,
+        actor=actor,
+        note=note,
+    )
+
+
+def suspend_affiliate(
+    *, affiliate: Affiliate, now: datetime, actor: User | None = None, note: str = ""
+) -> Affiliate:
+    return _transition(
+        affiliate=affiliate,
+        to=Status.SUSPENDED,
+        from_={Status.APPROVED},
+        now=now,
+        actor=actor,
+        note=note,
+    )
+
+
+def reinstate_affiliate(
+    *, affiliate: Affiliate, now: datetime, actor: User | None = None, note: str = ""
+) -> Affiliate:
+    return _transition(
+        affiliate=affiliate,
+        to=Status.APPROVED,
+        from_={Status.SUSPENDED},
+        now=now,
+        actor=actor,
+        note=note,
+    )
+
+
+@transaction.atomic
+def change_username(*, affiliate: Affiliate, new_username: str, now: datetime) -> Affiliate:
+    """The current username becomes an alias (retired_at set) that keeps resolving to this
+    affiliate and can never be taken by anyone else; an own earlier alias may come back."""
+    # Lock the row: two changes at once would otherwise both retire the same name.
+    locked = Affiliate.objects.select_for_update().get(pk=affiliate.pk)
+    name = validate_username(new_username, affiliate=locked)
+    old = locked.username
+    if name == old:
+        return locked
+    Username.objects.filter(affiliate=locked, name=old).update(retired_at=now)
+    if not Username.objects.filter(affiliate=locked, name=name).update(retired_at=None):
+        _add_username_row(affiliate=locked, name=name, now=now)
+    locked.username = name
+    locked.save(update_fields=["username"])
+    AuditLog.objects.create(
+        at=now,
+        actor=locked.user,
+        action="affiliate.username_changed",
+        affiliate=locked,
+        details={"from": old, "to": name},
+    )
+    _forget_all_names_on_commit(locked.pk, name, old)
+    affiliate.username = name
+    return locked
+
+
+def start_impersonation(*, actor: User, affiliate: Affiliate, now: datetime) -> AuditLog:
+    """Records a program manager opening an affiliate's dashboard as the affiliate (the view
+    swaps the session). Refused for anyone without the permission, and for staff targets
+    (impersonating a staff account would be a privilege escalation)."""
+    if not actor.is_active or not actor.has_perm("affiliates.impersonate_affiliate"):
+        raise ServiceError(
+            "Only program managers may log in as an affiliate.",
+            code="permission_denied",
+            status=403,
+        )
+    if affiliate.user.is_staff or affiliate.user.is_superuser:
+        raise ServiceError(
+            "Staff accounts cannot be impersonated.", code="permission_denied", status=403
+        )
+    return AuditLog.objects.create(
+        at=now,
+        actor=actor,
+        action="impersonation.start",
+        affiliate=affiliate,
+        details={"actor_email": actor.email, "affiliate_email": affiliate.user.email},
+    )
+
+
+def stop_impersonation(*, actor: User, affiliate: Affiliate | None, now: datetime) -> AuditLog:
+    return AuditLog.objects.create(
+        at=now, actor=actor, action="impersonation.stop", affiliate=affiliate
+    )
+
+
+# --- e-mail ---------------------------------------------------------------------------
+
+_SUBJECTS = {
+    "applied": "We received your application",
+    Status.APPROVED: "You're in: your affiliate account is approved",
+    Status.REJECTED: "About your affiliate application",
+    Status.SUSPENDED: "Your affiliate account is suspended",
+}
+
+
+def _email_on_commit(affiliate_id: int, event: str) -> None:
+    transaction.on_commit(lambda: send_status_email(affiliate_id=affiliate_id, event=event))
+
+
+def send_status_email(*, affiliate_id: int, event: str) -> None:
+    affiliate = Affiliate.objects.select_related("user").get(pk=affiliate_id)
+    context = {
+        "affiliate": affiliate,
+        "program_name": settings.PROGRAM_NAME,
+        "site_url": settings.SITE_URL,
+        "ambassador_url": settings.AMBASSADOR_URL,
+    }
+    body = render_to_string(f"affiliates/email/{event}.txt", context)
+    send_mail(
+        f"{settings.PROGRAM_NAME}: {_SUBJECTS[event]}",
+        body,
+        None,
+        [affiliate.user.email],
+    )

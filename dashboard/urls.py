@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from dashboard import views
+
+urlpatterns = [
+    path("dashboard/", views.home, name="dashboard"),
+]

@@ -8,15 +8,18 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from affiliates.selectors import clear_resolver_memo
 from affiliates.services import create_api_key
 
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    # The resolver cache (and others) must not leak between tests; Redis in CI is shared.
+    # The resolver memo (and caches) must not leak between tests; Redis in CI is shared.
     cache.clear()
+    clear_resolver_memo()
     yield
     cache.clear()
+    clear_resolver_memo()
 
 
 @pytest.fixture

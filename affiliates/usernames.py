@@ -1,0 +1,134 @@
+"""Username rules (DESIGN.md "Usernames"): the charset, reserved names and look-alikes.
+
+A username becomes the last path segment of a link on the marketing site and the root short
+link `/<username>` here, so it must never shadow a route: every first path segment Ambassador
+serves is reserved automatically (read from the URL resolver), plus the marketing site's own
+routes (settings.RESERVED_USERNAMES).
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from config.errors import ServiceError
+
+MIN_LENGTH = 3
+MAX_LENGTH = 30
+_CHARSET = re.compile(r"^[a-z0-9_-]+$")
+
+# Characters that read alike in a link or an e-mail. The skeleton maps each group to one
+# representative, so two names with the same skeleton are look-alikes. The charset is ASCII
+# (Unicode confusables are already excluded), so this short table is the whole problem.
+_CONFUSABLES = str.maketrans(
+    {
+        "0": "o",
+        "1": "l",
+        "i": "l",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "8": "b",
+    }
+)
+# Multi-letter look-alikes, applied after the single-character map.
+_SEQUENCES = (("rn", "m"), ("vv", "w"))
+
+
+def skeleton(name: str) -> str:
+    """The look-alike key of a name: lowercase, separators dropped (`-`, `_` and none read
+    alike: "bob-smith", "bob_smith", "bobsmith"), confusable characters folded ("a1ice" and
+    "alice" both → "allce")."""
+    folded = name.lower().replace("-", "").replace("_", "").translate(_CONFUSABLES)
+    for seq, rep in _SEQUENCES:
+        folded = folded.replace(seq, rep)
+    return folded
+
+
+def _first_segments(patterns: list, prefix: str = "") -> set[str]:
+    """First path segments of every route, walking includes. A segment that starts with a
+    converter (`<str:username>`) reserves nothing: it is the catch-all, not a name."""
+    found: set[str] = set()
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        route = route.lstrip("^/")
+        if isinstance(entry, URLResolver):
+            head = route.split("/", 1)[0]
+            if "/" in route and head and not _is_dynamic(head):
+                # The include is mounted under a fixed segment: that segment is enough.
+                found.add(_clean(head))
+            else:
+                found |= _first_segments(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            head = route.split("/", 1)[0]
+            if head and not _is_dynamic(head):
+                found.add(_clean(head))
+    return {s for s in found if s}
+
+
+def _is_dynamic(segment: str) -> bool:
+    return segment.startswith("<") or segment.startswith("(")
+
+
+def _clean(segment: str) -> str:
+    # Regex routes (re_path) may carry anchors or escapes; keep the literal characters.
+    return re.sub(r"[^a-z0-9_-]", "", segment.lower())
+
+
+def reserved_usernames() -> set[str]:
+    """Ambassador's own first path segments plus the marketing site's configured routes.
+
+    Computed on every call from the active URLconf (cheap: a few dozen patterns), so a route
+    added by any app is reserved without anyone remembering to list it."""
+    own = _first_segments(get_resolver().url_patterns)
+    return own | {n.strip().lower() for n in settings.RESERVED_USERNAMES if n.strip()}
+
+
+def _error(message: str, code: str = "invalid_username") -> ServiceError:
+    return ServiceError(message, code=code, fields={"username": [message]})
+
+
+def validate_username(name: str, *, affiliate=None) -> str:
+    """Return the normalised (lowercase) username or raise ServiceError naming the broken rule.
+
+    `affiliate`: the affiliate choosing the name; its own earlier usernames are allowed back
+    (they are its aliases anyway), nobody else's ever are."""
+    from affiliates.models import Username
+
+    name = (name or "").strip()
+    normalised = name.lower()
+    if not MIN_LENGTH <= len(normalised) <= MAX_LENGTH:
+        raise _error(f"A username has {MIN_LENGTH} to {MAX_LENGTH} characters.")
+    if not _CHARSET.match(normalised):
+        raise _error(
+            "A username may contain only letters a-z, digits 0-9, hyphens (-) and underscores (_)."
+        )
+    if normalised.isdigit():
+        raise _error("A username cannot be only digits.")
+
+    reserved = reserved_usernames()
+    if normalised in reserved:
+        raise _error(f"“{normalised}” is reserved (it is one of the site's pages).", "reserved")
+    key = skeleton(normalised)
+    if key in {skeleton(r) for r in reserved}:
+        raise _error(
+            f"“{normalised}” looks too much like a reserved name (0/o, 1/l, - and _ read alike).",
+            "lookalike",
+        )
+
+    existing = Username.objects.filter(name=normalised).values_list("affiliate_id", flat=True)
+    owner = next(iter(existing), None)
+    if owner is not None:
+        if affiliate is not None and owner == affiliate.pk:
+            return normalised
+        raise _error(f"“{normalised}” is taken.", "taken")
+    if Username.objects.filter(skeleton=key).exists():
+        raise _error(
+            f"“{normalised}” looks too much like an existing username "
+            "(0/o, 1/l, - and _ read alike).",
+            "lookalike",
+        )
+    return normalised

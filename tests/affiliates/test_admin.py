@@ -1,0 +1,208 @@
+"""Django admin and roles: bulk status actions, read-only Support, impersonation, audit log."""
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.core import mail
+
+from affiliates.models import Affiliate, AuditLog
+from affiliates.roles import PROGRAM_MANAGER, SUPPORT, sync_roles
+from tests.factories import AffiliateFactory, PlanFactory
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = "/admin/affiliates/affiliate/"
+
+
+def _codenames(group: str) -> set[str]:
+    return {
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in Group.objects.get(name=group).permissions.select_related("content_type")
+    }
+
+
+def test_support_may_only_view_and_never_api_keys_or_payout_accounts():
+    support = _codenames(SUPPORT)
+
+    assert all(p.split(".")[1].startswith("view_") for p in support)
+    assert {p.split(".")[0] for p in support} <= {"affiliates", "tracking", "commissions", "payouts"}
+    assert "affiliates.view_affiliate" in support
+    assert "payouts.view_payout" in support
+    assert "affiliates.view_apikey" not in support
+    assert "payouts.view_payoutaccount" not in support  # bank details and tax ids
+    assert "affiliates.change_plan" not in support
+
+
+def test_roles_cover_every_model_of_their_apps_from_the_registry():
+    sync_roles()
+    manager, support = _codenames(PROGRAM_MANAGER), _codenames(SUPPORT)
+
+    for label in ("affiliates", "tracking", "commissions", "payouts"):
+        for model in apps.get_app_config(label).get_models():
+            name = model._meta.model_name
+            assert f"{label}.change_{name}" in manager
+            if (label, name) not in {("affiliates", "apikey"), ("payouts", "payoutaccount")}:
+                assert f"{label}.view_{name}" in support
+    assert "affiliates.impersonate_affiliate" in manager
+    assert "affiliates.impersonate_affiliate" not in support
+
+
+def test_a_program_manager_bulk_approves_through_the_service_and_mails_each_affiliate(
+    manager_client, django_capture_on_commit_callbacks
+):
+    waiting = [
+        AffiliateFactory(status=Affiliate.Status.APPLIED, approved_at=None) for _ in range(2)
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager_client.post(
+            CHANGELIST,
+            {"action": "approve_selected", "_selected_action": [a.pk for a in waiting]},
+            follow=True,
+        )
+
+    assert response.status_code == 200
+    assert set(Affiliate.objects.values_list("status", flat=True)) == {Affiliate.Status.APPROVED}
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(a.user.email for a in waiting)
+    assert AuditLog.objects.filter(action="affiliate.approved").count() == 2
+
+
+def test_bulk_suspend_skips_affiliates_whose_status_does_not_allow_it(manager_client):
+    approved = AffiliateFactory()
+    applied = AffiliateFactory(status=Affiliate.Status.APPLIED)
+
+    response = manager_client.post(
+        CHANGELIST,
+        {"action": "suspend_selected", "_selected_action": [approved.pk, applied.pk]},
+        follow=True,
+    )
+
+    assert b"1 skipped" in response.content
+    assert Affiliate.objects.get(pk=approved.pk).status == Affiliate.Status.SUSPENDED
+    assert Affiliate.objects.get(pk=applied.pk).status == Affiliate.Status.APPLIED
+
+
+def test_support_sees_the_affiliates_but_cannot_change_their_status(support_client):
+    waiting = AffiliateFactory(status=Affiliate.Status.APPLIED)
+
+    listing = support_client.get(CHANGELIST)
+    support_client.post(
+        CHANGELIST, {"action": "approve_selected", "_selected_action": [waiting.pk]}
+    )
+    change = support_client.post(f"{CHANGELIST}{waiting.pk}/change/", {"status_note": "x"})
+
+    assert listing.status_code == 200
+    assert b"approve_selected" not in listing.content
+    assert Affiliate.objects.get(pk=waiting.pk).status == Affiliate.Status.APPLIED
+    assert change.status_code == 403
+
+
+@pytest.mark.parametrize("url", ["/admin/affiliates/apikey/", "/admin/auth/group/"])
+def test_support_is_refused_api_keys_and_roles(support_client, url):
+    assert support_client.get(url).status_code == 403
+
+
+def test_support_may_read_a_plan_but_not_change_it(support_client):
+    plan = PlanFactory(name="Default", first_payment_bp=5000)
+
+    page = support_client.get(f"/admin/affiliates/plan/{plan.pk}/change/")
+    post = support_client.post(
+        f"/admin/affiliates/plan/{plan.pk}/change/", {"name": "Default", "first_payment_bp": 9000}
+    )
+
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert post.status_code == 403
+    plan.refresh_from_db()
+    assert plan.first_payment_bp == 5000
+
+
+def test_the_admin_searches_by_email_username_alias_and_public_id(manager_client, now):
+    from affiliates.services import change_username
+
+    target = AffiliateFactory(username="findme", user__email="who@find.test")
+    change_username(affiliate=target, new_username="found-it", now=now)
+    AffiliateFactory(username="other-one")
+
+    for q in ("who@find", "found-it", "findme", target.public_id):
+        page = manager_client.get(CHANGELIST, {"q": q}).content.decode()
+
+        assert "found-it" in page and "other-one" not in page, q
+
+
+def test_the_change_page_shows_username_history_and_the_impersonation_button(manager_client, now):
+    from affiliates.services import change_username
+
+    target = AffiliateFactory(username="firstname")
+    change_username(affiliate=target, new_username="secondname", now=now)
+
+    page = manager_client.get(f"{CHANGELIST}{target.pk}/change/").content.decode()
+
+    assert "Username history" in page and "firstname" in page
+    assert f"/impersonate/{target.public_id}/" in page
+
+
+def test_the_audit_log_is_read_only_in_admin(manager_client, admin_client):
+    row = AuditLog.objects.create(action="impersonation.start")
+
+    for client in (manager_client, admin_client):
+        assert client.get("/admin/affiliates/auditlog/add/").status_code == 403
+        page = client.get(f"/admin/affiliates/auditlog/{row.pk}/change/")
+        assert page.status_code == 200 and b'name="_save"' not in page.content
+        assert client.post(f"/admin/affiliates/auditlog/{row.pk}/delete/").status_code == 403
+
+
+def test_a_program_manager_logs_in_as_an_affiliate_and_back_with_both_acts_audited(
+    manager_client, manager
+):
+    target = AffiliateFactory(username="target-aff")
+
+    start = manager_client.post(f"/impersonate/{target.public_id}/")
+    dashboard = manager_client.get("/dashboard/")
+    stop = manager_client.post("/impersonate/stop/")
+
+    assert start.status_code == 302 and start["Location"] == "/dashboard/"
+    assert b"impersonation-banner" in dashboard.content
+    assert b"target-aff" in dashboard.content
+    assert stop["Location"] == f"{CHANGELIST}{target.pk}/change/"
+    assert manager_client.session["_auth_user_id"] == str(manager.pk)
+    assert "impersonator_id" not in manager_client.session
+    started, stopped = AuditLog.objects.order_by("at", "pk")
+    assert (started.action, started.actor, started.affiliate) == (
+        "impersonation.start",
+        manager,
+        target,
+    )
+    assert (stopped.action, stopped.actor, stopped.affiliate) == (
+        "impersonation.stop",
+        manager,
+        target,
+    )
+
+
+def test_the_impersonation_banner_is_absent_for_the_affiliate_itself(client):
+    affiliate = AffiliateFactory()
+    client.force_login(affiliate.user)
+
+    assert b"impersonation-banner" not in client.get("/dashboard/").content
+
+
+def test_support_cannot_log_in_as_an_affiliate(support_client, support):
+    target = AffiliateFactory()
+
+    response = support_client.post(f"/impersonate/{target.public_id}/")
+
+    assert response.status_code == 403
+    assert support_client.session["_auth_user_id"] == str(support.pk)
+    assert not AuditLog.objects.exists()
+
+
+def test_an_affiliate_cannot_log_in_as_another(client):
+    me, other = AffiliateFactory(), AffiliateFactory()
+    client.force_login(me.user)
+
+    assert client.post(f"/impersonate/{other.public_id}/").status_code == 403
+
+
+def test_impersonation_needs_a_post(manager_client):
+    target = AffiliateFactory()
+
+    assert manager_client.get(f"/impersonate/{target.public_id}/").status_code == 405
