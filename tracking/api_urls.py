@@ -1,1 +1,9 @@
-urlpatterns: list = []
+from django.urls import path
+
+from tracking import api
+
+urlpatterns = [
+    path("clicks", api.ClickApi.as_view(), name="api-clicks"),
+    path("signups", api.SignupApi.as_view(), name="api-signups"),
+    path("links", api.LinkApi.as_view(), name="api-links"),
+]

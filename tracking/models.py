@@ -57,3 +57,117 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} → {self.affiliate or '—'}"
+
+
+class Click(models.Model):
+    """One visit through an affiliate link, honoured or not.
+
+    Written by `tracking.services.flush_clicks` in bulk from the Redis buffer (or one INSERT
+    per click without Redis). The id is allocated before the row exists (Redis INCR, seeded
+    from this table's MAX(id)), so the redirect can put it in the `referral_click` cookie.
+    Raw IP addresses are never stored: `visitor_hash` is a salted hash of IP + user agent
+    whose salt rotates every UTC day, so the same visitor hashes alike within one day only.
+    """
+
+    class Medium(models.TextChoices):
+        DIRECT = "direct", "Direct"
+        WEBSITE = "website", "Website"
+        SOCIAL = "social", "Social"
+
+    class Device(models.TextChoices):
+        DESKTOP = "desktop", "Desktop"
+        MOBILE = "mobile", "Mobile"
+        TABLET = "tablet", "Tablet"
+        BOT = "bot", "Bot"
+
+    class Reason(models.TextChoices):
+        HONOURED = "", "Honoured"
+        AD_PARAM = "ad_param", "Ad click id in the link"
+        AD_REFERRER = "ad_referrer", "Referred by an ad or network"
+        BOT = "bot", "Known bot"
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(db_index=True)
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="clicks")
+    landing_path = models.CharField(max_length=500)
+    referrer_domain = models.CharField(max_length=255, blank=True)
+    medium = models.CharField(max_length=8, choices=Medium.choices)
+    device = models.CharField(max_length=8, choices=Device.choices)
+    visitor_hash = models.CharField(max_length=32)
+    honoured = models.BooleanField(default=True)
+    reason = models.CharField(max_length=16, choices=Reason.choices, blank=True)
+
+    class Meta:
+        # refresh_rollups scans one day at a time per affiliate.
+        indexes = [models.Index(fields=["affiliate", "at"])]
+
+    def __str__(self) -> str:
+        return f"click {self.pk} {self.affiliate_id} {self.landing_path}"
+
+
+class DailyStat(models.Model):
+    """Per affiliate per UTC day: what dashboards read (never the raw clicks).
+
+    Click and signup columns are recomputed by `refresh_rollups` (today and yesterday,
+    every 30 s); money columns are written only by the commissions app through
+    `set_daily_money`, in minor units of the program currency.
+    """
+
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    clicks = models.PositiveIntegerField(default=0, help_text="Honoured clicks.")
+    unique_clicks = models.PositiveIntegerField(default=0)
+    rejected_clicks = models.PositiveIntegerField(default=0, help_text="Ad and bot clicks.")
+    signups = models.PositiveIntegerField(default=0)
+    first_payments = models.PositiveIntegerField(default=0)
+    revenue = models.BigIntegerField(default=0, help_text="Minor units, program currency.")
+    commission = models.BigIntegerField(default=0, help_text="Minor units, program currency.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["affiliate", "day"], name="one_daily_stat")]
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self) -> str:
+        return f"{self.affiliate_id} {self.day}"
+
+
+class DailyPathStat(models.Model):
+    """Per affiliate per landing path per UTC day (top referring pages)."""
+
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    path = models.CharField(max_length=500)
+    clicks = models.PositiveIntegerField(default=0)
+    unique_clicks = models.PositiveIntegerField(default=0)
+    signups = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["affiliate", "day", "path"], name="one_daily_path_stat")
+        ]
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self) -> str:
+        return f"{self.affiliate_id} {self.day} {self.path}"
+
+
+class DailyReferrerStat(models.Model):
+    """Per affiliate per referrer domain per UTC day ("" = direct)."""
+
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    domain = models.CharField(max_length=255, blank=True)
+    clicks = models.PositiveIntegerField(default=0)
+    unique_clicks = models.PositiveIntegerField(default=0)
+    signups = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["affiliate", "day", "domain"], name="one_daily_referrer_stat"
+            )
+        ]
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self) -> str:
+        return f"{self.affiliate_id} {self.day} {self.domain or 'direct'}"

@@ -1,0 +1,125 @@
+"""Click writes: no click lost when a web worker restarts; flushing is safe to repeat."""
+
+from datetime import timedelta
+
+import pytest
+
+from affiliates import selectors
+from affiliates.selectors import resolve_username_memoised
+from affiliates.services import suspend_affiliate
+from tracking import clicks, services
+from tracking.models import Click
+
+from .conftest import CHROME, needs_redis
+
+pytestmark = pytest.mark.django_db
+
+
+def _click(alice, now, **kw):
+    args = dict(
+        username="alice",
+        landing_path="/blog/",
+        params=[],
+        referrer="",
+        user_agent=CHROME,
+        ip="203.0.113.7",
+        now=now,
+    )
+    args.update(kw)
+    return services.record_click(**args)
+
+
+def test_a_click_is_durable_outside_the_web_process_before_the_302(client, alice):
+    # given an honoured redirect
+    response = client.get("/r/blog/alice", HTTP_USER_AGENT=CHROME)
+    click_id = int(response.cookies["referral_click"].value.split(".")[0])
+
+    # when the web worker dies right after answering (its process state is gone)
+    clicks.reset_redis_client()
+
+    # then the click is already outside it: in the table (db mode) or in Redis (buffered)
+    in_table = Click.objects.filter(pk=click_id).exists()
+    assert in_table or clicks.buffered_count() == 1
+    # and after the flush job runs, the row is there with the id the cookie carries
+    services.flush_clicks()
+    assert Click.objects.filter(pk=click_id, affiliate=alice, honoured=True).exists()
+
+
+@needs_redis
+def test_a_flush_that_crashed_half_way_is_finished_by_the_next_one(alice, now, settings):
+    # given three buffered clicks, and a flush that moved them and inserted, then died
+    ids = [_click(alice, now).click_id for _ in range(3)]
+    client = clicks.redis_client()
+    items = clicks._scripts["take"](keys=[clicks.BUFFER_KEY, clicks.FLUSHING_KEY], args=[10])
+    clicks._insert([clicks._decode(i) for i in items[:2]])  # crash before deleting the list
+
+    # when the next flush runs (twice, as beat may)
+    services.flush_clicks()
+    services.flush_clicks()
+
+    # then every click is there exactly once
+    assert sorted(Click.objects.values_list("id", flat=True)) == sorted(ids)
+    assert client.llen(clicks.FLUSHING_KEY) == 0
+
+
+@needs_redis
+def test_click_ids_continue_after_the_table_when_redis_lost_its_counter(alice, now):
+    # given clicks in the table and a Redis that was wiped (counter gone)
+    _click(alice, now)
+    services.flush_clicks()
+    top = Click.objects.get().pk
+    clicks.redis_client().flushdb()
+
+    # when the next click arrives
+    outcome = _click(alice, now)
+    services.flush_clicks()
+
+    # then its id is past every stored one and nothing was overwritten or dropped
+    assert outcome.click_id > top
+    assert Click.objects.count() == 2
+
+
+def test_raw_ip_is_never_stored_and_the_hash_rotates_daily(alice, now):
+    first = _click(alice, now)
+    same_day = _click(alice, now + timedelta(hours=3))
+    next_day = _click(alice, now + timedelta(days=1))
+    services.flush_clicks()
+
+    rows = {c.pk: c for c in Click.objects.all()}
+    assert "203.0.113.7" not in str([vars(c) for c in rows.values()])
+    assert rows[first.click_id].visitor_hash == rows[same_day.click_id].visitor_hash
+    assert rows[first.click_id].visitor_hash != rows[next_day.click_id].visitor_hash
+
+
+def test_an_unknown_username_records_nothing(db, now):
+    outcome = services.record_click(
+        username="nobody",
+        landing_path="/",
+        params=[],
+        referrer="",
+        user_agent=CHROME,
+        ip="1.2.3.4",
+        now=now,
+    )
+    services.flush_clicks()
+
+    assert (outcome.affiliate, outcome.click_id, outcome.reason) == (None, None, "unknown")
+    assert Click.objects.count() == 0
+
+
+@needs_redis
+def test_a_memoised_answer_made_stale_by_a_suspension_records_nothing(alice, now):
+    # given this web process memoised alice as approved (one honoured click)
+    assert _click(alice, now).honoured
+    assert resolve_username_memoised("alice")[0].is_approved
+
+    # when she is suspended and another process bumps the resolver generation (here the
+    # on-commit hook does not run, so this process's memo is untouched)
+    suspend_affiliate(affiliate=alice, now=now)
+    selectors._redis_client().set(selectors.GENERATION_KEY, "changed-elsewhere")
+    outcome = _click(alice, now)
+    services.flush_clicks()
+
+    # then the click script refused the stale answer: re-resolved, suspended, nothing recorded
+    assert not outcome.honoured and outcome.click_id is None
+    assert Click.objects.count() == 1

@@ -1,0 +1,188 @@
+"""Tracking API (Bearer key): report a click, attribute a signup, generate an affiliate link.
+Thin adapters: Input serializer → one service → Output serializer."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from affiliates.models import Affiliate
+from affiliates.selectors import resolve_username
+from config.errors import NotFound, ServiceError
+from tracking import links, services
+from tracking.views import CLICK_COOKIE_NAME, COOKIE_NAME
+
+
+def _opt(**kwargs) -> serializers.CharField:
+    return serializers.CharField(required=False, allow_blank=True, allow_null=True, **kwargs)
+
+
+class ClickApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=100)
+        link = serializers.CharField(
+            max_length=2000,
+            help_text="The URL the visitor opened (on the site; a trailing /USERNAME is "
+            "dropped), or a path.",
+        )
+        referrer = _opt(max_length=2000)
+        user_agent = _opt(max_length=1000, help_text="The visitor's User-Agent (bots).")
+        ip = _opt(max_length=64, help_text="The visitor's IP; hashed, never stored.")
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField(allow_null=True, help_text="Click id (or null).")
+        affiliate = serializers.CharField(
+            allow_null=True, help_text="Public id: the `referral` cookie value; null = no cookie."
+        )
+        honoured = serializers.BooleanField()
+        reason = serializers.CharField(help_text="'' or ad_param / ad_referrer / bot.")
+        redirect = serializers.CharField(help_text="The clean link to send the visitor to.")
+        cookie = serializers.DictField(allow_null=True)
+
+    @extend_schema(
+        operation_id="clicks_create",
+        request=InputSerializer,
+        responses={201: OutputSerializer, 200: OutputSerializer},
+        summary="Report a click (a marketing site that redirects by itself)",
+        description="Same rules as the redirect. 201 for an honoured click (set the "
+        "`referral` and `referral_click` cookies as given); 200 with affiliate null for an "
+        "ad or bot click (no cookie); 404 for an unknown or not approved username.",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        now = timezone.now()
+        raw_link = v["link"].strip()
+        parts = urlsplit(
+            raw_link if "://" in raw_link else settings.SITE_URL + "/" + raw_link.lstrip("/")
+        )
+        if not links.is_site_url(f"{parts.scheme}://{parts.netloc}/"):
+            raise ServiceError(
+                "link is not on the site.", code="off_site", fields={"link": ["Not on the site."]}
+            )
+        segments = [s for s in parts.path.split("/") if s]
+        if segments and segments[-1].lower() == v["username"].strip().lower():
+            segments = segments[:-1]
+        safe = links.safe_segments(segments)
+        path = links.landing_path(safe)
+        params = parse_qsl(parts.query, keep_blank_values=True)
+        outcome = services.record_click(
+            username=v["username"],
+            landing_path=path,
+            params=params,
+            referrer=v.get("referrer") or "",
+            user_agent=v.get("user_agent") or "",
+            ip=v.get("ip") or "",
+            now=now,
+        )
+        if outcome.affiliate is None:
+            raise NotFound("No approved affiliate with this username.")
+        query = links.clean_params(params)
+        if outcome.honoured and settings.UTM_TAGS:
+            domain = links.referrer_domain(v.get("referrer") or "")
+            query = links.utm_params(
+                query,
+                domain=domain,
+                medium=links.medium_for(domain),
+                username=outcome.affiliate.username,
+            )
+        cookie = None
+        if outcome.honoured:
+            cookie = {
+                "name": COOKIE_NAME,
+                "value": outcome.affiliate.public_id,
+                "click_name": CLICK_COOKIE_NAME,
+                "click_value": f"{outcome.click_id}.{int(now.timestamp())}",
+                "max_age": settings.REFERRAL_COOKIE_DAYS * 24 * 60 * 60,
+                "domain": settings.COOKIE_DOMAIN,
+            }
+        body = {
+            "id": outcome.click_id,
+            "affiliate": outcome.affiliate.public_id if outcome.honoured else None,
+            "honoured": outcome.honoured,
+            "reason": outcome.reason,
+            "redirect": links.build_location(path, query),
+            "cookie": cookie,
+        }
+        return Response(self.OutputSerializer(body).data, status=201 if outcome.honoured else 200)
+
+
+class SignupApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        customer_id = serializers.CharField(max_length=200)
+        email = serializers.EmailField(required=False, allow_blank=True, default="")
+        referral = _opt(max_length=64, help_text="The `referral` cookie's value.")
+        referral_click = _opt(max_length=64, help_text="The `referral_click` cookie's value.")
+        coupon = _opt(max_length=64)
+        referred_by = _opt(max_length=100, help_text="Username typed in 'who referred you?'.")
+        employee = _opt(max_length=100, help_text="Employee affiliate (username or public id).")
+        stripe_customer_id = _opt(max_length=255)
+        plan = _opt(max_length=80)
+
+    class OutputSerializer(serializers.Serializer):
+        customer_id = serializers.CharField()
+        affiliate = serializers.CharField(
+            source="affiliate.public_id", allow_null=True, default=None
+        )
+        source = serializers.CharField()
+        why = serializers.CharField()
+        click_id = serializers.IntegerField(allow_null=True)
+        employee = serializers.CharField(source="employee.public_id", allow_null=True, default=None)
+
+    @extend_schema(
+        operation_id="signups_create",
+        request=InputSerializer,
+        responses={201: OutputSerializer, 200: OutputSerializer},
+        summary="Attribute a new customer (first referrer wins)",
+        description="Precedence: coupon > cookie > declared. 201 when the customer is new; "
+        "200 with the same answer on a repeat call (which may add `employee` — named at "
+        "upgrade — and `stripe_customer_id`).",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        referral = services.attribute_signup(**data.validated_data, now=timezone.now())
+        return Response(
+            self.OutputSerializer(referral).data, status=201 if referral.created else 200
+        )
+
+
+class LinkApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        affiliate = serializers.CharField(max_length=100, help_text="Public id or username.")
+        url = serializers.CharField(max_length=2000)
+        text = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    class OutputSerializer(serializers.Serializer):
+        url = serializers.CharField()
+        ref_url = serializers.CharField()
+        redirect_url = serializers.CharField()
+        html = serializers.CharField()
+
+    @extend_schema(
+        operation_id="links_create",
+        request=InputSerializer,
+        responses={200: OutputSerializer},
+        summary="An affiliate's link to any page of the site, with an HTML snippet",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        resolved = resolve_username(v["affiliate"])
+        affiliate = (
+            Affiliate.objects.filter(pk=resolved.id if resolved else None).first()
+            or Affiliate.objects.filter(public_id=v["affiliate"]).first()
+        )
+        if affiliate is None:
+            raise NotFound("No affiliate with this public id or username.")
+        link = services.build_affiliate_link(affiliate=affiliate, url=v["url"], text=v["text"])
+        return Response(self.OutputSerializer(link).data)

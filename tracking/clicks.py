@@ -1,0 +1,208 @@
+"""Click writes: the hot path of the redirect and the buffer behind it.
+
+Two modes (settings.CLICK_BUFFER):
+
+- "redis": one Lua call allocates the click id (INCR) and appends the click to a Redis list
+  in the same round trip; `flush_clicks` (beat, every 2 s) bulk-inserts the list. The click
+  is in Redis before the 302 leaves, so a web worker that restarts loses nothing; a flush that
+  crashes half-way re-inserts the same rows (same ids, ON CONFLICT DO NOTHING).
+- "db": one INSERT per click before the 302 (the embedded setup without Redis).
+
+Click ids from Redis are seeded from MAX(id) of the table whenever the counter is missing
+(first use, Redis flushed), and every flush moves the table's sequence past them, so ids
+from either mode never collide.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max
+
+from affiliates.selectors import GENERATION_KEY
+from tracking.models import Click
+
+log = logging.getLogger(__name__)
+
+SEQ_KEY = "tracking:click:seq"
+BUFFER_KEY = "tracking:click:buffer"
+FLUSHING_KEY = "tracking:click:flushing"
+LOCK_KEY = "tracking:click:flush-lock"
+FIELDS = (
+    "at",
+    "affiliate_id",
+    "landing_path",
+    "referrer_domain",
+    "medium",
+    "device",
+    "visitor_hash",
+    "honoured",
+    "reason",
+)
+
+# KEYS: seq, buffer, resolver generation. ARGV: payload, the generation the caller's resolver
+# answer belongs to ('' = just validated). A stale answer (a username or status changed since)
+# records nothing and returns -2, so the caller resolves again: the check and the write are
+# one round trip.
+_PUSH = """
+if ARGV[2] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[2] then return -2 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local id = redis.call('INCR', KEYS[1])
+redis.call('RPUSH', KEYS[2], id .. '|' .. ARGV[1])
+return id
+"""
+_RAISE = """
+local cur = redis.call('GET', KEYS[1])
+if (not cur) or tonumber(cur) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return tonumber(redis.call('GET', KEYS[1]))
+"""
+# Move up to ARGV[1] buffered clicks into the flushing list, atomically.
+_TAKE = """
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #items > 0 then
+  redis.call('RPUSH', KEYS[2], unpack(items))
+  redis.call('LTRIM', KEYS[1], #items, -1)
+end
+return items
+"""
+
+_client = None
+_scripts: dict = {}
+
+
+def redis_client():
+    """One connection pool per process (gunicorn forks before the first request)."""
+    global _client
+    if _client is None:
+        import redis
+
+        _client = redis.Redis.from_url(settings.REDIS_URL)
+        _scripts["push"] = _client.register_script(_PUSH)
+        _scripts["raise"] = _client.register_script(_RAISE)
+        _scripts["take"] = _client.register_script(_TAKE)
+    return _client
+
+
+def reset_redis_client() -> None:
+    """Drop this process's connections (tests use it to play a restarted worker)."""
+    global _client
+    if _client is not None:
+        _client.close()
+    _client = None
+    _scripts.clear()
+
+
+def buffered() -> bool:
+    return settings.CLICK_BUFFER == "redis" and bool(settings.REDIS_URL)
+
+
+def _max_click_id() -> int:
+    return Click.objects.aggregate(m=Max("id"))["m"] or 0
+
+
+def _encode(row: dict) -> str:
+    return json.dumps([row[f] if f != "at" else row[f].timestamp() for f in FIELDS])
+
+
+def _decode(item: bytes) -> Click:
+    raw_id, payload = item.decode().split("|", 1)
+    values = dict(zip(FIELDS, json.loads(payload), strict=True))
+    values["at"] = datetime.fromtimestamp(values["at"], tz=UTC)
+    return Click(id=int(raw_id), **values)
+
+
+def write_click(row: dict, *, generation: str | None = None) -> int | None:
+    """Store one click (see the module doc) and return its id; None (nothing stored) when
+    `generation` is no longer the resolver's current one."""
+    if not buffered():
+        return Click.objects.create(**row).pk
+    redis_client()
+    keys = [SEQ_KEY, BUFFER_KEY, GENERATION_KEY]
+    args = [_encode(row), generation or ""]
+    click_id = _scripts["push"](keys=keys, args=args)
+    if click_id == -1:
+        # Counter missing (first click ever, or Redis was flushed): seed it past every id in
+        # the table and in the buffer-being-flushed, then push. Rare: one SELECT.
+        _scripts["raise"](keys=[SEQ_KEY], args=[_max_click_id()])
+        click_id = _scripts["push"](keys=keys, args=args)
+    return None if click_id == -2 else int(click_id)
+
+
+def allocate_click_ids(count: int) -> list[int] | None:
+    """Ids for clicks written straight to the table (demo data) in buffered mode; None in db
+    mode, where the table's sequence assigns them."""
+    if not buffered() or count == 0:
+        return None
+    client = redis_client()
+    if not client.exists(SEQ_KEY):
+        _scripts["raise"](keys=[SEQ_KEY], args=[_max_click_id()])
+    last = client.incrby(SEQ_KEY, count)
+    return list(range(last - count + 1, last + 1))
+
+
+def buffered_count() -> int:
+    if not buffered():
+        return 0
+    client = redis_client()
+    return client.llen(BUFFER_KEY) + client.llen(FLUSHING_KEY)
+
+
+def _insert(clicks: list[Click]) -> int:
+    if not clicks:
+        return 0
+    # A click whose affiliate was deleted meanwhile would fail the whole batch on its FK.
+    from affiliates.models import Affiliate
+
+    known = set(
+        Affiliate.objects.filter(pk__in={c.affiliate_id for c in clicks}).values_list(
+            "pk", flat=True
+        )
+    )
+    rows = [c for c in clicks if c.affiliate_id in known]
+    with transaction.atomic():
+        Click.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return len(rows)
+
+
+def _advance_sequences() -> None:
+    top = _max_click_id()
+    if connection.vendor == "postgresql" and top:
+        # Explicit ids do not move the serial; keep it ahead so a "db"-mode insert never
+        # collides. GREATEST: never move it back.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('tracking_click', 'id'), "
+                "GREATEST(%s, (SELECT last_value FROM tracking_click_id_seq)))",
+                [top],
+            )
+    _scripts["raise"](keys=[SEQ_KEY], args=[top])
+
+
+def flush_clicks(*, batch_size: int = 5000, max_batches: int = 100) -> int:
+    """Bulk-insert buffered clicks; returns how many rows were written. Safe to run twice
+    and after a crash: leftovers in the flushing list are inserted again (same ids)."""
+    if not buffered():
+        return 0
+    client = redis_client()
+    # One flusher at a time: a second one could empty the flushing list under the first.
+    if not client.set(LOCK_KEY, "1", nx=True, ex=120):
+        return 0
+    written = 0
+    try:
+        for _ in range(max_batches):
+            items = client.lrange(FLUSHING_KEY, 0, -1)  # a crashed flush's leftovers first
+            if not items:
+                items = _scripts["take"](keys=[BUFFER_KEY, FLUSHING_KEY], args=[batch_size])
+            if not items:
+                break
+            written += _insert([_decode(i) for i in items])
+            client.delete(FLUSHING_KEY)
+        if written:
+            _advance_sequences()
+    finally:
+        client.delete(LOCK_KEY)
+    return written

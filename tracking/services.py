@@ -1,0 +1,557 @@
+"""Every write of the tracking app: clicks, attribution of signups, daily rollups, links."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from html import escape
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+
+from affiliates.models import Affiliate, Coupon
+from affiliates.selectors import ResolvedAffiliate, resolve_username, resolve_username_memoised
+from config.errors import Conflict, ServiceError
+from tracking import clicks, links
+from tracking.models import Click, DailyPathStat, DailyReferrerStat, DailyStat, Referral
+
+log = logging.getLogger(__name__)
+
+# --- clicks ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClickOutcome:
+    """What the redirect (or the click API) does with one click."""
+
+    affiliate: ResolvedAffiliate | None  # None: unknown, or not approved (suspended…)
+    click_id: int | None  # None when nothing was recorded
+    reason: str  # "" when honoured; ad_param / ad_referrer / bot / unknown
+
+    @property
+    def honoured(self) -> bool:
+        return self.affiliate is not None and not self.reason
+
+
+def record_click(
+    *,
+    username: str,
+    landing_path: str,
+    params: list[tuple[str, str]],
+    referrer: str,
+    user_agent: str,
+    ip: str,
+    now: datetime,
+) -> ClickOutcome:
+    """Classify one click and record it. Honoured clicks and rejected (ad, bot) clicks of an
+    approved affiliate are recorded; unknown names and affiliates that are not approved are
+    not recorded at all (random 404 paths would otherwise fill the table).
+
+    No database query on the hot path: the resolver is cached and the write goes to the
+    Redis buffer (see tracking.clicks)."""
+    name = links.normalise_username(username)
+    unknown = ClickOutcome(affiliate=None, click_id=None, reason="unknown")
+    if not name:
+        return unknown
+    reason = links.ad_reason(params, referrer)
+    bot = links.is_bot(user_agent)
+    if not reason and bot:
+        reason = "bot"
+    domain = links.referrer_domain(referrer)
+    row = {
+        "at": now,
+        "landing_path": landing_path[:500],
+        "referrer_domain": domain,
+        "medium": links.medium_for(domain),
+        "device": "bot" if bot else links.device_for(user_agent),
+        "visitor_hash": links.visitor_hash(ip=ip, user_agent=user_agent, day=now.date()),
+        "honoured": not reason,
+        "reason": reason,
+    }
+    for _ in range(3):
+        resolved, generation = _resolve_for_click(name)
+        if resolved is None or not resolved.is_approved:
+            return unknown
+        click_id = clicks.write_click({**row, "affiliate_id": resolved.id}, generation=generation)
+        if click_id is not None:
+            return ClickOutcome(affiliate=resolved, click_id=click_id, reason=reason)
+        # A username or status changed since this process memoised the answer: nothing was
+        # written; refresh the memo and try again.
+        resolve_username(name)
+    return unknown
+
+
+def _resolve_for_click(name: str) -> tuple[ResolvedAffiliate | None, str | None]:
+    """With the Redis buffer: the memoised answer and its generation (checked by the click
+    write itself, so no round trip here). A negative answer is never trusted from the memo,
+    since no write will check it: it is re-validated (one GET). Without the buffer: the
+    always-current resolver."""
+    if clicks.buffered():
+        resolved, generation = resolve_username_memoised(name)
+        if resolved is not None and resolved.is_approved:
+            return resolved, generation
+    return resolve_username(name), None
+
+
+def flush_clicks() -> int:
+    return clicks.flush_clicks()
+
+
+# --- attribution -----------------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    source: str
+    affiliate: Affiliate
+    evidence: str  # "coupon SAVE10 of alice"
+    click_id: int | None = None
+    cookie_set_at: datetime | None = None
+    coupon: Coupon | None = None
+
+
+@dataclass
+class _Evidence:
+    candidates: list[_Candidate] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def _email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].lower() if "@" in email else ""
+
+
+def self_referral_reason(*, customer_email: str, affiliate: Affiliate) -> str:
+    """Words saying why this is a self-referral, or '' when it is not.
+
+    Same e-mail, or the same e-mail domain unless that domain is a webmail provider
+    (settings.WEBMAIL_DOMAINS): colleagues at one company are one buyer, two gmail users are not.
+    """
+    customer = (customer_email or "").strip().lower()
+    own = (affiliate.user.email or "").lower()
+    if not customer:
+        return ""
+    if customer == own:
+        return f"self-referral: the customer's e-mail {customer} is {affiliate.username}'s own"
+    domain = _email_domain(customer)
+    webmail = {d.lower() for d in settings.WEBMAIL_DOMAINS}
+    if domain and domain == _email_domain(own) and domain not in webmail:
+        return f"self-referral: the customer's e-mail domain {domain} is {affiliate.username}'s"
+    return ""
+
+
+def _parse_click_cookie(value: str | None) -> tuple[int | None, datetime | None]:
+    """`referral_click` = "<click id>.<unix time the cookie was set>"."""
+    if not value:
+        return None, None
+    raw_id, _, raw_ts = value.partition(".")
+    try:
+        click_id = int(raw_id)
+        set_at = datetime.fromtimestamp(int(raw_ts), tz=UTC) if raw_ts else None
+    except (ValueError, OverflowError, OSError):
+        return None, None
+    return (click_id if click_id > 0 else None), set_at
+
+
+def _gather(
+    *, coupon: str | None, referral: str | None, referral_click: str | None, referred_by: str | None
+) -> _Evidence:
+    """Candidates in precedence order: coupon > cookie > declared.
+
+    A coupon is the strongest evidence (the customer typed it at checkout, after any click);
+    the cookie is a recorded click; a declared "who referred you?" name is the weakest. An
+    unusable piece (unknown, inactive, not approved) is skipped with a note, and the next
+    one is tried."""
+    ev = _Evidence()
+    if coupon:
+        found = (
+            Coupon.objects.select_related("affiliate__user")
+            .filter(code__iexact=coupon.strip())
+            .first()
+        )
+        if found is None:
+            ev.ignored.append(f"coupon {coupon} is unknown")
+        elif not found.is_active:
+            ev.ignored.append(f"coupon {found.code} is inactive")
+        else:
+            ev.candidates.append(
+                _Candidate(
+                    "coupon",
+                    found.affiliate,
+                    f"coupon {found.code} of {found.affiliate.username}",
+                    coupon=found,
+                )
+            )
+    if referral:
+        aff = Affiliate.objects.select_related("user").filter(public_id=referral.strip()).first()
+        if aff is None:
+            ev.ignored.append("the referral cookie names no affiliate")
+        else:
+            click_id, set_at = _parse_click_cookie(referral_click)
+            click = Click.objects.filter(pk=click_id, affiliate=aff).first() if click_id else None
+            if click is not None:
+                set_at = click.at
+                words = (
+                    f"cookie from click {click.pk} on {click.at:%Y-%m-%d} via "
+                    f"{click.landing_path}{aff.username}"
+                )
+            elif click_id:
+                # The click may still sit in the Redis buffer (flushed every 2 s).
+                words = f"cookie from click {click_id} of {aff.username}"
+                if set_at:
+                    words += f" on {set_at:%Y-%m-%d}"
+            else:
+                words = f"referral cookie of {aff.username}"
+            ev.candidates.append(
+                _Candidate("cookie", aff, words, click_id=click_id, cookie_set_at=set_at)
+            )
+    if referred_by:
+        name = referred_by.strip().lower()
+        resolved = resolve_username(name)
+        aff = (
+            Affiliate.objects.select_related("user").filter(pk=resolved.id).first()
+            if resolved
+            else Affiliate.objects.select_related("user").filter(public_id=referred_by).first()
+        )
+        if aff is None:
+            ev.ignored.append(f"declared referrer {referred_by} is unknown")
+        else:
+            ev.candidates.append(
+                _Candidate("declared", aff, f"declared by the customer: {aff.username}")
+            )
+    return ev
+
+
+def _resolve_employee(name: str) -> Affiliate:
+    raw = name.strip()
+    aff = (
+        Affiliate.objects.filter(Q(username=raw.lower()) | Q(public_id=raw))
+        .filter(is_employee=True, status=Affiliate.Status.APPROVED)
+        .first()
+    )
+    if aff is None:
+        raise ServiceError(
+            f"{name} is not an approved employee affiliate.",
+            fields={"employee": ["Not an approved employee affiliate."]},
+        )
+    return aff
+
+
+def _enqueue_signup_commission(referral_id: int) -> None:
+    # By task name: tracking must not import commissions (dependency direction). A broker
+    # outage must never fail a signup; the commissions sweeper catches missed ones.
+    try:
+        from celery import current_app
+
+        current_app.send_task(
+            "commissions.record_signup_commission", kwargs={"referral_id": referral_id}
+        )
+    except Exception:
+        log.exception("could not enqueue the signup commission of referral %s", referral_id)
+
+
+def _add_later_facts(
+    referral: Referral,
+    *,
+    employee: str | None,
+    stripe_customer_id: str | None,
+    now: datetime,
+) -> Referral:
+    """A repeat call keeps the first answer; it may only add what was not known yet: the
+    employee named at upgrade and the Stripe customer id."""
+    changed: list[str] = []
+    if employee and referral.employee_id is None:
+        emp = _resolve_employee(employee)
+        referral.employee, referral.employee_at = emp, now
+        changed += ["employee", "employee_at"]
+        if referral.affiliate_id is None:
+            referral.source = Referral.Source.EMPLOYEE
+            referral.why = f"employee {emp.username} named at upgrade on {now:%Y-%m-%d}; " + (
+                referral.why
+            )
+            changed += ["source", "why"]
+    if stripe_customer_id and not referral.stripe_customer_id:
+        if Referral.objects.filter(stripe_customer_id=stripe_customer_id).exists():
+            raise Conflict(
+                f"Stripe customer {stripe_customer_id} is already linked to another customer.",
+                fields={"stripe_customer_id": ["Already linked to another customer."]},
+            )
+        referral.stripe_customer_id = stripe_customer_id
+        changed.append("stripe_customer_id")
+    if changed:
+        referral.save(update_fields=changed)
+    return referral
+
+
+def attribute_signup(
+    *,
+    customer_id: str,
+    email: str,
+    referral: str | None = None,
+    referral_click: str | None = None,
+    coupon: str | None = None,
+    referred_by: str | None = None,
+    employee: str | None = None,
+    stripe_customer_id: str | None = None,
+    plan: str | None = None,
+    now: datetime,
+) -> Referral:
+    """Credit a new customer to an affiliate; first referrer wins.
+
+    Precedence when several pieces of evidence are present: **coupon > cookie > declared**
+    (see `_gather`). A piece naming an affiliate that is not approved, or a self-referral
+    (same e-mail, or same non-webmail domain), is not credited and the next piece is tried.
+    The first call for a customer decides: a repeat call returns the same referral (its
+    `created` attribute is False) and may only add the employee named at upgrade and the
+    Stripe customer id. `referral` is the `referral` cookie's value (the affiliate's public
+    id); `referral_click` the `referral_click` cookie's value, naming the click.
+    """
+    customer_id = (customer_id or "").strip()
+    if not customer_id or len(customer_id) > 200:
+        raise ServiceError(
+            "customer_id is required (at most 200 characters).",
+            fields={"customer_id": ["Required, at most 200 characters."]},
+        )
+    existing = Referral.objects.filter(customer_id=customer_id).first()
+    if existing is not None:
+        with transaction.atomic():
+            result = _add_later_facts(
+                existing, employee=employee, stripe_customer_id=stripe_customer_id, now=now
+            )
+        result.created = False
+        return result
+
+    emp = _resolve_employee(employee) if employee else None
+    if (
+        stripe_customer_id
+        and Referral.objects.filter(stripe_customer_id=stripe_customer_id).exists()
+    ):
+        raise Conflict(
+            f"Stripe customer {stripe_customer_id} is already linked to another customer.",
+            fields={"stripe_customer_id": ["Already linked to another customer."]},
+        )
+    ev = _gather(
+        coupon=coupon, referral=referral, referral_click=referral_click, referred_by=referred_by
+    )
+    chosen: _Candidate | None = None
+    notes = list(ev.ignored)
+    for cand in ev.candidates:
+        if not cand.affiliate.is_approved:
+            notes.append(f"{cand.evidence}: {cand.affiliate.username} is {cand.affiliate.status}")
+            continue
+        self_ref = self_referral_reason(customer_email=email, affiliate=cand.affiliate)
+        if self_ref:
+            notes.append(f"{cand.evidence}: {self_ref}")
+            continue
+        chosen = cand
+        break
+
+    if chosen is not None:
+        source, why = chosen.source, f"credited {chosen.affiliate.username} by {chosen.evidence}"
+    elif emp is not None:
+        source, why = Referral.Source.EMPLOYEE, f"employee {emp.username} named at signup"
+    else:
+        source, why = Referral.Source.NONE, "not attributed"
+        if not notes:
+            notes.append("no referral evidence")
+    if notes:
+        why += " (" + "; ".join(notes) + ")"
+
+    row = Referral(
+        customer_id=customer_id,
+        email=(email or "").strip().lower(),
+        affiliate=chosen.affiliate if chosen else None,
+        source=source,
+        why=why,
+        click_id=chosen.click_id if chosen else None,
+        cookie_set_at=chosen.cookie_set_at if chosen else None,
+        coupon=chosen.coupon if chosen else None,
+        employee=emp,
+        employee_at=now if emp else None,
+        stripe_customer_id=stripe_customer_id or None,
+        plan=(plan or "")[:80],
+        created_at=now,
+    )
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+            if row.affiliate_id is not None:
+                pk = row.pk
+                transaction.on_commit(lambda: _enqueue_signup_commission(pk))
+    except IntegrityError:
+        # A concurrent call for the same customer won the race: its answer stands.
+        winner = Referral.objects.filter(customer_id=customer_id).first()
+        if winner is None:
+            raise
+        winner.created = False
+        return winner
+    row.created = True
+    return row
+
+
+# --- rollups ---------------------------------------------------------------------------
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def refresh_rollups_for_day(day: date) -> int:
+    """Recompute one UTC day's click and signup columns from the raw rows (GROUP BY + upsert).
+    Idempotent; the money columns are left as they are. Returns rows upserted.
+
+    Unique clicks: distinct visitor hashes per affiliate per UTC day; the hash salt rotates
+    daily, so "the same visitor within 24 h" is counted within the same UTC day."""
+    start, end = _day_bounds(day)
+    day_clicks = Click.objects.filter(at__gte=start, at__lt=end)
+    honoured = Q(honoured=True)
+    stats: dict[int, dict] = {}
+    for row in day_clicks.values("affiliate_id").annotate(
+        c=Count("id", filter=honoured),
+        u=Count("visitor_hash", filter=honoured, distinct=True),
+        r=Count("id", filter=Q(honoured=False)),
+    ):
+        stats[row["affiliate_id"]] = {
+            "clicks": row["c"],
+            "unique_clicks": row["u"],
+            "rejected_clicks": row["r"],
+        }
+    signups = (
+        Referral.objects.filter(created_at__gte=start, created_at__lt=end, affiliate__isnull=False)
+        .values("affiliate_id")
+        .annotate(n=Count("id"))
+    )
+    for row in signups:
+        stats.setdefault(row["affiliate_id"], {})["signups"] = row["n"]
+    columns = ["clicks", "unique_clicks", "rejected_clicks", "signups"]
+    DailyStat.objects.bulk_create(
+        [
+            DailyStat(affiliate_id=aff, day=day, **{c: v.get(c, 0) for c in columns})
+            for aff, v in stats.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["affiliate", "day"],
+        update_fields=columns,
+        batch_size=1000,
+    )
+
+    # Signups per landing path / referrer domain: through the click the cookie named.
+    signup_clicks = dict(
+        Referral.objects.filter(
+            created_at__gte=start,
+            created_at__lt=end,
+            affiliate__isnull=False,
+            click_id__isnull=False,
+        ).values_list("click_id", "affiliate_id")
+    )
+    by_path: Counter = Counter()
+    by_domain: Counter = Counter()
+    for click_id, aff, path, domain in Click.objects.filter(pk__in=list(signup_clicks)).values_list(
+        "pk", "affiliate_id", "landing_path", "referrer_domain"
+    ):
+        if signup_clicks.get(click_id) == aff:
+            by_path[(aff, path)] += 1
+            by_domain[(aff, domain)] += 1
+
+    for model, column, counter in (
+        (DailyPathStat, "landing_path", by_path),
+        (DailyReferrerStat, "referrer_domain", by_domain),
+    ):
+        key = "path" if model is DailyPathStat else "domain"
+        rows = {
+            (r["affiliate_id"], r[column]): r
+            for r in day_clicks.filter(honoured)
+            .values("affiliate_id", column)
+            .annotate(c=Count("id"), u=Count("visitor_hash", distinct=True))
+        }
+        objs = []
+        for ident in set(rows) | set(counter):
+            r = rows.get(ident, {"c": 0, "u": 0})
+            objs.append(
+                model(
+                    affiliate_id=ident[0],
+                    day=day,
+                    **{key: ident[1]},
+                    clicks=r["c"],
+                    unique_clicks=r["u"],
+                    signups=counter.get(ident, 0),
+                )
+            )
+        model.objects.bulk_create(
+            objs,
+            update_conflicts=True,
+            unique_fields=["affiliate", "day", key],
+            update_fields=["clicks", "unique_clicks", "signups"],
+            batch_size=1000,
+        )
+    return len(stats)
+
+
+def refresh_rollups(*, now: datetime, days: int = 2) -> int:
+    """Today's and yesterday's rollups (beat, every 30 s): dashboards lag < 1 minute."""
+    today = now.astimezone(UTC).date()
+    return sum(refresh_rollups_for_day(today - timedelta(days=i)) for i in range(days))
+
+
+def set_daily_money(*, rows: list[tuple[int, date, int, int, int]]) -> int:
+    """Upsert the money columns written by the commissions app: each row is
+    (affiliate_id, day, first_payments, revenue, commission), money in minor units of the
+    program currency. Click and signup columns are left alone."""
+    objs = [
+        DailyStat(
+            affiliate_id=aff, day=day, first_payments=fp, revenue=revenue, commission=commission
+        )
+        for aff, day, fp, revenue, commission in rows
+    ]
+    DailyStat.objects.bulk_create(
+        objs,
+        update_conflicts=True,
+        unique_fields=["affiliate", "day"],
+        update_fields=["first_payments", "revenue", "commission"],
+        batch_size=1000,
+    )
+    return len(objs)
+
+
+# --- link generator --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AffiliateLink:
+    url: str  # https://example.com/blog/post/alice (the site forwards it to Ambassador)
+    ref_url: str  # https://example.com/blog/post/?ref=alice (static pages, JS snippet)
+    redirect_url: str  # {AMBASSADOR_URL}/r/blog/post/alice (works without site changes)
+    html: str
+
+
+def build_affiliate_link(*, affiliate: Affiliate, url: str, text: str = "") -> AffiliateLink:
+    """Any URL on the site (or a path) → the affiliate's links and an HTML snippet with
+    rel="sponsored noopener" (search engines must not count affiliate links as endorsements)."""
+    raw = (url or "").strip()
+    if raw.startswith("/") and not raw.startswith("//"):
+        raw = settings.SITE_URL + raw
+    if not links.is_site_url(raw):
+        raise ServiceError(
+            f"{url!r} is not a page of the site ({', '.join(settings.SITE_HOSTS)}).",
+            code="off_site",
+            fields={"url": [f"Use a URL on {', '.join(settings.SITE_HOSTS)}."]},
+        )
+    parts = urlsplit(raw)
+    segments = [s for s in parts.path.split("/") if s]
+    base = "/" + "/".join(quote(s, safe=links._SEGMENT_SAFE + "%") for s in segments)
+    name = affiliate.username
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query = [(k, v) for k, v in query if k.lower() != "ref"]
+    qs = ("?" + urlencode(query, quote_via=quote)) if query else ""
+    origin = f"{parts.scheme}://{parts.netloc}"
+    path_link = origin + base.rstrip("/") + "/" + name + qs
+    slash = "/" if settings.SITE_TRAILING_SLASH and base != "/" else ""
+    ref_link = origin + base + slash + "?" + urlencode(query + [("ref", name)], quote_via=quote)
+    redirect_url = f"{settings.AMBASSADOR_URL}/r{base.rstrip('/')}/{name}{qs}"
+    label = escape(text or path_link)
+    html = f'<a href="{escape(path_link)}" rel="sponsored noopener">{label}</a>'
+    return AffiliateLink(url=path_link, ref_url=ref_link, redirect_url=redirect_url, html=html)
