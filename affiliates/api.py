@@ -3,7 +3,7 @@ Input serializer, call a selector, render with an Output serializer."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -21,12 +21,29 @@ class AffiliateOutputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Affiliate.Status.choices)
     plan = serializers.CharField(source="plan.name", allow_null=True, default=None)
     created_at = serializers.DateTimeField()
-    # --- balances (commissions issue): add `balances` (per currency, minor units) here. ---
+
+
+class _BalanceSerializer(serializers.Serializer):
+    pending = serializers.IntegerField()
+    approved = serializers.IntegerField()
+    in_payout = serializers.IntegerField()
+    paid = serializers.IntegerField()
 
 
 class AffiliateDetailApi(APIView):
     class OutputSerializer(AffiliateOutputSerializer):
-        pass
+        balances = serializers.SerializerMethodField(
+            help_text="Per currency: {pending, approved, in_payout, paid} in minor units; "
+            "approved may be negative after clawbacks (carried forward)."
+        )
+
+        @extend_schema_field(serializers.DictField(child=_BalanceSerializer()))
+        def get_balances(self, affiliate: Affiliate) -> dict[str, dict[str, int]]:
+            # The one read that crosses the app graph the other way: an adapter composing
+            # the ledger's selector (imported here, so affiliates' modules never load it).
+            from commissions.selectors import balances_for
+
+            return balances_for(affiliate_id=affiliate.pk)
 
     @extend_schema(
         operation_id="affiliates_retrieve",

@@ -24,7 +24,12 @@ def test_support_may_only_view_and_never_api_keys_or_payout_accounts():
     support = _codenames(SUPPORT)
 
     assert all(p.split(".")[1].startswith("view_") for p in support)
-    assert {p.split(".")[0] for p in support} <= {"affiliates", "tracking", "commissions", "payouts"}
+    assert {p.split(".")[0] for p in support} <= {
+        "affiliates",
+        "tracking",
+        "commissions",
+        "payouts",
+    }
     assert "affiliates.view_affiliate" in support
     assert "payouts.view_payout" in support
     assert "affiliates.view_apikey" not in support

@@ -20,6 +20,7 @@ def test_an_affiliate_is_read_by_public_id(api):
         "status": "approved",
         "plan": "Default",
         "created_at": "2026-11-02T12:00:00Z",
+        "balances": {},  # no ledger entries yet
     }
 
 
@@ -77,3 +78,23 @@ def test_a_bad_status_filter_is_a_400(api):
 
     assert response.status_code == 400
     assert "status" in response.json()["error"]["fields"]
+
+
+def test_the_detail_shows_balances_per_currency_in_minor_units(api):
+    from tests.factories import CommissionEntryFactory
+
+    affiliate = AffiliateFactory()
+    CommissionEntryFactory(affiliate=affiliate, amount=2000, currency="USD", state="pending")
+    CommissionEntryFactory(affiliate=affiliate, amount=800, currency="USD", state="approved")
+    CommissionEntryFactory(affiliate=affiliate, amount=-300, currency="USD", state="approved")
+    CommissionEntryFactory(affiliate=affiliate, amount=500, currency="EUR", state="declined")
+    CommissionEntryFactory(affiliate=affiliate, amount=700, currency="EUR", state="approved")
+
+    response = api.get(f"/api/v1/affiliates/{affiliate.public_id}")
+
+    # USD: pending 2000; approved 800 - 300 (clawback) = 500. EUR: declined counts nowhere.
+    assert response.status_code == 200
+    assert response.json()["balances"] == {
+        "USD": {"pending": 2000, "approved": 500, "in_payout": 0, "paid": 0},
+        "EUR": {"pending": 0, "approved": 700, "in_payout": 0, "paid": 0},
+    }
