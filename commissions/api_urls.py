@@ -1,1 +1,9 @@
-urlpatterns: list = []
+from django.urls import path
+
+from commissions import api
+
+urlpatterns = [
+    path("payments", api.PaymentApi.as_view(), name="api-payments"),
+    path("refunds", api.RefundApi.as_view(), name="api-refunds"),
+    path("commissions", api.CommissionListApi.as_view(), name="api-commissions"),
+]

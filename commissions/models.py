@@ -6,6 +6,243 @@ from django.db import models
 from django.utils import timezone
 
 from affiliates.models import Affiliate
+from tracking.models import Referral
+
+
+class LedgerImmutableError(Exception):
+    """Raised when code tries to change a ledger entry's money columns or delete an entry."""
+
+
+class StoredEvent(models.Model):
+    """A provider event stored verbatim (stage one). Stage two (commissions.events) turns it
+    into payments, refunds, disputes and entries; re-running stage two never asks the
+    provider again. `processed_at` / `outcome` are bookkeeping, not history: reprocessing
+    clears them and the ledger's unique constraints make the rerun insert only what is missing.
+    Payments and refunds posted to the API are stored here too (provider "api")."""
+
+    class Provider(models.TextChoices):
+        STRIPE = "stripe", "Stripe"
+        API = "api", "Payments API"
+
+    class Via(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook"
+        SYNC = "sync", "Events sync"
+        API = "api", "API call"
+
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    event_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=100)
+    via = models.CharField(max_length=16, choices=Via.choices)
+    created = models.DateTimeField(help_text="When the provider created the event.")
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=32, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="one_stored_event_per_id")
+        ]
+        indexes = [
+            # The sweeper and stage two read unprocessed events in created order.
+            models.Index(
+                fields=["created", "id"],
+                name="event_unprocessed",
+                condition=models.Q(processed_at__isnull=True),
+            ),
+            models.Index(fields=["created"], name="event_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.type} {self.event_id}"
+
+
+class SyncCursor(models.Model):
+    """Where the catch-up sync of a provider's event list stopped (unix seconds)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    created_gte = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} ≥ {self.created_gte}"
+
+
+class StripeCustomerLink(models.Model):
+    """A Stripe customer tied to the product's customer id, learnt from the customer's
+    `metadata.ambassador_customer_id` or a Checkout session's `client_reference_id`."""
+
+    stripe_customer_id = models.CharField(max_length=255, unique=True)
+    customer_id = models.CharField(max_length=200)
+    how = models.CharField(max_length=64)
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.stripe_customer_id} = {self.customer_id}"
+
+
+class ExchangeRate(models.Model):
+    """Admin-maintained rates: `rate` program-currency units per one unit of `currency`,
+    valid from `valid_from` until the next row. Used when the provider gives no rate."""
+
+    currency = models.CharField(max_length=3)
+    rate = models.DecimalField(max_digits=20, decimal_places=10)
+    valid_from = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["currency", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "valid_from"], name="one_rate_per_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate} from {self.valid_from:%Y-%m-%d}"
+
+
+class Payment(models.Model):
+    """A payment by a referred customer. Money columns are written once; `refunded_amount`
+    and `dispute_state` are the payment's current status (Refund / Dispute rows are the
+    history)."""
+
+    class DisputeState(models.TextChoices):
+        NONE = "", "None"
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    provider = models.CharField(max_length=16, choices=StoredEvent.Provider.choices)
+    external_id = models.CharField(max_length=255, help_text="Stripe invoice id or API payment_id.")
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="payments")
+    customer_id = models.CharField(max_length=200)
+    amount = models.BigIntegerField(help_text="Minor units paid, net of tax.")
+    tax = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    paid_at = models.DateTimeField()
+    product_plan = models.CharField(max_length=120, blank=True)
+    subscription_id = models.CharField(max_length=255, blank=True)
+    is_first = models.BooleanField(help_text="The customer's first payment.")
+    charge_id = models.CharField(max_length=255, blank=True, db_index=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    fx_rate = models.DecimalField(
+        max_digits=20, decimal_places=10, help_text="Program-currency units per unit."
+    )
+    fx_source = models.CharField(max_length=32)
+    program_amount = models.BigIntegerField(help_text="`amount` in the program currency.")
+    refunded_amount = models.BigIntegerField(default=0)
+    dispute_state = models.CharField(
+        max_length=8, choices=DisputeState.choices, default=DisputeState.NONE, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "external_id"], name="one_payment_per_id"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="payment_amount_gte_0"),
+        ]
+        indexes = [models.Index(fields=["referral", "paid_at"], name="payment_customer_time")]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} {self.amount} {self.currency}"
+
+
+class Refund(models.Model):
+    """A refund, full or partial. `payment` stays null while its payment has not arrived
+    (events are unordered); it is applied once both exist (`applied_at`)."""
+
+    provider = models.CharField(max_length=16, choices=StoredEvent.Provider.choices)
+    external_id = models.CharField(max_length=255)
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    payment_ref = models.CharField(
+        max_length=255, help_text="Payment external id, charge id or payment intent id."
+    )
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    refunded_at = models.DateTimeField()
+    applied_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "external_id"], name="one_refund_per_id"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_gt_0"),
+        ]
+        indexes = [models.Index(fields=["payment_ref"], name="refund_payment_ref")]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} {self.amount} {self.currency}"
+
+
+class Dispute(models.Model):
+    """A chargeback. Open: the payment's pending entries are frozen. Lost: like a full
+    refund. Won: released."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    provider = models.CharField(max_length=16, choices=StoredEvent.Provider.choices)
+    external_id = models.CharField(max_length=255)
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="disputes"
+    )
+    payment_ref = models.CharField(max_length=255)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True, help_text="When a loss was booked.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "external_id"], name="one_dispute_per_id")
+        ]
+        indexes = [models.Index(fields=["payment_ref"], name="dispute_payment_ref")]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} {self.status}"
+
+
+class PlanChange(models.Model):
+    """A referred customer's product plan as a subscription event reported it (upgrade,
+    downgrade, cancellation). Read by rollups and plan bonuses' audit trail."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="plan_changes")
+    subscription_id = models.CharField(max_length=255)
+    product_plan = models.CharField(max_length=120, blank=True)
+    status = models.CharField(max_length=32)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["referral", "changed_at"], name="plan_change_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.referral_id} {self.product_plan} {self.status}"
+
+
+class CommissionEntryQuerySet(models.QuerySet):
+    """Bulk writes that would bypass `save()` are guarded here too."""
+
+    def update(self, **kwargs: object) -> int:
+        touched = set(kwargs) & _IMMUTABLE_UPDATE_NAMES
+        if touched:
+            raise LedgerImmutableError(
+                f"Commission entries are append-only: {sorted(touched)} cannot change."
+            )
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise LedgerImmutableError("Commission entries are append-only: they cannot be deleted.")
+
+    delete.queryset_only = True  # type: ignore[attr-defined]
 
 
 class CommissionEntry(models.Model):
@@ -56,6 +293,7 @@ class CommissionEntry(models.Model):
         "base_amount",
         "base_currency",
         "fx_rate",
+        "payment_id",
         "created_at",
     )
 
@@ -94,6 +332,13 @@ class CommissionEntry(models.Model):
     in_payout_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     state_note = models.CharField(max_length=200, blank=True)
+    # The payment the entry's money comes from (also for entries written by its refunds and
+    # disputes): the approval job reads its refund / dispute status through it.
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+    )
+
+    objects = CommissionEntryQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -114,3 +359,25 @@ class CommissionEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} {self.currency} → {self.affiliate_id} ({self.state})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # The model-level half of the append-only rule (PostgreSQL also has a trigger):
+        # an existing row may change its state columns only.
+        if self.pk is not None and not self._state.adding:
+            stored = type(self).objects.filter(pk=self.pk).values(*self.IMMUTABLE_FIELDS).first()
+            if stored is not None:
+                changed = [f for f in self.IMMUTABLE_FIELDS if stored[f] != getattr(self, f)]
+                if changed:
+                    raise LedgerImmutableError(
+                        f"Commission entries are append-only: {changed} cannot change."
+                    )
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise LedgerImmutableError("Commission entries are append-only: they cannot be deleted.")
+
+
+_IMMUTABLE_UPDATE_NAMES = set(CommissionEntry.IMMUTABLE_FIELDS) | {
+    f.removesuffix("_id") for f in CommissionEntry.IMMUTABLE_FIELDS if f.endswith("_id")
+}
+_IMMUTABLE_UPDATE_NAMES.discard("source")  # "source_id" is a column, not a relation

@@ -1,13 +1,47 @@
-"""Every write to the ledger and to payments."""
+"""Every write to payments, refunds, disputes and the ledger.
+
+Refund policy (partial refunds): while a payment's entries are pending, a refund declines
+them and, if part of the payment is kept, writes a new pending entry for the kept share
+(same kind, rate and hold end; source = the refund). After approval (or payout) a refund
+adds a negative `clawback` entry, approved at once and netted in the next payout; its
+amount is rate(kept after) − rate(kept before), so successive partial refunds add up to
+exactly the entry's amount when everything is refunded. A lost dispute is booked as a
+refund of whatever is left. Plan bonuses are declined on a full refund while pending and
+are not clawed back after approval (their own long hold is the protection).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
+from django.conf import settings
+from django.core.mail import send_mass_mail
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 
-from commissions.models import CommissionEntry
+from commissions import rules
+from commissions.models import (
+    CommissionEntry,
+    Dispute,
+    ExchangeRate,
+    Payment,
+    PlanChange,
+    Refund,
+    StripeCustomerLink,
+)
+from config.errors import ServiceError
+from tracking.models import Referral
+
+logger = logging.getLogger(__name__)
+
+State = CommissionEntry.State
+Kind = CommissionEntry.Kind
+SUPPORTED_CURRENCIES = ("USD", "EUR", "GBP")
 
 _STATE_TIMESTAMP = {
     CommissionEntry.State.APPROVED: "approved_at",
@@ -32,3 +66,550 @@ def move_entries(
         update["state_note"] = note[:200]
     with transaction.atomic():
         return CommissionEntry.objects.filter(pk__in=ids, state=from_state).update(**update)
+
+
+def insert_entries(*, entries: list[CommissionEntry]) -> int:
+    """Append entries; one already there for its (source, kind, affiliate) is left as it is
+    (a recorded commission stays recorded). Returns how many rows were offered."""
+    if not entries:
+        return 0
+    return len(CommissionEntry.objects.bulk_create(entries, ignore_conflicts=True))
+
+
+# --- exchange rates ----------------------------------------------------------------------
+
+
+def rate_to_program(
+    *, currency: str, at: datetime, provider_rate: Decimal | None = None
+) -> tuple[Decimal, str]:
+    """Program-currency units per unit of `currency` at `at`, and where the figure came from:
+    the provider's rate (Stripe balance transaction) when given, else the admin's table."""
+    currency = currency.upper()
+    if currency == settings.PROGRAM_CURRENCY:
+        return Decimal(1), "same currency"
+    if provider_rate is not None:
+        return Decimal(provider_rate), "provider"
+    row = (
+        ExchangeRate.objects.filter(currency=currency, valid_from__lte=at)
+        .order_by("-valid_from")
+        .first()
+    )
+    if row is None:
+        raise ServiceError(
+            f"No exchange rate for {currency} at {at.isoformat()}; add one in admin.",
+            code="no_exchange_rate",
+            fields={"currency": [f"No exchange rate for {currency}."]},
+        )
+    return row.rate, f"rate table #{row.pk}"
+
+
+def set_exchange_rate(*, currency: str, rate: Decimal, valid_from: datetime) -> ExchangeRate:
+    row, _ = ExchangeRate.objects.update_or_create(
+        currency=currency.upper(), valid_from=valid_from, defaults={"rate": rate}
+    )
+    return row
+
+
+# --- customers ---------------------------------------------------------------------------
+
+
+def link_stripe_customer(*, stripe_customer_id: str, customer_id: str, how: str) -> None:
+    """Remember which product customer a Stripe customer is (first link wins)."""
+    if stripe_customer_id and customer_id:
+        StripeCustomerLink.objects.get_or_create(
+            stripe_customer_id=stripe_customer_id,
+            defaults={"customer_id": customer_id, "how": how},
+        )
+
+
+# --- payments ----------------------------------------------------------------------------
+
+
+@dataclass
+class PaymentInput:
+    provider: str
+    external_id: str
+    amount: int  # minor units, net of tax
+    currency: str
+    paid_at: datetime
+    tax: int = 0
+    product_plan: str = ""
+    subscription_id: str = ""
+    charge_id: str = ""
+    payment_intent_id: str = ""
+    provider_fx_rate: Decimal | None = None
+    refs: list[str] = field(default_factory=list)
+
+
+def record_payment(
+    *,
+    referral: Referral,
+    data: PaymentInput,
+    now: datetime,
+    cache: dict | None = None,
+    recompute: bool = False,
+) -> Payment:
+    """Store the payment (once per external id) and append the entries it earns. A repeat
+    (the twin `invoice.payment_succeeded`, a redelivery) changes nothing; with `recompute`
+    (reprocessing) it inserts the entries that are missing, e.g. after a rule was fixed.
+    Refunds and disputes that arrived before the payment are applied now."""
+    currency = data.currency.upper()
+    if currency not in SUPPORTED_CURRENCIES:
+        raise ServiceError(
+            f"Unsupported currency {currency}.", fields={"currency": ["Unsupported."]}
+        )
+    if data.amount < 0:
+        raise ServiceError("Amount must not be negative.", fields={"amount": ["Negative."]})
+    with transaction.atomic():
+        # Not .first(): its ORDER BY pk can make the planner walk the pk index instead of
+        # the (provider, external_id) unique index.
+        payment = one(Payment.objects.filter(provider=data.provider, external_id=data.external_id))
+        if payment is not None and not recompute:
+            return payment
+        if payment is None:
+            fx_rate, fx_source = rate_to_program(
+                currency=currency, at=data.paid_at, provider_rate=data.provider_fx_rate
+            )
+            earlier = Payment.objects.filter(referral=referral).filter(
+                Q(paid_at__lt=data.paid_at)
+                | Q(paid_at=data.paid_at, external_id__lt=data.external_id)
+            )
+            payment, _ = Payment.objects.get_or_create(
+                provider=data.provider,
+                external_id=data.external_id,
+                defaults={
+                    "referral": referral,
+                    "customer_id": referral.customer_id,
+                    "amount": data.amount,
+                    "tax": data.tax,
+                    "currency": currency,
+                    "paid_at": data.paid_at,
+                    "product_plan": data.product_plan[:120],
+                    "subscription_id": data.subscription_id,
+                    "is_first": not earlier.exists(),
+                    "charge_id": data.charge_id,
+                    "payment_intent_id": data.payment_intent_id,
+                    "fx_rate": fx_rate,
+                    "fx_source": fx_source,
+                    "program_amount": rules.convert(data.amount, fx_rate),
+                    "created_at": now,
+                },
+            )
+        insert_entries(
+            entries=rules.entries_for_payment(
+                payment=payment, referral=referral, now=now, cache=cache
+            )
+        )
+        refs = [r for r in {payment.external_id, payment.charge_id, payment.payment_intent_id} if r]
+        for refund in Refund.objects.filter(payment__isnull=True, payment_ref__in=refs):
+            Refund.objects.filter(pk=refund.pk, payment__isnull=True).update(payment=payment)
+            refund.payment = payment
+            apply_refund(refund=refund, now=now)
+        for dispute in Dispute.objects.filter(payment__isnull=True, payment_ref__in=refs):
+            Dispute.objects.filter(pk=dispute.pk, payment__isnull=True).update(payment=payment)
+            dispute.payment = payment
+            _apply_dispute(dispute=dispute, now=now)
+        return payment
+
+
+def find_payment(*, provider: str, ref: str) -> Payment | None:
+    return one(
+        Payment.objects.filter(provider=provider).filter(
+            Q(external_id=ref) | Q(charge_id=ref) | Q(payment_intent_id=ref)
+        )
+    )
+
+
+def one(qs):  # type: ignore[no-untyped-def]
+    """The first row of an unordered queryset, or None (an indexed lookup, no sort)."""
+    rows = list(qs.order_by()[:1])
+    return rows[0] if rows else None
+
+
+# --- refunds and disputes ----------------------------------------------------------------
+
+
+def record_refund(
+    *,
+    provider: str,
+    external_id: str,
+    payment_ref: str,
+    amount: int,
+    currency: str,
+    refunded_at: datetime,
+    now: datetime,
+) -> Refund:
+    """Store a refund once per external id; apply it if its payment is known (else it waits
+    for the payment, which applies it on arrival)."""
+    if amount <= 0:
+        raise ServiceError("Refund amount must be positive.", fields={"amount": ["Must be > 0."]})
+    with transaction.atomic():
+        payment = find_payment(provider=provider, ref=payment_ref)
+        refund, _ = Refund.objects.get_or_create(
+            provider=provider,
+            external_id=external_id,
+            defaults={
+                "payment": payment,
+                "payment_ref": payment_ref,
+                "amount": amount,
+                "currency": (currency or (payment.currency if payment else "")).upper(),
+                "refunded_at": refunded_at,
+                "created_at": now,
+            },
+        )
+        if refund.payment_id is None and payment is not None:
+            Refund.objects.filter(pk=refund.pk, payment__isnull=True).update(payment=payment)
+            refund.payment = payment
+        if refund.payment_id is not None:
+            apply_refund(refund=refund, now=now)
+        return refund
+
+
+def apply_refund(*, refund: Refund, now: datetime) -> bool:
+    """Book a refund against its payment's entries, once (compare-and-set on applied_at)."""
+    with transaction.atomic():
+        if not Refund.objects.filter(pk=refund.pk, applied_at__isnull=True).update(applied_at=now):
+            return False
+        _reverse(
+            payment_id=refund.payment_id,
+            amount=refund.amount,
+            source_type=CommissionEntry.SourceType.REFUND,
+            source_id=str(refund.pk),
+            label=f"refund {refund.external_id}",
+            now=now,
+        )
+        return True
+
+
+def record_dispute(
+    *,
+    provider: str,
+    external_id: str,
+    payment_ref: str,
+    amount: int,
+    currency: str,
+    status: str,
+    at: datetime,
+    now: datetime,
+) -> Dispute:
+    """Store or update a dispute: open freezes the payment's pending entries, lost books a
+    full reversal, won releases them."""
+    if status not in Dispute.Status.values:
+        raise ServiceError(f"Unknown dispute status {status}.", fields={"status": ["Unknown."]})
+    with transaction.atomic():
+        payment = find_payment(provider=provider, ref=payment_ref)
+        dispute, created = Dispute.objects.get_or_create(
+            provider=provider,
+            external_id=external_id,
+            defaults={
+                "payment": payment,
+                "payment_ref": payment_ref,
+                "amount": amount,
+                "currency": currency.upper(),
+                "status": status,
+                "opened_at": at,
+                "closed_at": at if status != Dispute.Status.OPEN else None,
+                "created_at": now,
+            },
+        )
+        if not created and status != Dispute.Status.OPEN and dispute.status == Dispute.Status.OPEN:
+            # Closing moves only forward: a late "created" never reopens a closed dispute.
+            Dispute.objects.filter(pk=dispute.pk, status=Dispute.Status.OPEN).update(
+                status=status, closed_at=at
+            )
+            dispute.refresh_from_db()
+        if dispute.payment_id is None and payment is not None:
+            Dispute.objects.filter(pk=dispute.pk, payment__isnull=True).update(payment=payment)
+            dispute.payment = payment
+        if dispute.payment_id is not None:
+            _apply_dispute(dispute=dispute, now=now)
+        return dispute
+
+
+def _apply_dispute(*, dispute: Dispute, now: datetime) -> None:
+    payment_id = dispute.payment_id
+    open_elsewhere = Dispute.objects.filter(
+        payment_id=payment_id, status=Dispute.Status.OPEN
+    ).exists()
+    if dispute.status == Dispute.Status.LOST:
+        Payment.objects.filter(pk=payment_id).update(dispute_state=Payment.DisputeState.LOST)
+        if Dispute.objects.filter(pk=dispute.pk, applied_at__isnull=True).update(applied_at=now):
+            payment = Payment.objects.get(pk=payment_id)
+            _reverse(
+                payment_id=payment_id,
+                amount=payment.amount,
+                source_type=CommissionEntry.SourceType.DISPUTE,
+                source_id=str(dispute.pk),
+                label=f"lost dispute {dispute.external_id}",
+                now=now,
+            )
+    elif open_elsewhere:
+        Payment.objects.filter(pk=payment_id).exclude(
+            dispute_state=Payment.DisputeState.LOST
+        ).update(dispute_state=Payment.DisputeState.OPEN)
+    else:
+        Payment.objects.filter(pk=payment_id).exclude(
+            dispute_state=Payment.DisputeState.LOST
+        ).update(dispute_state=Payment.DisputeState.WON)
+
+
+def _reverse(
+    *, payment_id: int, amount: int, source_type: str, source_id: str, label: str, now: datetime
+) -> None:
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    before = payment.refunded_amount
+    after = min(payment.amount, before + amount)
+    if after == before:
+        return
+    Payment.objects.filter(pk=payment.pk).update(refunded_amount=after)
+    kept_before, kept = payment.amount - before, payment.amount - after
+    live = list(
+        CommissionEntry.objects.select_for_update()
+        .filter(
+            payment=payment,
+            kind__in=[Kind.FIRST_PAYMENT, Kind.RECURRING, Kind.PLAN_BONUS],
+            amount__gt=0,
+        )
+        .exclude(state=State.DECLINED)
+        .order_by("pk")
+    )
+    new: list[CommissionEntry] = []
+    clawbacks: dict[tuple[int, str], list[CommissionEntry]] = defaultdict(list)
+    for entry in live:
+        if entry.kind == Kind.PLAN_BONUS:
+            if kept == 0 and entry.state == State.PENDING:
+                move_entries(
+                    entry_ids=[entry.pk],
+                    from_state=State.PENDING,
+                    to_state=State.DECLINED,
+                    now=now,
+                    note=f"declined: {label}",
+                )
+            continue
+        if entry.state == State.PENDING:
+            move_entries(
+                entry_ids=[entry.pk],
+                from_state=State.PENDING,
+                to_state=State.DECLINED,
+                now=now,
+                note=f"declined: {label}",
+            )
+            if kept > 0:
+                new.append(
+                    CommissionEntry(
+                        kind=entry.kind,
+                        affiliate_id=entry.affiliate_id,
+                        amount=rules.apply_rate(kept, entry.rate_bp or 0),
+                        currency=entry.currency,
+                        source_type=source_type,
+                        source_id=source_id,
+                        payment=payment,
+                        rule=f"kept share after {label}: {entry.rule}"[:200],
+                        rate_bp=entry.rate_bp,
+                        base_amount=kept,
+                        base_currency=entry.base_currency,
+                        fx_rate=entry.fx_rate,
+                        approve_after=entry.approve_after,
+                        created_at=now,
+                    )
+                )
+        else:
+            clawbacks[(entry.affiliate_id, entry.currency)].append(entry)
+    for (affiliate_id, currency), entries in clawbacks.items():
+        # rate(kept) − rate(kept before): partial refunds telescope to the full amount.
+        total = sum(
+            rules.apply_rate(kept, e.rate_bp or 0) - rules.apply_rate(kept_before, e.rate_bp or 0)
+            for e in entries
+        )
+        if total >= 0:
+            continue
+        new.append(
+            CommissionEntry(
+                kind=Kind.CLAWBACK,
+                affiliate_id=affiliate_id,
+                amount=total,
+                currency=currency,
+                source_type=source_type,
+                source_id=source_id,
+                payment=payment,
+                rule=f"clawback after {label} of entries {', '.join(str(e.pk) for e in entries)}"[
+                    :200
+                ],
+                rate_bp=entries[0].rate_bp if len(entries) == 1 else None,
+                base_amount=-(kept_before - kept),
+                base_currency=payment.currency,
+                fx_rate=payment.fx_rate,
+                state=State.APPROVED,
+                approved_at=now,
+                approve_after=now,
+                created_at=now,
+            )
+        )
+    insert_entries(entries=[e for e in new if e.amount != 0])
+
+
+# --- signups and plan changes ------------------------------------------------------------
+
+
+def record_signup_commission(*, referral_id: int, now: datetime) -> CommissionEntry | None:
+    """The signup bounty for a new attribution (idempotent: one per referral)."""
+    referral = Referral.objects.select_related("affiliate").filter(pk=referral_id).first()
+    if referral is None:
+        return None
+    entry = rules.signup_entry(referral=referral, now=now)
+    if entry is None:
+        return None
+    insert_entries(entries=[entry])
+    return CommissionEntry.objects.get(
+        source_type=entry.source_type,
+        source_id=entry.source_id,
+        kind=entry.kind,
+        affiliate_id=entry.affiliate_id,
+    )
+
+
+def write_missing_signup_entries(*, now: datetime, limit: int = 1000) -> int:
+    """Sweeper: referrals whose signup task was lost get their bounty now."""
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    has_entry = CommissionEntry.objects.filter(
+        source_type=CommissionEntry.SourceType.SIGNUP,
+        kind=Kind.SIGNUP,
+        source_id=Cast(OuterRef("pk"), output_field=CharField()),
+    )
+    missing = (
+        Referral.objects.filter(affiliate__isnull=False)
+        .filter(~Exists(has_entry))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    written = 0
+    for referral_id in list(missing):
+        if record_signup_commission(referral_id=referral_id, now=now) is not None:
+            written += 1
+    return written
+
+
+def record_plan_change(
+    *,
+    event_id: str,
+    referral: Referral,
+    subscription_id: str,
+    product_plan: str,
+    status: str,
+    changed_at: datetime,
+) -> PlanChange:
+    change, _ = PlanChange.objects.get_or_create(
+        event_id=event_id,
+        defaults={
+            "referral": referral,
+            "subscription_id": subscription_id,
+            "product_plan": product_plan[:120],
+            "status": status[:32],
+            "changed_at": changed_at,
+        },
+    )
+    return change
+
+
+# --- approval ----------------------------------------------------------------------------
+
+
+@dataclass
+class ApprovalResult:
+    approved: int = 0
+    declined: int = 0
+    batches: int = 0
+    more: bool = False
+    affiliate_ids: set[int] = field(default_factory=set)
+
+
+_DUE_SQL = """
+UPDATE {entry} SET state = %s, {stamp} = %s{note}
+WHERE state = 'pending' AND id IN (
+    SELECT e.id FROM {entry} e LEFT JOIN {payment} p ON p.id = e.payment_id
+    WHERE e.state = 'pending' AND e.approve_after <= %s AND e.id > %s
+      AND (p.id IS NULL OR p.dispute_state <> 'open')
+      AND {refunded}(p.id IS NOT NULL AND p.amount > 0 AND p.refunded_amount >= p.amount)
+    ORDER BY e.id
+    LIMIT %s
+)
+RETURNING id, affiliate_id
+"""
+
+
+def approve_due_commissions(
+    *,
+    now: datetime,
+    batch_size: int = 10_000,
+    max_batches: int | None = None,
+    notify: bool = True,
+) -> ApprovalResult:
+    """Pending entries whose hold ended at or before `now` (a fixed cutoff for the whole
+    run) become approved; those whose payment was fully refunded or lost a dispute become
+    declined (a safety net: refunds decline at once); those whose payment has an open
+    dispute stay pending (frozen).
+
+    Set-based: each batch is one UPDATE … WHERE id IN (the next `batch_size` due ids after
+    the last one seen) RETURNING id — no ids travel to Python and back, and the keyset
+    keeps each batch off the rows already moved. The outer `state = 'pending'` makes it a
+    compare-and-set, so running twice, or twice at once (PostgreSQL re-checks the row after
+    the other run's commit), moves each entry once. `max_batches` lets the task stop and
+    re-enqueue itself with the same cutoff."""
+    from django.db import connection
+
+    result = ApprovalResult()
+    tables = {
+        "entry": CommissionEntry._meta.db_table,
+        "payment": Payment._meta.db_table,
+    }
+    passes = (
+        # (to_state, timestamp column, note, refunded?)
+        (State.DECLINED, "declined_at", ", state_note = 'declined: refunded'", ""),
+        (State.APPROVED, "approved_at", "", "NOT "),
+    )
+    for to_state, stamp, note, refunded in passes:
+        sql = _DUE_SQL.format(stamp=stamp, note=note, refunded=refunded, **tables)
+        last_pk = 0
+        while max_batches is None or result.batches < max_batches:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, [to_state, now, now, last_pk, batch_size])
+                moved = cursor.fetchall()
+            if not moved:
+                break
+            result.batches += 1
+            last_pk = max(row[0] for row in moved)
+            if to_state == State.APPROVED:
+                result.approved += len(moved)
+                if notify:
+                    result.affiliate_ids.update(row[1] for row in moved)
+            else:
+                result.declined += len(moved)
+        else:
+            result.more = True
+    if notify and result.affiliate_ids:
+        ids_to_notify = sorted(result.affiliate_ids)
+        transaction.on_commit(lambda: _notify_approved(affiliate_ids=ids_to_notify))
+    return result
+
+
+def _notify_approved(*, affiliate_ids: list[int]) -> None:
+    from affiliates.models import Affiliate
+
+    emails = Affiliate.objects.filter(pk__in=affiliate_ids).values_list("user__email", flat=True)
+    messages = [
+        (
+            f"{settings.PROGRAM_NAME}: commissions approved",
+            "Some of your commissions passed their hold and are approved; they will be in "
+            f"your next payout. See {settings.AMBASSADOR_URL}/dashboard/",
+            settings.DEFAULT_FROM_EMAIL,
+            [email],
+        )
+        for email in emails
+        if email
+    ]
+    try:
+        send_mass_mail(messages, fail_silently=False)
+    except Exception:  # e-mail is a courtesy; the ledger already moved
+        logger.exception("Could not send approval e-mails")

@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from commissions import views
+
+urlpatterns = [
+    path("webhooks/stripe/", views.stripe_webhook, name="stripe-webhook"),
+]

@@ -1,0 +1,37 @@
+from datetime import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from commissions.events import process_pending_events, reprocess_events
+
+
+class Command(BaseCommand):
+    help = (
+        "Stage two: turn stored events into payments and commission entries. With "
+        "--reprocess, run it again over stored events (never asking Stripe): existing rows "
+        "stay as they are and only missing ones are inserted."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--reprocess", action="store_true")
+        parser.add_argument("--since", help="ISO 8601: only events created at or after it.")
+
+    def handle(self, *args, **options):
+        since = None
+        if options["since"]:
+            try:
+                since = datetime.fromisoformat(options["since"])
+            except ValueError as exc:
+                raise CommandError(f"--since: {exc}") from exc
+            if timezone.is_naive(since):
+                raise CommandError("--since needs a UTC offset.")
+        if since and not options["reprocess"]:
+            raise CommandError("--since goes with --reprocess.")
+        now = timezone.now()
+        if options["reprocess"]:
+            counts = reprocess_events(since=since, now=now)
+        else:
+            counts = process_pending_events(now=now)
+        summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing to do"
+        self.stdout.write(summary)

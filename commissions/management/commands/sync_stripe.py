@@ -1,0 +1,15 @@
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from commissions import stripe_client
+from commissions.events import sync_stripe
+
+
+class Command(BaseCommand):
+    help = "Pull Stripe events after the stored cursor into the event store (no processing)."
+
+    def handle(self, *args, **options):
+        if not stripe_client.is_enabled():
+            raise CommandError("STRIPE_SECRET_KEY is not set.")
+        counts = sync_stripe(now=timezone.now())
+        self.stdout.write(f"stored {counts['events']} new events, {counts['refunds']} new refunds")

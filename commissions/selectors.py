@@ -1,0 +1,182 @@
+"""Reads of the ledger shared by the API, the dashboard and check_ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+from django.db.models import Count, Sum
+
+from commissions.models import CommissionEntry
+
+State = CommissionEntry.State
+BALANCE_STATES = (State.PENDING, State.APPROVED, State.IN_PAYOUT, State.PAID)
+
+
+class EntryQuerySet(models.QuerySet):
+    def for_affiliate(self, affiliate_id: int) -> EntryQuerySet:
+        return self.filter(affiliate_id=affiliate_id)
+
+    def due(self, now: datetime) -> EntryQuerySet:
+        return self.filter(state=State.PENDING, approve_after__lte=now)
+
+
+def entries() -> EntryQuerySet:
+    return EntryQuerySet(model=CommissionEntry, using=CommissionEntry.objects.db)
+
+
+def list_entries(
+    *, affiliate_id: int, state: str | None = None, kind: str | None = None
+) -> EntryQuerySet:
+    qs = entries().for_affiliate(affiliate_id)
+    if state:
+        qs = qs.filter(state=state)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.order_by("-created_at", "-pk")
+
+
+def balances_for(*, affiliate_id: int) -> dict[str, dict[str, int]]:
+    """{currency: {pending, approved, in_payout, paid}} in minor units, summed from the
+    entries (declined ones count nowhere). Balances may be negative after clawbacks."""
+    out: dict[str, dict[str, int]] = {}
+    rows = (
+        CommissionEntry.objects.filter(affiliate_id=affiliate_id, state__in=BALANCE_STATES)
+        .values("currency", "state")
+        .annotate(total=Sum("amount"))
+    )
+    for row in rows:
+        per = out.setdefault(row["currency"], {s: 0 for s in BALANCE_STATES})
+        per[row["state"]] = row["total"] or 0
+    return out
+
+
+def ledger_violations(*, now: datetime) -> list[str]:
+    """Every broken invariant, in words (empty when the ledger is sound)."""
+    from commissions.models import Dispute, Payment, Refund
+    from tracking.models import Referral
+
+    problems: list[str] = []
+    E = CommissionEntry
+
+    # 1. No duplicate (source, kind, affiliate) (the unique constraint; checked anyway).
+    dupes = (
+        E.objects.values("source_type", "source_id", "kind", "affiliate_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+    )
+    for d in dupes:
+        problems.append(
+            f"duplicate entries for {d['source_type']} {d['source_id']} {d['kind']} "
+            f"affiliate {d['affiliate_id']} ({d['n']} rows)"
+        )
+
+    # 2. Every entry names an existing source.
+    sources = {
+        E.SourceType.PAYMENT: Payment,
+        E.SourceType.REFUND: Refund,
+        E.SourceType.DISPUTE: Dispute,
+        E.SourceType.SIGNUP: Referral,
+    }
+    for source_type, model in sources.items():
+        ids = set(E.objects.filter(source_type=source_type).values_list("source_id", flat=True))
+        if not ids:
+            continue
+        numeric = {i for i in ids if i.isdigit()}
+        found = {
+            str(pk) for pk in model.objects.filter(pk__in=numeric).values_list("pk", flat=True)
+        }
+        for missing in sorted(ids - found):
+            problems.append(f"entries cite {source_type} {missing}, which does not exist")
+    orphan = E.objects.filter(
+        source_type__in=[E.SourceType.PAYMENT, E.SourceType.REFUND, E.SourceType.DISPUTE],
+        payment__isnull=True,
+    ).count()
+    if orphan:
+        problems.append(f"{orphan} payment/refund/dispute entries have no payment")
+
+    # 3. Approved (and later) entries are past their hold.
+    early = E.objects.filter(
+        state__in=[State.APPROVED, State.IN_PAYOUT, State.PAID],
+        approved_at__lt=models.F("approve_after"),
+    ).exclude(kind=E.Kind.CLAWBACK)
+    for pk in early.values_list("pk", flat=True)[:100]:
+        problems.append(f"entry {pk} was approved before its hold ended")
+
+    # 4. Sign and state sanity: clawbacks negative, nothing else negative; a state has
+    #    its timestamp.
+    for pk in E.objects.filter(kind=E.Kind.CLAWBACK, amount__gte=0).values_list("pk", flat=True)[
+        :100
+    ]:
+        problems.append(f"clawback entry {pk} is not negative")
+    for pk in (
+        E.objects.exclude(kind__in=[E.Kind.CLAWBACK, E.Kind.ADJUSTMENT])
+        .filter(amount__lt=0)
+        .values_list("pk", flat=True)[:100]
+    ):
+        problems.append(f"entry {pk} of a positive kind is negative")
+    for state, stamp in (
+        (State.APPROVED, "approved_at"),
+        (State.DECLINED, "declined_at"),
+        (State.IN_PAYOUT, "in_payout_at"),
+        (State.PAID, "paid_at"),
+    ):
+        n = E.objects.filter(state=state, **{f"{stamp}__isnull": True}).count()
+        if n:
+            problems.append(f"{n} {state} entries lack {stamp}")
+
+    # 5. A payment's entries never claw back more than they paid (per affiliate, currency).
+    net = (
+        E.objects.filter(payment__isnull=False)
+        .exclude(state=State.DECLINED)
+        .values("payment_id", "affiliate_id", "currency")
+        .annotate(total=Sum("amount"))
+        .filter(total__lt=0)
+    )
+    for row in net:
+        problems.append(
+            f"payment {row['payment_id']}: affiliate {row['affiliate_id']} nets "
+            f"{row['total']} {row['currency']} (clawed back more than earned)"
+        )
+
+    # 6. Payments: refunds never exceed the amount.
+    for pk in Payment.objects.filter(refunded_amount__gt=models.F("amount")).values_list(
+        "pk", flat=True
+    ):
+        problems.append(f"payment {pk} is refunded above its amount")
+
+    # 7. Balances are never stored, only summed (balances_for); check that the per-affiliate
+    #    figures the API shows add up to the program-wide sums of the entries.
+    program: dict[tuple[str, str], int] = {}
+    for row in (
+        E.objects.filter(state__in=BALANCE_STATES)
+        .values("currency", "state")
+        .annotate(total=Sum("amount"))
+    ):
+        program[(row["currency"], row["state"])] = row["total"] or 0
+    shown: dict[tuple[str, str], int] = {}
+    for affiliate_id in E.objects.values_list("affiliate_id", flat=True).distinct():
+        for currency, per in balances_for(affiliate_id=affiliate_id).items():
+            for state, total in per.items():
+                shown[(currency, state)] = shown.get((currency, state), 0) + total
+    for key in sorted(set(program) | set(shown)):
+        if program.get(key, 0) != shown.get(key, 0):
+            problems.append(
+                f"{key[1]} {key[0]} balances sum to {shown.get(key, 0)} but entries to "
+                f"{program.get(key, 0)}"
+            )
+
+    problems.extend(_payout_violations())
+    return problems
+
+
+def _payout_violations() -> list[str]:
+    """--- Payouts checks (issue 6) ---
+    Every `paid` entry must be in exactly one paid payout, and every `in_payout` entry in
+    exactly one payout that is still sending. Checked when payouts exposes
+    `payouts.selectors.ledger_violations()`."""
+    try:
+        from payouts.selectors import ledger_violations  # type: ignore[attr-defined]
+    except ImportError:
+        return []
+    return list(ledger_violations())
