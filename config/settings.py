@@ -132,13 +132,14 @@ _broker_dir = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        "control_folder": str(_broker_dir / "control"),  # else kombu writes ./control/
     }
 elif CELERY_BROKER_URL.startswith("redis"):
     # Above the longest task (a payout run over 10,000 affiliates stays well under 1 h),
@@ -276,6 +277,10 @@ RESERVED_USERNAMES = env.list(
     ],
 )
 AUTO_APPROVE_PAYING_CUSTOMERS = env.bool("AUTO_APPROVE_PAYING_CUSTOMERS", default=True)
+# Django's login form posts the e-mail as "username"; axes would otherwise look for a field
+# named after USERNAME_FIELD ("email"), record failures under no username at all and let a
+# correct password through a lockout.
+AXES_USERNAME_FORM_FIELD = "username"
 
 # --- Tracking (issue 4)
 REFERRAL_COOKIE_DAYS = env.int("REFERRAL_COOKIE_DAYS", default=30)
@@ -294,12 +299,92 @@ AD_REFERRER_PATTERNS = env.list(
         "bing.com/aclk",
     ],
 )
+# Query parameters that mark a paid-ad click (not honoured: no cookie, no click, no commission).
+AD_CLICK_PARAMS = env.list(
+    "AD_CLICK_PARAMS", default=["gclid", "gad_source", "gbraid", "wbraid", "msclkid", "via"]
+)
+# Tracking noise removed from the link before the redirect (ad click ids and our own ?ref=).
+CLICK_STRIP_PARAMS = env.list(
+    "CLICK_STRIP_PARAMS",
+    default=["ref", "kaid", "fbclid", "mc_cid", "mc_eid", "_hsenc", "_hsmsi", "igshid"],
+)
+# Referrer domains counted as utm_medium=social (a subdomain matches too).
+SOCIAL_DOMAINS = env.list(
+    "SOCIAL_DOMAINS",
+    default=[
+        "facebook.com",
+        "fb.com",
+        "instagram.com",
+        "t.co",
+        "twitter.com",
+        "x.com",
+        "linkedin.com",
+        "lnkd.in",
+        "youtube.com",
+        "youtu.be",
+        "reddit.com",
+        "pinterest.com",
+        "tiktok.com",
+        "threads.net",
+        "bsky.app",
+        "mastodon.social",
+    ],
+)
+# Webmail domains: a customer sharing one with the affiliate is not a self-referral.
+WEBMAIL_DOMAINS = env.list(
+    "WEBMAIL_DOMAINS",
+    default=[
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "ymail.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.com",
+        "yandex.com",
+        "yandex.ru",
+        "zoho.com",
+        "fastmail.com",
+        "hey.com",
+        "qq.com",
+        "163.com",
+    ],
+)
+# Whether the marketing site's paths end in "/" (the redirect follows the site's habit).
+SITE_TRAILING_SLASH = env.bool("SITE_TRAILING_SLASH", default=True)
+# Where the visitor's IP comes from: REMOTE_ADDR, or HTTP_X_FORWARDED_FOR behind a proxy
+# (its last entry, the one our proxy appended). Only hashed, never stored.
+CLICK_IP_HEADER = env.str("CLICK_IP_HEADER", default="REMOTE_ADDR")
+# "redis": clicks are pushed to a Redis list and bulk-inserted by tracking.flush_clicks every
+# 2 s (needs REDIS_URL; run Redis with appendonly so a restart keeps the buffer).
+# "db": one INSERT per click, before the 302 (the embedded default without Redis).
+CLICK_BUFFER = env.str("CLICK_BUFFER", default="redis" if REDIS_URL else "db")
 
 # --- Commissions (issue 5)
+# Hold before a commission is approved: N × 24 h on UTC instants (= N calendar days in UTC).
 COMMISSION_HOLD_DAYS = env.int("COMMISSION_HOLD_DAYS", default=30)
 
 # --- Payouts (issue 6)
 PAYOUT_REQUIRE_APPROVAL = env.bool("PAYOUT_REQUIRE_APPROVAL", default=False)
+# Anti-takeover: payouts wait this long after any change of payout method or details.
+PAYOUT_DETAILS_HOLD_HOURS = env.int("PAYOUT_DETAILS_HOLD_HOURS", default=48)
+# Stripe Connect (transfers to affiliates) uses the platform key and base URL unless set
+# apart, e.g. a local Connect peer while payments come from localstripe.
+STRIPE_CONNECT_SECRET_KEY = env.str("STRIPE_CONNECT_SECRET_KEY", default="") or STRIPE_SECRET_KEY
+STRIPE_CONNECT_API_BASE = env.str("STRIPE_CONNECT_API_BASE", default="") or STRIPE_API_BASE
+STRIPE_CONNECT_COUNTRY = env.str("STRIPE_CONNECT_COUNTRY", default="")  # blank: Stripe decides
 
 LOGGING = {
     "version": 1,

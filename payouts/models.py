@@ -1,3 +1,253 @@
-"""payouts models."""
+"""Payout methods, payout runs, payouts (one per affiliate and currency per run), the ledger
+entries each payout carries, PayPal batches and stored PayPal webhook events.
 
-from django.db import models  # noqa: F401
+Money is integer minor units beside an ISO currency. A payout's amount is the sum of its
+items' amounts, written once at creation (`payouts.selectors.ledger_problems` proves it).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from affiliates.models import Affiliate
+from commissions.models import CommissionEntry
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def new_key(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def new_run_key() -> str:
+    return new_key("run")
+
+
+class PayoutAccount(models.Model):
+    """How an affiliate is paid, plus tax details kept for the admin's records.
+
+    Anti-takeover: every change of method or details sets `details_changed_at`; payouts are
+    held until 48 h after it (PAYOUT_DETAILS_HOLD_HOURS)."""
+
+    class Method(models.TextChoices):
+        NONE = "none", "Not set"
+        PAYPAL = "paypal", "PayPal"
+        STRIPE = "stripe", "Stripe Connect"
+        MANUAL = "manual", "Manual (bank transfer)"
+
+    class TaxForm(models.TextChoices):
+        NONE = "", "—"
+        W9 = "w9", "W-9 (US person)"
+        W8BEN = "w8ben", "W-8BEN (foreign individual)"
+        W8BENE = "w8bene", "W-8BEN-E (foreign entity)"
+
+    affiliate = models.OneToOneField(
+        Affiliate, on_delete=models.CASCADE, related_name="payout_account"
+    )
+    method = models.CharField(max_length=16, choices=Method.choices, default=Method.NONE)
+
+    paypal_email = models.EmailField(blank=True)
+    paypal_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Sent by e-mail to paypal_email; cleared when used. A new address gets a new token.
+    paypal_confirm_token = models.CharField(max_length=64, blank=True, db_index=True)
+
+    stripe_account_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # Kept current from Stripe (`account.updated` webhooks, and re-read on onboarding return).
+    stripe_payouts_enabled = models.BooleanField(default=False)
+    stripe_checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="Time of the Stripe state we hold (events are unordered)."
+    )
+
+    bank_details = models.TextField(blank=True, help_text="Free text; the admin pays by hand.")
+
+    details_changed_at = models.DateTimeField(null=True, blank=True)
+    on_hold = models.BooleanField(default=False, help_text="Admin hold: no payouts while set.")
+    hold_reason = models.CharField(max_length=200, blank=True)
+
+    tax_legal_name = models.CharField(max_length=200, blank=True)
+    tax_country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2.")
+    tax_id = models.CharField(max_length=64, blank=True)
+    tax_form = models.CharField(max_length=8, choices=TaxForm.choices, blank=True)
+
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.affiliate} ({self.method})"
+
+
+class PayoutRun(models.Model):
+    """One execution of the payout job. Its `key` names the PayPal batches derived from it."""
+
+    class State(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        APPROVED = "approved", "Approved (sending)"
+        DONE = "done", "Nothing to send"
+
+    key = models.CharField(max_length=64, unique=True, default=new_run_key)
+    started_at = models.DateTimeField()
+    two_weekly_only = models.BooleanField(default=False)
+    state = models.CharField(max_length=24, choices=State.choices)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    payout_count = models.PositiveIntegerField(default=0)
+    # {"USD": 123456, ...}: total minor units per currency put into payouts by this run.
+    totals = models.JSONField(default=dict, blank=True)
+    carried_count = models.PositiveIntegerField(
+        default=0, help_text="Balances below threshold or negative, carried forward."
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Run {self.started_at:%Y-%m-%d %H:%M} ({self.state})"
+
+
+class PayoutSkip(models.Model):
+    """An affiliate whose balance was due but held back by a run, and why."""
+
+    run = models.ForeignKey(PayoutRun, on_delete=models.CASCADE, related_name="skips")
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField()
+    reason = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"{self.affiliate}: {self.reason}"
+
+
+class PayPalBatch(models.Model):
+    """One PayPal Payouts call carrying ≤ 15,000 payouts. `sender_batch_id` is stored before
+    the call and reused on every retry: PayPal pays a sender_batch_id at most once."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Accepted by PayPal"
+        UNKNOWN = "unknown", "Unknown (reconcile)"
+        FAILED = "failed", "Refused by PayPal"
+        DONE = "done", "Every item final"
+
+    run = models.ForeignKey(PayoutRun, on_delete=models.PROTECT, related_name="paypal_batches")
+    sender_batch_id = models.CharField(max_length=64, unique=True)
+    provider_batch_id = models.CharField(max_length=64, blank=True, db_index=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    provider_status = models.CharField(max_length=32, blank=True)
+    response = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.sender_batch_id
+
+
+class Payout(models.Model):
+    """Money owed to one affiliate in one currency, taken from one run.
+
+    States: pending → sending → paid | failed | unknown; unknown → paid | failed | sending
+    (only after the provider was asked). `failed` returns the entries to approved."""
+
+    class State(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Unknown (reconcile)"
+
+    LIVE_STATES = (
+        State.AWAITING_APPROVAL,
+        State.PENDING,
+        State.SENDING,
+        State.UNKNOWN,
+        State.PAID,
+    )
+    TRANSITIONS: dict[str, set[str]] = {
+        State.AWAITING_APPROVAL: {State.PENDING, State.FAILED},
+        State.PENDING: {State.SENDING, State.PAID, State.FAILED},
+        State.SENDING: {State.PAID, State.FAILED, State.UNKNOWN},
+        State.UNKNOWN: {State.SENDING, State.PAID, State.FAILED},
+    }
+
+    run = models.ForeignKey(PayoutRun, on_delete=models.PROTECT, related_name="payouts")
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="payouts")
+    amount = models.BigIntegerField(help_text="Minor units; the sum of the items.")
+    currency = models.CharField(max_length=3)
+    method = models.CharField(max_length=16, choices=PayoutAccount.Method.choices)
+    # Where the money goes, copied at creation so a later change of details cannot redirect it.
+    destination = models.CharField(max_length=254, blank=True)
+    state = models.CharField(max_length=24, choices=State.choices, db_index=True)
+    # Generated and stored with the payout, before any provider call; reused on every retry
+    # (Stripe Idempotency-Key). PayPal's equivalent is the batch's sender_batch_id.
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    paypal_batch = models.ForeignKey(
+        PayPalBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="payouts"
+    )
+    provider_id = models.CharField(max_length=64, blank=True, help_text="PayPal item / transfer.")
+    provider_status = models.CharField(max_length=32, blank=True)
+    provider_response = models.JSONField(default=dict, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    reference = models.CharField(max_length=200, blank=True, help_text="Manual payment ref.")
+    reversed_amount = models.BigIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["affiliate", "state"], name="payout_affiliate_state")]
+
+    def __str__(self) -> str:
+        return (
+            f"Payout {self.pk} {self.amount} {self.currency} → {self.affiliate_id} ({self.state})"
+        )
+
+
+class PayoutItem(models.Model):
+    """One ledger entry carried by one payout. `live` is cleared when the payout fails (in the
+    same transaction that returns the entry to approved); the partial unique constraint makes
+    it impossible for an entry to sit in two live payouts, whatever runs at once."""
+
+    payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="items")
+    entry = models.ForeignKey(CommissionEntry, on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField()
+    live = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry"], condition=models.Q(live=True), name="entry_in_one_live_payout"
+            ),
+            models.UniqueConstraint(fields=["payout", "entry"], name="one_item_per_entry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payout_id}: entry {self.entry_id} {self.amount}"
+
+
+class PayPalEvent(models.Model):
+    """A verified PayPal webhook, stored raw before processing (replays are harmless)."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    event_type = models.CharField(max_length=64)
+    body = models.JSONField()
+    received_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

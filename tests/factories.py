@@ -73,6 +73,23 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     created_at = FIXED_NOW
 
 
+class ClickFactory(factory.django.DjangoModelFactory):
+    """A click row as flush_clicks writes it (honoured unless told otherwise)."""
+
+    class Meta:
+        model = "tracking.Click"
+
+    at = FIXED_NOW
+    affiliate = factory.SubFactory(AffiliateFactory)
+    landing_path = "/blog/post/"
+    referrer_domain = ""
+    medium = "direct"
+    device = "desktop"
+    visitor_hash = factory.Sequence(lambda n: f"{n:032x}")
+    honoured = True
+    reason = ""
+
+
 # --- commissions ----------------------------------------------------------------------
 
 
@@ -94,4 +111,44 @@ class CommissionEntryFactory(factory.django.DjangoModelFactory):
     created_at = FIXED_NOW
 
 
+def default_plan_with_tiers(**overrides) -> Plan:
+    """The program's default plan as the demo defines it: $0.25 signup, tiers by last
+    month's sales with inclusive lower bounds 0 / 50000 / 100001 cents (< $500 → 50/20,
+    $500.00…$1,000.00 → 60/25, ≥ $1,000.01 → 70/30), Kinsta's bonuses with a 60-day hold."""
+    from affiliates.models import PlanBonus, PlanTier
+
+    plan = Plan.objects.create(**{"name": "Default", "is_default": True, **overrides})
+    for min_sales, first_bp, recurring_bp in (
+        (0, 5000, 2000),
+        (50_000, 6000, 2500),
+        (100_001, 7000, 3000),
+    ):
+        PlanTier.objects.create(
+            plan=plan, min_sales=min_sales, first_payment_bp=first_bp, recurring_bp=recurring_bp
+        )
+    for product_plan, amount in (
+        ("Starter", 5000),
+        ("Pro", 10_000),
+        ("Business", 15_000),
+        ("Enterprise", 50_000),
+    ):
+        PlanBonus.objects.create(plan=plan, product_plan=product_plan, amount=amount, hold_days=60)
+    return plan
+
+
 # --- payouts --------------------------------------------------------------------------
+
+
+class PayoutAccountFactory(factory.django.DjangoModelFactory):
+    """A PayPal account confirmed long ago (no 48 h hold). For Stripe pass method="stripe",
+    stripe_account_id and stripe_payouts_enabled=True; for manual, bank_details."""
+
+    class Meta:
+        model = "payouts.PayoutAccount"
+        django_get_or_create = ("affiliate",)
+
+    affiliate = factory.SubFactory(AffiliateFactory)
+    method = "paypal"
+    paypal_email = factory.LazyAttribute(lambda o: o.affiliate.user.email)
+    paypal_confirmed_at = datetime(2026, 1, 1, tzinfo=UTC)
+    details_changed_at = datetime(2026, 1, 1, tzinfo=UTC)

@@ -59,3 +59,13 @@ def test_postgres_connections_are_persistent():
 
     assert result.returncode == 0, result.stderr
     assert int(result.stdout.strip()) > 0
+
+
+def test_every_environment_variable_read_by_settings_is_documented_in_env_example():
+    import re
+
+    settings_py = (ROOT / "config" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:\.[a-z]+)?\(\s*"([A-Z_]+)"', settings_py))
+    documented = set(re.findall(r"^#?([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+
+    assert read - documented == set()

@@ -1,0 +1,133 @@
+"""The one module that imports paypalrestsdk. Everything else uses payouts.providers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import paypalrestsdk
+import requests
+from django.conf import settings
+from paypalrestsdk import exceptions as pp_exc
+
+from payouts.providers import PermanentError, TransientError
+
+# Seconds; paypalrestsdk has no timeout of its own, so a stalled peer would hang a worker.
+TIMEOUT = (5, 30)
+
+
+class _Api(paypalrestsdk.Api):
+    def http_call(self, url: str, method: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", TIMEOUT)
+        return super().http_call(url, method, **kwargs)
+
+
+def _api() -> paypalrestsdk.Api:
+    options: dict[str, Any] = {
+        "mode": settings.PAYPAL_MODE,
+        "client_id": settings.PAYPAL_CLIENT_ID,
+        "client_secret": settings.PAYPAL_CLIENT_SECRET,
+    }
+    if settings.PAYPAL_API_BASE:
+        options["endpoint"] = settings.PAYPAL_API_BASE.rstrip("/")
+    return _Api(**options)
+
+
+def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    # paypalrestsdk's HTTP errors all derive from its own ConnectionError: order matters.
+    try:
+        return fn(*args, **kwargs)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise TransientError(f"PayPal unreachable: {exc}") from exc
+    except pp_exc.ServerError as exc:
+        raise TransientError(f"PayPal server error: {exc}", response=exc.content) from exc
+    except pp_exc.UnauthorizedAccess as exc:
+        # Credentials: nothing was sent; retrying later (after the fix) is harmless.
+        raise TransientError(f"PayPal refused our credentials: {exc}") from exc
+    except (pp_exc.ClientError, pp_exc.Redirection) as exc:
+        raise PermanentError(f"PayPal refused: {exc}", response=exc.content) from exc
+    except pp_exc.ConnectionError as exc:
+        raise TransientError(f"PayPal answered oddly: {exc}") from exc
+
+
+class PayPalClient:
+    def __init__(self) -> None:
+        self.api = _api()
+
+    def create_batch(self, *, sender_batch_id: str, items: list[dict[str, Any]]) -> dict:
+        """`items`: {sender_item_id, receiver, value (decimal string), currency, note}.
+        PayPal pays a sender_batch_id once: re-sending after a 5xx or a lost answer is safe,
+        and a repeat is answered with (a link to) the original batch."""
+        payout = paypalrestsdk.Payout(
+            {
+                "sender_batch_header": {
+                    "sender_batch_id": sender_batch_id,
+                    "email_subject": f"You have a payout from {settings.PROGRAM_NAME}",
+                },
+                "items": [
+                    {
+                        "recipient_type": "EMAIL",
+                        "amount": {"value": item["value"], "currency": item["currency"]},
+                        "receiver": item["receiver"],
+                        "note": item.get("note", ""),
+                        "sender_item_id": item["sender_item_id"],
+                    }
+                    for item in items
+                ],
+            },
+            api=self.api,
+        )
+        if _call(payout.create, sync_mode=False):
+            return payout.to_dict()
+        error = payout.error or {}
+        # Real PayPal answers a repeated sender_batch_id with 400 and a link to the original.
+        for link in error.get("links", []) or []:
+            href = link.get("href", "")
+            if "/payments/payouts/" in href:
+                return self.get_batch(provider_batch_id=href.rstrip("/").rsplit("/", 1)[-1])
+        raise PermanentError(f"PayPal refused the batch: {json.dumps(error)[:250]}", response=error)
+
+    def get_batch(self, *, provider_batch_id: str) -> dict:
+        """The batch with all its items (follows PayPal's pages of up to 1000 items)."""
+        result: dict[str, Any] | None = None
+        page = 1
+        while True:
+            data = _call(
+                self.api.get,
+                f"v1/payments/payouts/{provider_batch_id}?page_size=1000&page={page}",
+            )
+            if result is None:
+                result = dict(data)
+                result["items"] = list(data.get("items") or [])
+            else:
+                result["items"].extend(data.get("items") or [])
+            links = {link.get("rel") for link in data.get("links") or []}
+            if "next" not in links or not data.get("items"):
+                return result
+            page += 1
+
+    def get_item(self, *, item_id: str) -> dict:
+        return dict(_call(self.api.get, f"v1/payments/payouts-item/{item_id}"))
+
+    def verify_webhook(self, *, headers: dict[str, str], body: bytes) -> bool:
+        """PayPal verifies its own signature; the SDK's WebhookEvent.verify is broken on
+        current pyOpenSSL (always False), so we ask the API as PayPal documents."""
+        h = {k.upper(): v for k, v in headers.items()}
+        try:
+            event = json.loads(body)
+        except ValueError:
+            return False
+        answer = _call(
+            self.api.post,
+            "v1/notifications/verify-webhook-signature",
+            {
+                "auth_algo": h.get("PAYPAL-AUTH-ALGO", ""),
+                "cert_url": h.get("PAYPAL-CERT-URL", ""),
+                "transmission_id": h.get("PAYPAL-TRANSMISSION-ID", ""),
+                "transmission_sig": h.get("PAYPAL-TRANSMISSION-SIG", ""),
+                "transmission_time": h.get("PAYPAL-TRANSMISSION-TIME", ""),
+                "webhook_id": settings.PAYPAL_WEBHOOK_ID,
+                "webhook_event": event,
+            },
+        )
+        return answer.get("verification_status") == "SUCCESS"

@@ -1,0 +1,93 @@
+"""The small interface the payout code talks to; the SDKs live behind it, one adapter module
+each (payouts.paypal_client wraps paypalrestsdk, payouts.stripe_connect wraps stripe).
+
+Errors are split by what the caller may do: a TransientError (network, timeout, 5xx, rate
+limit) may be retried — but only after asking the provider what happened, since the call
+may have been accepted; a PermanentError (refused request) will fail the same way again.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Protocol
+
+from django.conf import settings
+
+from config.errors import ServiceError
+
+# ISO 4217 minor-unit exponents that are not 2 (the currencies we might meet).
+_EXPONENTS = {"JPY": 0, "KRW": 0, "HUF": 2, "CLP": 0, "ISK": 0, "TWD": 2, "BHD": 3, "KWD": 3}
+
+
+def to_decimal_string(amount: int, currency: str) -> str:
+    """Minor units → the decimal string providers want ("12.50"); exact, no floats."""
+    exponent = _EXPONENTS.get(currency.upper(), 2)
+    return str((Decimal(amount) / (Decimal(10) ** exponent)).quantize(Decimal(1).scaleb(-exponent)))
+
+
+class ProviderError(Exception):
+    def __init__(self, message: str, *, response: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.response = response
+
+
+class TransientError(ProviderError):
+    """The call may or may not have been carried out; ask the provider, then retry."""
+
+
+class PermanentError(ProviderError):
+    """The provider refused; the same call would be refused again."""
+
+
+class ProviderNotConfigured(ServiceError):
+    code = "provider_not_configured"
+    status = 503
+
+
+class PayPalPayouts(Protocol):
+    def create_batch(self, *, sender_batch_id: str, items: list[dict[str, Any]]) -> dict: ...
+    def get_batch(self, *, provider_batch_id: str) -> dict: ...
+    def get_item(self, *, item_id: str) -> dict: ...
+    def verify_webhook(self, *, headers: dict[str, str], body: bytes) -> bool: ...
+
+
+class StripeConnect(Protocol):
+    def create_account(self, *, email: str, country: str, affiliate_public_id: str) -> dict: ...
+    def create_account_link(self, *, account_id: str, return_url: str, refresh_url: str) -> str: ...
+    def get_account(self, *, account_id: str) -> dict: ...
+    def create_transfer(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        destination: str,
+        transfer_group: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> dict: ...
+    def find_transfers(self, *, transfer_group: str) -> list[dict]: ...
+
+
+def paypal_enabled() -> bool:
+    return bool(settings.PAYPAL_CLIENT_ID and settings.PAYPAL_CLIENT_SECRET)
+
+
+def stripe_connect_enabled() -> bool:
+    return bool(settings.STRIPE_CONNECT_SECRET_KEY)
+
+
+def get_paypal() -> PayPalPayouts:
+    if not paypal_enabled():
+        raise ProviderNotConfigured("PayPal is not configured (PAYPAL_CLIENT_ID / _SECRET).")
+    from payouts.paypal_client import PayPalClient
+
+    return PayPalClient()
+
+
+def get_stripe_connect() -> StripeConnect:
+    if not stripe_connect_enabled():
+        raise ProviderNotConfigured("Stripe Connect is not configured (STRIPE_SECRET_KEY).")
+    from payouts.stripe_connect import StripeConnectClient
+
+    return StripeConnectClient()

@@ -1,0 +1,1173 @@
+"""Every write of the payouts app: payout methods, the payout run, sending through PayPal
+and Stripe Connect, provider results, manual payment, and the admin's actions.
+
+Ledger entries move only through commissions.services.move_entries (compare-and-set):
+approved → in_payout when a payout is created, in_payout → paid when it is paid,
+in_payout → approved when it fails (they go out in the next run).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password
+from django.core.mail import send_mail, send_mass_mail
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.urls import reverse
+
+from affiliates.models import Affiliate, AuditLog, User
+from commissions.models import CommissionEntry
+from commissions.services import move_entries
+from config.errors import Conflict, NotFound, ServiceError
+from payouts import providers
+from payouts.models import (
+    Payout,
+    PayoutAccount,
+    PayoutItem,
+    PayoutRun,
+    PayoutSkip,
+    PayPalBatch,
+    PayPalEvent,
+    new_key,
+    new_token,
+)
+from payouts.providers import PermanentError, TransientError, to_decimal_string
+
+log = logging.getLogger(__name__)
+
+PAYPAL_BATCH_LIMIT = 15_000  # PayPal Payouts: at most 15,000 items per call
+# Arbitrary constant naming the run-level PostgreSQL advisory lock (held to commit).
+RUN_LOCK_KEY = 6_060_601
+# PayPal item statuses that end a payout without the money arriving.
+PAYPAL_FAILED = {"FAILED", "RETURNED", "BLOCKED", "REFUNDED", "REVERSED", "DENIED", "CANCELED"}
+# Not final: UNCLAIMED expires after 30 days and comes back as RETURNED.
+PAYPAL_WAITING = {"PENDING", "UNCLAIMED", "ONHOLD", "NEW"}
+
+S = Payout.State
+E = CommissionEntry.State
+
+
+def enqueue(task_name: str, **kwargs: Any) -> None:
+    """Queue a Celery task once the current transaction commits (dropped on rollback; a crash
+    in between is caught by the poll_payouts sweeper). Tests replace this function."""
+    transaction.on_commit(lambda: _send_task(task_name, kwargs))
+
+
+def _send_task(task_name: str, kwargs: dict[str, Any]) -> None:
+    import payouts.tasks  # noqa: F401 — registers the tasks in this process
+    from config.celery import app
+
+    try:
+        app.tasks[task_name].apply_async(kwargs=kwargs)
+    except Exception:  # broker down: poll_payouts picks the work up (a stale-row sweep)
+        log.warning("Could not enqueue %s %s", task_name, kwargs, exc_info=True)
+
+
+def _audit(
+    *, action: str, affiliate: Affiliate | None, actor: Any, now: datetime, **details: Any
+) -> None:
+    AuditLog.objects.create(
+        at=now,
+        actor=actor if isinstance(actor, User) else None,
+        action=action,
+        affiliate=affiliate,
+        details=details,
+    )
+
+
+# --- Payout methods ---------------------------------------------------------------------
+
+
+def get_account(*, affiliate: Affiliate) -> PayoutAccount:
+    account, _ = PayoutAccount.objects.get_or_create(affiliate=affiliate)
+    return account
+
+
+def _require_password(user: User, password: str) -> None:
+    if not password or not check_password(password, user.password):
+        raise ServiceError(
+            "Enter your current password to change payout details.",
+            code="wrong_password",
+            fields={"password": ["Wrong password."]},
+            status=403,
+        )
+
+
+def _details_changed(*, account: PayoutAccount, now: datetime, what: str, actor: Any) -> None:
+    """Any change of method or details: start the 48 h hold and tell the affiliate, at the
+    address on file (an attacker who changed the details does not read that mailbox)."""
+    account.details_changed_at = now
+    account.updated_at = now
+    affiliate = account.affiliate
+    _audit(action="payout_details_changed", affiliate=affiliate, actor=actor, now=now, what=what)
+    hold = settings.PAYOUT_DETAILS_HOLD_HOURS
+    body = (
+        f"Your payout details were changed ({what}) at {now:%Y-%m-%d %H:%M} UTC.\n"
+        f"For your safety, payouts are held for {hold} hours after a change.\n"
+        "If this was not you, reply to this e-mail at once."
+    )
+    to = affiliate.user.email
+    transaction.on_commit(lambda: send_mail("Your payout details were changed", body, None, [to]))
+
+
+def set_paypal_email(
+    *, affiliate: Affiliate, email: str, password: str, now: datetime, actor: Any = None
+) -> PayoutAccount:
+    """PayPal: the e-mail must be confirmed by the link we send to it before first use."""
+    _require_password(affiliate.user, password)
+    email = email.strip().lower()
+    if not email or "@" not in email:
+        raise ServiceError("Enter a PayPal e-mail address.", fields={"paypal_email": ["Required."]})
+    with transaction.atomic():
+        account = PayoutAccount.objects.select_for_update().get(
+            pk=get_account(affiliate=affiliate).pk
+        )
+        if account.method == PayoutAccount.Method.PAYPAL and account.paypal_email == email:
+            return account
+        account.method = PayoutAccount.Method.PAYPAL
+        account.paypal_email = email
+        account.paypal_confirmed_at = None
+        account.paypal_confirm_token = new_token()
+        _details_changed(
+            account=account, now=now, what="PayPal e-mail", actor=actor or affiliate.user
+        )
+        account.save()
+        link = settings.AMBASSADOR_URL + reverse(
+            "payouts-paypal-confirm", args=[account.paypal_confirm_token]
+        )
+        body = (
+            f"Confirm that {email} should receive your {settings.PROGRAM_NAME} payouts "
+            f"through PayPal:\n\n{link}\n"
+        )
+        transaction.on_commit(
+            lambda: send_mail("Confirm your PayPal e-mail for payouts", body, None, [email])
+        )
+    return account
+
+
+def confirm_paypal_email(*, token: str, now: datetime) -> PayoutAccount:
+    with transaction.atomic():
+        account = (
+            PayoutAccount.objects.select_for_update()
+            .filter(paypal_confirm_token=token)
+            .exclude(paypal_confirm_token="")
+            .first()
+        )
+        if account is None:
+            raise NotFound("This confirmation link is not valid (any more).")
+        account.paypal_confirmed_at = now
+        account.paypal_confirm_token = ""
+        account.updated_at = now
+        account.save()
+    return account
+
+
+def set_manual_details(
+    *, affiliate: Affiliate, bank_details: str, password: str, now: datetime, actor: Any = None
+) -> PayoutAccount:
+    _require_password(affiliate.user, password)
+    bank_details = bank_details.strip()
+    if not bank_details:
+        raise ServiceError("Enter your bank details.", fields={"bank_details": ["Required."]})
+    with transaction.atomic():
+        account = PayoutAccount.objects.select_for_update().get(
+            pk=get_account(affiliate=affiliate).pk
+        )
+        account.method = PayoutAccount.Method.MANUAL
+        account.bank_details = bank_details
+        _details_changed(
+            account=account, now=now, what="bank details", actor=actor or affiliate.user
+        )
+        account.save()
+    return account
+
+
+def set_tax_details(
+    *,
+    affiliate: Affiliate,
+    legal_name: str,
+    country: str,
+    tax_id: str,
+    tax_form: str,
+    password: str,
+    now: datetime,
+) -> PayoutAccount:
+    """Kept for the admin's records; does not change where money goes, so no payout hold."""
+    _require_password(affiliate.user, password)
+    if tax_form not in PayoutAccount.TaxForm.values:
+        raise ServiceError(
+            "Unknown tax form.", fields={"tax_form": ["Choose W-9, W-8BEN or W-8BEN-E."]}
+        )
+    account = get_account(affiliate=affiliate)
+    account.tax_legal_name = legal_name.strip()
+    account.tax_country = country.strip().upper()[:2]
+    account.tax_id = tax_id.strip()
+    account.tax_form = tax_form
+    account.updated_at = now
+    account.save()
+    _audit(action="tax_details_changed", affiliate=affiliate, actor=affiliate.user, now=now)
+    return account
+
+
+def start_stripe_onboarding(
+    *, affiliate: Affiliate, password: str | None, now: datetime, return_url: str, refresh_url: str
+) -> str:
+    """Create the affiliate's Express account (once) and an Account Link to Stripe's
+    onboarding form. `password=None` only for the refresh URL (same account, link expired)."""
+    client = providers.get_stripe_connect()
+    account = get_account(affiliate=affiliate)
+    if password is not None:
+        _require_password(affiliate.user, password)
+    if not account.stripe_account_id:
+        created = client.create_account(
+            email=affiliate.user.email,
+            country=settings.STRIPE_CONNECT_COUNTRY,
+            affiliate_public_id=affiliate.public_id,
+        )
+        account.stripe_account_id = created["id"]
+        account.stripe_payouts_enabled = bool(created.get("payouts_enabled"))
+    if account.method != PayoutAccount.Method.STRIPE:
+        if password is None:
+            raise ServiceError("Enter your password to switch to Stripe.", code="wrong_password")
+        account.method = PayoutAccount.Method.STRIPE
+        _details_changed(account=account, now=now, what="Stripe Connect", actor=affiliate.user)
+    account.save()
+    return client.create_account_link(
+        account_id=account.stripe_account_id, return_url=return_url, refresh_url=refresh_url
+    )
+
+
+def refresh_stripe_account(*, stripe_account_id: str, now: datetime) -> PayoutAccount | None:
+    """Re-read the account from Stripe (events are unordered: never trust the payload's order)."""
+    account = PayoutAccount.objects.filter(stripe_account_id=stripe_account_id).first()
+    if account is None:
+        return None
+    data = providers.get_stripe_connect().get_account(account_id=stripe_account_id)
+    PayoutAccount.objects.filter(pk=account.pk).update(
+        stripe_payouts_enabled=bool(data.get("payouts_enabled")),
+        stripe_checked_at=now,
+        updated_at=now,
+    )
+    account.refresh_from_db()
+    return account
+
+
+def hold_affiliate(*, affiliate: Affiliate, reason: str, actor: Any, now: datetime) -> None:
+    account = get_account(affiliate=affiliate)
+    account.on_hold, account.hold_reason, account.updated_at = True, reason[:200], now
+    account.save()
+    _audit(action="payout_hold", affiliate=affiliate, actor=actor, now=now, reason=reason)
+
+
+def release_affiliate(*, affiliate: Affiliate, actor: Any, now: datetime) -> None:
+    account = get_account(affiliate=affiliate)
+    account.on_hold, account.hold_reason, account.updated_at = False, "", now
+    account.save()
+    _audit(action="payout_release", affiliate=affiliate, actor=actor, now=now)
+
+
+def hold_reason(*, affiliate: Affiliate, account: PayoutAccount | None, now: datetime) -> str:
+    """Why this affiliate cannot be paid now ("" when it can)."""
+    if affiliate.status != Affiliate.Status.APPROVED:
+        return f"affiliate is {affiliate.status}"
+    if account is None or account.method == PayoutAccount.Method.NONE:
+        return "no payout method set"
+    if account.on_hold:
+        return f"held by admin: {account.hold_reason or 'no reason given'}"
+    if account.details_changed_at:
+        until = account.details_changed_at + timedelta(hours=settings.PAYOUT_DETAILS_HOLD_HOURS)
+        if now < until:
+            return f"payout details changed; held until {until:%Y-%m-%d %H:%M} UTC"
+    if account.method == PayoutAccount.Method.PAYPAL:
+        if not account.paypal_email or not account.paypal_confirmed_at:
+            return "PayPal e-mail not confirmed"
+    if account.method == PayoutAccount.Method.STRIPE:
+        if not account.stripe_account_id or not account.stripe_payouts_enabled:
+            return "Stripe account cannot receive payouts yet (onboarding unfinished)"
+    return ""
+
+
+def _destination(account: PayoutAccount) -> str:
+    if account.method == PayoutAccount.Method.PAYPAL:
+        return account.paypal_email
+    if account.method == PayoutAccount.Method.STRIPE:
+        return account.stripe_account_id
+    return ""
+
+
+# --- The payout run ---------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    run: PayoutRun | None
+    payouts: int = 0
+    totals: dict[str, int] = field(default_factory=dict)
+    skipped: list[tuple[str, str, int, str]] = field(default_factory=list)
+    carried: int = 0
+    locked_out: bool = False
+    lines: list[str] = field(default_factory=list)
+
+
+class _DryRun(Exception):
+    pass
+
+
+def _take_run_lock() -> bool:
+    """A run-level mutex: PostgreSQL advisory lock released at commit. SQLite serialises
+    writers itself (and the unique constraint on live items is the last guard everywhere)."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RUN_LOCK_KEY])
+        return bool(cursor.fetchone()[0])
+
+
+def run_payouts(
+    *,
+    now: datetime,
+    two_weekly_only: bool = False,
+    dry_run: bool = False,
+    affiliate_ids: Iterable[int] | None = None,
+) -> RunResult:
+    """For each affiliate and currency: the approved balance (negative entries included), if
+    at or over the affiliate's threshold and not on hold, becomes one Payout whose items are
+    those entries; the entries move approved → in_payout in the same transaction. Below the
+    threshold or negative: carried forward (nothing moves)."""
+    result = RunResult(run=None)
+    try:
+        with transaction.atomic():
+            if not _take_run_lock():
+                result.locked_out = True
+                result.lines.append("Another payout run holds the lock; nothing done.")
+                return result
+            _build_run(
+                result, now=now, two_weekly_only=two_weekly_only, affiliate_ids=affiliate_ids
+            )
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        result.lines.insert(0, "Dry run: nothing was written.")
+        result.run = None
+        return result
+    if result.run is not None and result.payouts:
+        enqueue("payouts.notify_run_summary", run_id=result.run.pk)
+    return result
+
+
+def _build_run(
+    result: RunResult, *, now: datetime, two_weekly_only: bool, affiliate_ids: Iterable[int] | None
+) -> None:
+    entries = CommissionEntry.objects.filter(state=E.APPROVED)
+    if two_weekly_only:
+        entries = entries.filter(affiliate__payout_frequency=Affiliate.Frequency.TWO_WEEKLY)
+    if affiliate_ids is not None:
+        entries = entries.filter(affiliate_id__in=list(affiliate_ids))
+    # An approved entry is never in a live payout (a failure clears `live` before moving it
+    # back); excluding them anyway keeps a broken row from being paid twice.
+    entries = entries.exclude(pk__in=PayoutItem.objects.filter(live=True).values("entry_id"))
+    groups: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
+    for entry_id, affiliate_id, currency, amount in (
+        entries.values_list("id", "affiliate_id", "currency", "amount")
+        .order_by("affiliate_id", "currency", "id")
+        .iterator(chunk_size=5000)
+    ):
+        groups[(affiliate_id, currency)].append((entry_id, amount))
+
+    affiliate_pks = {a for a, _ in groups}
+    affiliates = Affiliate.objects.select_related("user").in_bulk(list(affiliate_pks))
+    accounts = {
+        a.affiliate_id: a for a in PayoutAccount.objects.filter(affiliate_id__in=affiliate_pks)
+    }
+    needs_approval = settings.PAYOUT_REQUIRE_APPROVAL
+    run = PayoutRun.objects.create(
+        started_at=now,
+        two_weekly_only=two_weekly_only,
+        state=PayoutRun.State.AWAITING_APPROVAL if needs_approval else PayoutRun.State.APPROVED,
+    )
+    result.run = run
+
+    due: list[tuple[Payout, list[tuple[int, int]]]] = []
+    skips: list[PayoutSkip] = []
+    for (affiliate_id, currency), rows in groups.items():
+        affiliate = affiliates[affiliate_id]
+        total = sum(amount for _, amount in rows)
+        # The threshold is in minor units and applies to each currency's balance alike.
+        if total <= 0 or total < affiliate.payout_threshold:
+            result.carried += 1
+            continue
+        account = accounts.get(affiliate_id)
+        reason = hold_reason(affiliate=affiliate, account=account, now=now)
+        if reason:
+            skips.append(
+                PayoutSkip(
+                    run=run,
+                    affiliate_id=affiliate_id,
+                    currency=currency,
+                    amount=total,
+                    reason=reason,
+                )
+            )
+            result.skipped.append((affiliate.username, currency, total, reason))
+            continue
+        assert account is not None
+        payout = Payout(
+            run=run,
+            affiliate_id=affiliate_id,
+            amount=total,
+            currency=currency,
+            method=account.method,
+            destination=_destination(account),
+            state=S.AWAITING_APPROVAL if needs_approval else S.PENDING,
+            idempotency_key=new_key("payout"),
+            created_at=now,
+        )
+        due.append((payout, rows))
+        result.totals[currency] = result.totals.get(currency, 0) + total
+
+    # PayPal payouts are grouped per currency into batches of ≤ 15,000 items; each batch's
+    # sender_batch_id is stored now, before any call, and derived from the run's key.
+    paypal_by_currency: dict[str, list[Payout]] = defaultdict(list)
+    for payout, _ in due:
+        if payout.method == PayoutAccount.Method.PAYPAL:
+            paypal_by_currency[payout.currency].append(payout)
+    batches: list[PayPalBatch] = []
+    for currency, payouts in sorted(paypal_by_currency.items()):
+        for start in range(0, len(payouts), PAYPAL_BATCH_LIMIT):
+            batch = PayPalBatch.objects.create(
+                run=run,
+                sender_batch_id=f"{run.key}-{currency}-{start // PAYPAL_BATCH_LIMIT + 1}",
+                created_at=now,
+            )
+            batches.append(batch)
+            for payout in payouts[start : start + PAYPAL_BATCH_LIMIT]:
+                payout.paypal_batch = batch
+
+    created = Payout.objects.bulk_create([p for p, _ in due], batch_size=2000)
+    items = [
+        PayoutItem(payout=payout, entry_id=entry_id, amount=amount)
+        for payout, (_, rows) in zip(created, due, strict=True)
+        for entry_id, amount in rows
+    ]
+    try:
+        with transaction.atomic():
+            PayoutItem.objects.bulk_create(items, batch_size=5000)
+    except IntegrityError as exc:
+        # Another run put one of these entries in a live payout: refuse the whole run.
+        raise Conflict("An entry is already in a live payout; run refused.") from exc
+    entry_ids = [item.entry_id for item in items]
+    moved = _move_in_chunks(entry_ids, from_state=E.APPROVED, to_state=E.IN_PAYOUT, now=now)
+    if moved != len(entry_ids):
+        raise Conflict(
+            f"Only {moved} of {len(entry_ids)} entries were still approved; run refused."
+        )
+    PayoutSkip.objects.bulk_create(skips, batch_size=2000)
+
+    run.payout_count = len(created)
+    run.totals = result.totals
+    run.carried_count = result.carried
+    if not created:
+        run.state = PayoutRun.State.DONE
+    run.save(update_fields=["payout_count", "totals", "carried_count", "state"])
+    result.payouts = len(created)
+
+    if not needs_approval:
+        _enqueue_sending(batches=batches, payouts=created)
+    result.lines.append(
+        f"Run {run.pk}: {len(created)} payouts "
+        + (
+            ", ".join(f"{c} {to_decimal_string(v, c)}" for c, v in sorted(result.totals.items()))
+            or "—"
+        )
+        + f"; {len(skips)} held; {result.carried} carried forward"
+        + ("; awaiting admin approval" if needs_approval and created else "")
+    )
+    for username, currency, total, reason in result.skipped:
+        result.lines.append(
+            f"  held {username} {currency} {to_decimal_string(total, currency)}: {reason}"
+        )
+
+
+def _move_in_chunks(
+    entry_ids: list[int], *, from_state: str, to_state: str, now: datetime, note: str = ""
+) -> int:
+    # SQLite caps bound parameters per statement; 5,000 ids per UPDATE stays well under it.
+    return sum(
+        move_entries(
+            entry_ids=entry_ids[i : i + 5000],
+            from_state=from_state,
+            to_state=to_state,
+            now=now,
+            note=note,
+        )
+        for i in range(0, len(entry_ids), 5000)
+    )
+
+
+def _enqueue_sending(*, batches: Iterable[PayPalBatch], payouts: Iterable[Payout]) -> None:
+    for batch in batches:
+        enqueue("payouts.send_paypal_batch", batch_id=batch.pk)
+    for payout in payouts:
+        if payout.method == PayoutAccount.Method.STRIPE:
+            enqueue("payouts.send_stripe_payout", payout_id=payout.pk)
+
+
+def approve_run(*, run_id: int, actor: Any, now: datetime) -> int:
+    """Admin approval (PAYOUT_REQUIRE_APPROVAL): the run's payouts become pending and go out."""
+    with transaction.atomic():
+        updated = PayoutRun.objects.filter(
+            pk=run_id, state=PayoutRun.State.AWAITING_APPROVAL
+        ).update(
+            state=PayoutRun.State.APPROVED,
+            approved_at=now,
+            approved_by=actor if isinstance(actor, User) else None,
+        )
+        if not updated:
+            return 0
+        payouts = list(Payout.objects.filter(run_id=run_id, state=S.AWAITING_APPROVAL))
+        Payout.objects.filter(run_id=run_id, state=S.AWAITING_APPROVAL).update(state=S.PENDING)
+        _audit(action="payout_run_approved", affiliate=None, actor=actor, now=now, run=run_id)
+        _enqueue_sending(batches=PayPalBatch.objects.filter(run_id=run_id), payouts=payouts)
+    return len(payouts)
+
+
+# --- Payout outcomes --------------------------------------------------------------------
+
+
+def mark_payout_paid(
+    *,
+    payout_id: int,
+    now: datetime,
+    provider_id: str = "",
+    provider_status: str = "",
+    response: dict | None = None,
+    reference: str = "",
+    from_states: Iterable[str] = (S.PENDING, S.SENDING, S.UNKNOWN),
+) -> bool:
+    """Compare-and-set to paid; its entries in_payout → paid in the same transaction."""
+    with transaction.atomic():
+        update: dict[str, Any] = {"state": S.PAID, "paid_at": now}
+        if provider_id:
+            update["provider_id"] = provider_id
+        if provider_status:
+            update["provider_status"] = provider_status
+        if response is not None:
+            update["provider_response"] = response
+        if reference:
+            update["reference"] = reference[:200]
+        if not Payout.objects.filter(pk=payout_id, state__in=list(from_states)).update(**update):
+            return False
+        entry_ids = list(
+            PayoutItem.objects.filter(payout_id=payout_id, live=True).values_list(
+                "entry_id", flat=True
+            )
+        )
+        moved = move_entries(entry_ids=entry_ids, from_state=E.IN_PAYOUT, to_state=E.PAID, now=now)
+        if moved != len(entry_ids):
+            raise Conflict(
+                f"Payout {payout_id}: only {moved}/{len(entry_ids)} entries were in payout."
+            )
+        enqueue("payouts.notify_payout", payout_id=payout_id)
+    return True
+
+
+def fail_payout(
+    *,
+    payout_id: int,
+    now: datetime,
+    reason: str,
+    provider_status: str = "",
+    response: dict | None = None,
+) -> bool:
+    """Compare-and-set to failed; the items stop being live and the entries go back to
+    approved in the same transaction, so the next run pays them."""
+    with transaction.atomic():
+        update: dict[str, Any] = {
+            "state": S.FAILED,
+            "failed_at": now,
+            "failure_reason": reason[:300],
+        }
+        if provider_status:
+            update["provider_status"] = provider_status
+        if response is not None:
+            update["provider_response"] = response
+        live = [S.AWAITING_APPROVAL, S.PENDING, S.SENDING, S.UNKNOWN]
+        if not Payout.objects.filter(pk=payout_id, state__in=live).update(**update):
+            return False
+        items = PayoutItem.objects.filter(payout_id=payout_id, live=True)
+        entry_ids = list(items.values_list("entry_id", flat=True))
+        items.update(live=False)
+        moved = move_entries(
+            entry_ids=entry_ids,
+            from_state=E.IN_PAYOUT,
+            to_state=E.APPROVED,
+            now=now,
+            note=f"payout {payout_id} failed",
+        )
+        if moved != len(entry_ids):
+            raise Conflict(
+                f"Payout {payout_id}: only {moved}/{len(entry_ids)} entries were in payout."
+            )
+        enqueue("payouts.notify_payout", payout_id=payout_id)
+    return True
+
+
+def mark_paid_manually(
+    *, payout_ids: Iterable[int], reference: str, actor: Any, now: datetime
+) -> int:
+    """The admin paid these outside (bank transfer from the CSV export)."""
+    if not reference.strip():
+        raise ServiceError("A payment reference is required.", fields={"reference": ["Required."]})
+    done = 0
+    for payout_id in payout_ids:
+        if mark_payout_paid(
+            payout_id=payout_id,
+            now=now,
+            reference=reference.strip(),
+            from_states=(S.PENDING, S.UNKNOWN, S.SENDING),
+        ):
+            done += 1
+            payout = Payout.objects.select_related("affiliate").get(pk=payout_id)
+            _audit(
+                action="payout_marked_paid",
+                affiliate=payout.affiliate,
+                actor=actor,
+                now=now,
+                payout=payout_id,
+                reference=reference,
+            )
+    return done
+
+
+def retry_failed(*, payout_ids: Iterable[int], actor: Any, now: datetime) -> RunResult:
+    """Admin "retry": the failed payouts' entries are approved again; a run for just those
+    affiliates pays them now (under the same threshold and hold rules)."""
+    affiliate_ids = set(
+        Payout.objects.filter(pk__in=list(payout_ids), state=S.FAILED).values_list(
+            "affiliate_id", flat=True
+        )
+    )
+    if not affiliate_ids:
+        return RunResult(run=None, lines=["No failed payouts selected."])
+    return run_payouts(now=now, affiliate_ids=affiliate_ids)
+
+
+# --- Sending: PayPal --------------------------------------------------------------------
+
+
+def _paypal_item(payout: Payout) -> dict[str, str]:
+    return {
+        "sender_item_id": str(payout.pk),
+        "receiver": payout.destination,
+        "value": to_decimal_string(payout.amount, payout.currency),
+        "currency": payout.currency,
+        "note": f"{settings.PROGRAM_NAME} affiliate commissions",
+    }
+
+
+def send_paypal_batch(
+    *, batch_id: int, now: datetime, client: providers.PayPalPayouts | None = None
+) -> str:
+    """Send one PayPal batch. Safe to run twice, and after a crash at any point: the
+    sender_batch_id was stored with the run, and PayPal pays a sender_batch_id once, so a
+    batch left sending/unknown is reconciled by re-sending the same id (PayPal answers with
+    the original batch) — there is no other way to look a batch up by our id."""
+    with transaction.atomic():
+        batch = PayPalBatch.objects.select_for_update().get(pk=batch_id)
+        if batch.run.state != PayoutRun.State.APPROVED:
+            return batch.state
+        if batch.state in (
+            PayPalBatch.State.SENT,
+            PayPalBatch.State.DONE,
+            PayPalBatch.State.FAILED,
+        ):
+            return batch.state
+        batch.state = PayPalBatch.State.SENDING
+        batch.attempts += 1
+        batch.save(update_fields=["state", "attempts"])
+        Payout.objects.filter(paypal_batch=batch, state__in=[S.PENDING, S.UNKNOWN]).update(
+            state=S.SENDING, attempts=1
+        )
+    # Committed before the call: "sending" and the key survive whatever happens next.
+    payouts = list(Payout.objects.filter(paypal_batch_id=batch_id, state=S.SENDING).order_by("pk"))
+    if not payouts:
+        PayPalBatch.objects.filter(pk=batch_id).update(state=PayPalBatch.State.DONE)
+        return PayPalBatch.State.DONE
+    client = client or providers.get_paypal()
+    try:
+        answer = client.create_batch(
+            sender_batch_id=batch.sender_batch_id, items=[_paypal_item(p) for p in payouts]
+        )
+    except TransientError as exc:
+        with transaction.atomic():
+            PayPalBatch.objects.filter(pk=batch_id).update(state=PayPalBatch.State.UNKNOWN)
+            Payout.objects.filter(paypal_batch_id=batch_id, state=S.SENDING).update(state=S.UNKNOWN)
+        log.warning("PayPal batch %s: outcome unknown (%s); will reconcile", batch_id, exc)
+        raise
+    except PermanentError as exc:
+        with transaction.atomic():
+            PayPalBatch.objects.filter(pk=batch_id).update(
+                state=PayPalBatch.State.FAILED,
+                response={"error": exc.message, "body": _jsonable(exc.response)},
+            )
+            for payout in payouts:
+                fail_payout(
+                    payout_id=payout.pk, now=now, reason=f"PayPal refused the batch: {exc.message}"
+                )
+        return PayPalBatch.State.FAILED
+    header = answer.get("batch_header", {})
+    with transaction.atomic():
+        PayPalBatch.objects.filter(pk=batch_id).update(
+            state=PayPalBatch.State.SENT,
+            provider_batch_id=header.get("payout_batch_id", ""),
+            provider_status=header.get("batch_status", ""),
+            response=answer,
+            sent_at=now,
+        )
+        Payout.objects.filter(paypal_batch_id=batch_id, state=S.SENDING).update(sent_at=now)
+        if answer.get("items"):
+            _apply_paypal_batch(batch_id=batch_id, answer=answer, now=now)
+    return PayPalBatch.State.SENT
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict | list | str | int | float | type(None)):
+        return value
+    return str(value)
+
+
+def refresh_paypal_batch(
+    *, batch_id: int, now: datetime, client: providers.PayPalPayouts | None = None
+) -> str:
+    """Status poll: read the batch and its items from PayPal and apply every item's result
+    (batch webhooks carry no item data)."""
+    batch = PayPalBatch.objects.get(pk=batch_id)
+    if not batch.provider_batch_id:
+        return batch.state
+    client = client or providers.get_paypal()
+    answer = client.get_batch(provider_batch_id=batch.provider_batch_id)
+    with transaction.atomic():
+        _apply_paypal_batch(batch_id=batch_id, answer=answer, now=now)
+    return PayPalBatch.objects.get(pk=batch_id).state
+
+
+def _apply_paypal_batch(*, batch_id: int, answer: dict, now: datetime) -> None:
+    header = answer.get("batch_header", {})
+    status = header.get("batch_status", "")
+    PayPalBatch.objects.filter(pk=batch_id).update(provider_status=status)
+    if status in ("DENIED", "CANCELED"):
+        for payout_id in Payout.objects.filter(paypal_batch_id=batch_id).values_list(
+            "pk", flat=True
+        ):
+            fail_payout(
+                payout_id=payout_id,
+                now=now,
+                reason=f"PayPal batch {status.lower()}",
+                provider_status=status,
+            )
+    items = answer.get("items") or []
+    successes = [i for i in items if (i.get("transaction_status") or "").upper() == "SUCCESS"]
+    _apply_paypal_successes(successes, now=now)
+    for item in items:
+        if (item.get("transaction_status") or "").upper() != "SUCCESS":
+            apply_paypal_item(item=item, now=now)
+    _close_batch_if_final(batch_id)
+
+
+def _apply_paypal_successes(items: list[dict], *, now: datetime) -> None:
+    """The common case of a batch poll, in bulk: every SUCCESS item's payout → paid and its
+    entries in_payout → paid, a handful of statements for thousands of items (same rules as
+    mark_payout_paid: only payouts still open move)."""
+    by_id = {}
+    for item in items:
+        sender_item_id = str((item.get("payout_item") or {}).get("sender_item_id", ""))
+        if sender_item_id.isdigit():
+            by_id[int(sender_item_id)] = item
+    with transaction.atomic():
+        payouts = list(
+            Payout.objects.select_for_update().filter(
+                pk__in=list(by_id),
+                method=PayoutAccount.Method.PAYPAL,
+                state__in=[S.PENDING, S.SENDING, S.UNKNOWN],
+            )
+        )
+        if not payouts:
+            return
+        for payout in payouts:
+            item = by_id[payout.pk]
+            payout.state, payout.paid_at = S.PAID, now
+            payout.provider_id = item.get("payout_item_id", "")
+            payout.provider_status = "SUCCESS"
+            payout.provider_response = item
+        Payout.objects.bulk_update(
+            payouts,
+            ["state", "paid_at", "provider_id", "provider_status", "provider_response"],
+            batch_size=1000,
+        )
+        payout_ids = [p.pk for p in payouts]
+        entry_ids = list(
+            PayoutItem.objects.filter(payout_id__in=payout_ids, live=True).values_list(
+                "entry_id", flat=True
+            )
+        )
+        moved = _move_in_chunks(entry_ids, from_state=E.IN_PAYOUT, to_state=E.PAID, now=now)
+        if moved != len(entry_ids):
+            raise Conflict(f"Only {moved}/{len(entry_ids)} entries of paid payouts were in payout.")
+        for payout_id in payout_ids:
+            enqueue("payouts.notify_payout", payout_id=payout_id)
+
+
+def _close_batch_if_final(batch_id: int) -> None:
+    open_states = [S.PENDING, S.SENDING, S.UNKNOWN]
+    if not Payout.objects.filter(paypal_batch_id=batch_id, state__in=open_states).exists():
+        PayPalBatch.objects.filter(pk=batch_id).exclude(state=PayPalBatch.State.FAILED).update(
+            state=PayPalBatch.State.DONE
+        )
+
+
+def apply_paypal_item(*, item: dict, now: datetime) -> str:
+    """One PayPal payout item's result → our payout. An upsert of state: applying the same
+    item twice, or an older status after a final one, changes nothing."""
+    sender_item_id = str((item.get("payout_item") or {}).get("sender_item_id", ""))
+    if not sender_item_id.isdigit():
+        return ""
+    payout = Payout.objects.filter(
+        pk=int(sender_item_id), method=PayoutAccount.Method.PAYPAL
+    ).first()
+    if payout is None:
+        return ""
+    status = (item.get("transaction_status") or "").upper()
+    item_id = item.get("payout_item_id", "")
+    if status == "SUCCESS":
+        mark_payout_paid(
+            payout_id=payout.pk, now=now, provider_id=item_id, provider_status=status, response=item
+        )
+    elif status in PAYPAL_FAILED:
+        errors = item.get("errors") or {}
+        reason = _paypal_failure_reason(status, errors)
+        fail_payout(
+            payout_id=payout.pk, now=now, reason=reason, provider_status=status, response=item
+        )
+    elif status in PAYPAL_WAITING:
+        Payout.objects.filter(pk=payout.pk, state__in=[S.SENDING, S.UNKNOWN]).update(
+            state=S.SENDING, provider_id=item_id, provider_status=status, provider_response=item
+        )
+        if status == "UNCLAIMED" and payout.provider_status != "UNCLAIMED":
+            enqueue("payouts.notify_payout", payout_id=payout.pk)
+    if payout.paypal_batch_id:
+        _close_batch_if_final(payout.paypal_batch_id)
+    return status
+
+
+def _paypal_failure_reason(status: str, errors: dict) -> str:
+    if status == "RETURNED":
+        return (
+            "PayPal returned the payout: it was not claimed within 30 days. Make sure your "
+            "PayPal e-mail is right and has a PayPal account, then confirm it again."
+        )
+    name = errors.get("name", "")
+    if name in ("RECEIVER_UNREGISTERED", "RECEIVER_UNCONFIRMED", "RECEIVER_ACCOUNT_LOCKED"):
+        return f"PayPal could not pay this e-mail ({name}). Check your PayPal e-mail in payout settings."
+    return f"PayPal: {status} {name} {errors.get('message', '')}".strip()
+
+
+# --- Sending: Stripe Connect ------------------------------------------------------------
+
+
+def send_stripe_payout(
+    *, payout_id: int, now: datetime, client: providers.StripeConnect | None = None
+) -> str:
+    """One Stripe Connect transfer. The stored idempotency key is reused on every attempt,
+    and a payout that was attempted before (sending / unknown: the worker may have died
+    after Stripe accepted) is first looked up by its transfer_group — Stripe prunes keys
+    after 24 h, so our own record and that lookup are the durable guard."""
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().select_related("run").get(pk=payout_id)
+        if (
+            payout.method != PayoutAccount.Method.STRIPE
+            or payout.run.state != PayoutRun.State.APPROVED
+        ):
+            return payout.state
+        if payout.state not in (S.PENDING, S.SENDING, S.UNKNOWN):
+            return payout.state
+        attempted_before = payout.state != S.PENDING or payout.attempts > 0
+        payout.state = S.SENDING
+        payout.attempts += 1
+        payout.save(update_fields=["state", "attempts"])
+    client = client or providers.get_stripe_connect()
+    group = f"payout-{payout.pk}"
+    try:
+        if attempted_before:
+            found = [
+                t
+                for t in client.find_transfers(transfer_group=group)
+                if str((t.get("metadata") or {}).get("payout_id")) == str(payout.pk)
+            ]
+            if found:
+                transfer = found[-1]
+                mark_payout_paid(
+                    payout_id=payout.pk,
+                    now=now,
+                    provider_id=transfer["id"],
+                    provider_status="transfer",
+                    response=transfer,
+                )
+                return S.PAID
+        transfer = client.create_transfer(
+            amount=payout.amount,
+            currency=payout.currency,
+            destination=payout.destination,
+            transfer_group=group,
+            metadata={"payout_id": str(payout.pk), "affiliate": payout.affiliate.public_id},
+            idempotency_key=payout.idempotency_key,
+        )
+    except TransientError as exc:
+        Payout.objects.filter(pk=payout.pk, state=S.SENDING).update(
+            state=S.UNKNOWN, failure_reason=exc.message[:300]
+        )
+        log.warning("Stripe payout %s: outcome unknown (%s); will reconcile", payout.pk, exc)
+        raise
+    except PermanentError as exc:
+        fail_payout(
+            payout_id=payout.pk,
+            now=now,
+            reason=f"Stripe refused the transfer: {exc.message}",
+            response={"error": _jsonable(exc.response)},
+        )
+        return S.FAILED
+    # A Connect transfer lands in the connected account's Stripe balance at once.
+    mark_payout_paid(
+        payout_id=payout.pk,
+        now=now,
+        provider_id=transfer["id"],
+        provider_status="transfer",
+        response=transfer,
+    )
+    return S.PAID
+
+
+def record_transfer_reversed(*, transfer: dict, now: datetime) -> bool:
+    """`transfer.reversed`: the money came back from the connected account. The entries stay
+    paid (a paid entry never moves back); the reversal is recorded for the admin, who adds
+    an adjustment entry if the affiliate should be paid again."""
+    payout_id = str((transfer.get("metadata") or {}).get("payout_id", ""))
+    query = Q(provider_id=transfer.get("id", "")) | (
+        Q(pk=int(payout_id)) if payout_id.isdigit() else Q()
+    )
+    payout = Payout.objects.filter(query, method=PayoutAccount.Method.STRIPE).first()
+    if payout is None:
+        return False
+    Payout.objects.filter(pk=payout.pk).update(
+        reversed_amount=int(transfer.get("amount_reversed") or 0), provider_status="reversed"
+    )
+    _audit(
+        action="payout_transfer_reversed",
+        affiliate=payout.affiliate,
+        actor=None,
+        now=now,
+        payout=payout.pk,
+        amount_reversed=transfer.get("amount_reversed"),
+    )
+    return True
+
+
+# --- Poll / sweep -----------------------------------------------------------------------
+
+
+def poll_payouts(*, now: datetime, stale_after: timedelta = timedelta(minutes=5)) -> dict[str, int]:
+    """The safety net for webhooks and lost tasks: resend batches and transfers whose task
+    never ran (pending, stale), reconcile unknown ones by asking the provider, and read the
+    item results of PayPal batches that are still open."""
+    counts = {"paypal_sent": 0, "paypal_polled": 0, "stripe": 0, "errors": 0}
+    cutoff = now - stale_after
+    approved_runs = PayoutRun.objects.filter(state=PayoutRun.State.APPROVED)
+    resend = PayPalBatch.objects.filter(run__in=approved_runs).filter(
+        Q(state=PayPalBatch.State.UNKNOWN)
+        | Q(
+            state__in=[PayPalBatch.State.PENDING, PayPalBatch.State.SENDING], created_at__lte=cutoff
+        )
+    )
+    for batch_id in resend.values_list("pk", flat=True):
+        try:
+            send_paypal_batch(batch_id=batch_id, now=now)
+            counts["paypal_sent"] += 1
+        except (TransientError, providers.ProviderNotConfigured):
+            counts["errors"] += 1
+    for batch_id in PayPalBatch.objects.filter(state=PayPalBatch.State.SENT).values_list(
+        "pk", flat=True
+    ):
+        try:
+            refresh_paypal_batch(batch_id=batch_id, now=now)
+            counts["paypal_polled"] += 1
+        except (TransientError, PermanentError, providers.ProviderNotConfigured):
+            counts["errors"] += 1
+    stripe_open = Payout.objects.filter(
+        run__in=approved_runs, method=PayoutAccount.Method.STRIPE
+    ).filter(Q(state=S.UNKNOWN) | Q(state__in=[S.PENDING, S.SENDING], created_at__lte=cutoff))
+    for payout_id in stripe_open.values_list("pk", flat=True):
+        try:
+            send_stripe_payout(payout_id=payout_id, now=now)
+            counts["stripe"] += 1
+        except (TransientError, providers.ProviderNotConfigured):
+            counts["errors"] += 1
+    return counts
+
+
+# --- Webhooks ---------------------------------------------------------------------------
+
+
+def store_paypal_event(
+    *, headers: dict[str, str], body: bytes, now: datetime
+) -> PayPalEvent | None:
+    """Verify with PayPal, store the raw event once (replays harmless), process after commit."""
+    import json
+
+    if not providers.get_paypal().verify_webhook(headers=headers, body=body):
+        raise ServiceError("PayPal webhook signature did not verify.", code="bad_signature")
+    event = json.loads(body)
+    event_id = str(event.get("id") or "")
+    if not event_id:
+        raise ServiceError("PayPal event without an id.")
+    stored, created = PayPalEvent.objects.get_or_create(
+        event_id=event_id,
+        defaults={"event_type": event.get("event_type", ""), "body": event, "received_at": now},
+    )
+    if created:
+        enqueue("payouts.process_paypal_event", event_id=stored.pk)
+    return stored
+
+
+def process_paypal_event(
+    *, event_pk: int, now: datetime, client: providers.PayPalPayouts | None = None
+) -> str:
+    """Events arrive unordered and repeated, so the item (or batch) is re-read from PayPal
+    and its current state applied, rather than trusting the event's payload."""
+    event = PayPalEvent.objects.get(pk=event_pk)
+    resource = event.body.get("resource") or {}
+    client = client or providers.get_paypal()
+    outcome = "ignored"
+    if event.event_type.startswith("PAYMENT.PAYOUTS-ITEM."):
+        item_id = resource.get("payout_item_id")
+        if item_id:
+            outcome = apply_paypal_item(item=client.get_item(item_id=item_id), now=now)
+    elif event.event_type.startswith("PAYMENT.PAYOUTSBATCH."):
+        provider_batch_id = (resource.get("batch_header") or {}).get("payout_batch_id", "")
+        batch = PayPalBatch.objects.filter(provider_batch_id=provider_batch_id).first()
+        if batch is not None:
+            outcome = refresh_paypal_batch(batch_id=batch.pk, now=now, client=client)
+    PayPalEvent.objects.filter(pk=event_pk).update(processed_at=now)
+    return outcome
+
+
+def handle_stripe_event(event: Any) -> None:
+    """Stage-two handler registered with commissions.events for Connect's `account.updated`
+    and `transfer.reversed` (stored by the commissions app's /webhooks/stripe/). Stage two
+    reads only the stored event; events are unordered, so an `account.updated` older than
+    the state we hold is ignored."""
+    from django.utils import timezone
+
+    payload = event.payload
+    obj = (payload.get("data") or {}).get("object") or {}
+    now = getattr(event, "processed_now", None) or timezone.now()
+    if event.type == "account.updated":
+        with transaction.atomic():
+            account = (
+                PayoutAccount.objects.select_for_update()
+                .filter(stripe_account_id=obj.get("id", ""))
+                .first()
+            )
+            if account is None:
+                return
+            if account.stripe_checked_at and event.created < account.stripe_checked_at:
+                return
+            account.stripe_payouts_enabled = bool(obj.get("payouts_enabled"))
+            account.stripe_checked_at = event.created
+            account.updated_at = now
+            account.save(
+                update_fields=["stripe_payouts_enabled", "stripe_checked_at", "updated_at"]
+            )
+    elif event.type == "transfer.reversed":
+        record_transfer_reversed(transfer=obj, now=now)
+
+
+# --- Notifications ----------------------------------------------------------------------
+
+
+def notify_payout(*, payout_id: int) -> bool:
+    """E-mail the affiliate: paid (sent), failed (with what to fix), or unclaimed."""
+    payout = Payout.objects.select_related("affiliate__user").get(pk=payout_id)
+    money = f"{to_decimal_string(payout.amount, payout.currency)} {payout.currency}"
+    settings_url = settings.AMBASSADOR_URL + reverse("payouts-settings")
+    if payout.state == S.PAID:
+        subject = f"Your payout of {money} was sent"
+        via = dict(PayoutAccount.Method.choices).get(payout.method, payout.method)
+        body = (
+            f"We sent {money} to you via {via}"
+            + (f" (reference {payout.reference})" if payout.reference else "")
+            + "."
+        )
+    elif payout.state == S.FAILED:
+        subject = f"Your payout of {money} could not be sent"
+        body = (
+            f"We could not send {money}: {payout.failure_reason}\n\n"
+            f"What to do: check your payout method at {settings_url}. The commissions stay in "
+            "your balance and go out with the next payout run."
+        )
+    elif payout.provider_status == "UNCLAIMED":
+        subject = f"Claim your payout of {money} at PayPal"
+        body = (
+            f"PayPal is holding {money} for {payout.destination}. Log in to PayPal with that "
+            "e-mail (or open an account with it) within 30 days to claim it, otherwise it comes "
+            f"back to us and waits for the next run. Payout settings: {settings_url}"
+        )
+    else:
+        return False
+    send_mail(subject, body, None, [payout.affiliate.user.email])
+    return True
+
+
+def program_manager_emails() -> list[str]:
+    from affiliates.roles import PROGRAM_MANAGER
+
+    users = User.objects.filter(is_active=True).filter(
+        Q(is_superuser=True) | Q(groups__name=PROGRAM_MANAGER)
+    )
+    return sorted(set(users.values_list("email", flat=True)))
+
+
+def notify_run_summary(*, run_id: int) -> int:
+    run = PayoutRun.objects.get(pk=run_id)
+    recipients = program_manager_emails()
+    if not recipients:
+        return 0
+    lines = [
+        f"Payout run {run.pk} at {run.started_at:%Y-%m-%d %H:%M} UTC "
+        f"({'two-weekly affiliates' if run.two_weekly_only else 'all affiliates'})",
+        f"State: {run.get_state_display()}",
+        f"Payouts: {run.payout_count}",
+    ]
+    by_method: dict[str, int] = defaultdict(int)
+    for method in run.payouts.values_list("method", flat=True):
+        by_method[method] += 1
+    lines += [f"  {method}: {count}" for method, count in sorted(by_method.items())]
+    lines += [f"Total {c}: {to_decimal_string(v, c)}" for c, v in sorted(run.totals.items())]
+    lines.append(f"Carried forward (below threshold or negative): {run.carried_count}")
+    skips = list(run.skips.select_related("affiliate")[:200])
+    if skips:
+        lines.append(f"Held ({run.skips.count()}):")
+        lines += [
+            f"  {s.affiliate} {s.currency} {to_decimal_string(s.amount, s.currency)}: {s.reason}"
+            for s in skips
+        ]
+    body = "\n".join(lines)
+    send_mass_mail(
+        [(f"Payout run {run.pk}: {run.payout_count} payouts", body, None, [r]) for r in recipients]
+    )
+    return len(recipients)

@@ -1,0 +1,246 @@
+"""Affiliate payout settings, the PayPal confirmation link, Stripe onboarding return/refresh,
+the PayPal webhook, and the admin's CSV exports. Thin: parse, call one service, render."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from affiliates.access import affiliate_required, is_impersonating, refuse_when_impersonating
+from config.errors import ServiceError
+from payouts import selectors, services
+from payouts.models import PayoutAccount
+from payouts.providers import (
+    PermanentError,
+    ProviderNotConfigured,
+    TransientError,
+    paypal_enabled,
+    stripe_connect_enabled,
+    to_decimal_string,
+)
+
+
+def _settings_context(request: HttpRequest, errors: dict | None = None) -> dict:
+    affiliate = request.affiliate
+    account = services.get_account(affiliate=affiliate)
+    now = timezone.now()
+    payouts = selectors.payouts_for_affiliate(affiliate_id=affiliate.pk)
+    for payout in payouts:
+        payout.display_amount = to_decimal_string(payout.amount, payout.currency)
+    return {
+        "affiliate": affiliate,
+        "account": account,
+        "hold": services.hold_reason(affiliate=affiliate, account=account, now=now),
+        "payouts": payouts,
+        "errors": errors or {},
+        "impersonating": is_impersonating(request),
+        "paypal_available": paypal_enabled(),
+        "stripe_available": stripe_connect_enabled(),
+        "tax_forms": PayoutAccount.TaxForm.choices[1:],
+        "threshold": to_decimal_string(affiliate.payout_threshold, "USD"),
+    }
+
+
+@affiliate_required
+def payout_settings(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return _change_settings(request)
+    return render(request, "payouts/settings.html", _settings_context(request))
+
+
+@refuse_when_impersonating
+def _change_settings(request: HttpRequest) -> HttpResponse:
+    affiliate = request.affiliate
+    action = request.POST.get("action", "")
+    password = request.POST.get("password", "")
+    now = timezone.now()
+    try:
+        if action == "paypal":
+            services.set_paypal_email(
+                affiliate=affiliate,
+                email=request.POST.get("paypal_email", ""),
+                password=password,
+                now=now,
+            )
+            messages.success(request, "Check your PayPal inbox: we sent a confirmation link.")
+        elif action == "manual":
+            services.set_manual_details(
+                affiliate=affiliate,
+                bank_details=request.POST.get("bank_details", ""),
+                password=password,
+                now=now,
+            )
+            messages.success(
+                request, "Bank details saved. Payouts are held for 48 hours after a change."
+            )
+        elif action == "stripe":
+            base = request.build_absolute_uri("/")[:-1]
+            url = services.start_stripe_onboarding(
+                affiliate=affiliate,
+                password=password,
+                now=now,
+                return_url=base + reverse("payouts-stripe-return"),
+                refresh_url=base + reverse("payouts-stripe-refresh"),
+            )
+            return HttpResponseRedirect(url)
+        elif action == "tax":
+            services.set_tax_details(
+                affiliate=affiliate,
+                legal_name=request.POST.get("tax_legal_name", ""),
+                country=request.POST.get("tax_country", ""),
+                tax_id=request.POST.get("tax_id", ""),
+                tax_form=request.POST.get("tax_form", ""),
+                password=password,
+                now=now,
+            )
+            messages.success(request, "Tax details saved.")
+        else:
+            raise ServiceError("Unknown action.")
+    except (TransientError, PermanentError) as exc:
+        messages.error(request, f"Stripe could not be reached ({exc.message}). Try again later.")
+        return redirect("payouts-settings")
+    except ServiceError as exc:
+        context = _settings_context(request, errors={**exc.fields, "__all__": [exc.message]})
+        return render(
+            request,
+            "payouts/settings.html",
+            context,
+            status=exc.status if exc.status < 500 else 400,
+        )
+    return redirect("payouts-settings")
+
+
+@require_GET
+def confirm_paypal(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        account = services.confirm_paypal_email(token=token, now=timezone.now())
+    except ServiceError as exc:
+        return render(request, "payouts/confirmed.html", {"error": exc.message}, status=404)
+    return render(request, "payouts/confirmed.html", {"account": account})
+
+
+@affiliate_required
+@refuse_when_impersonating
+def stripe_return(request: HttpRequest) -> HttpResponse:
+    """Stripe sends the affiliate back here after onboarding (finished or not): re-read the
+    account so the page shows whether payouts are enabled."""
+    account = services.get_account(affiliate=request.affiliate)
+    if account.stripe_account_id:
+        try:
+            account = services.refresh_stripe_account(
+                stripe_account_id=account.stripe_account_id, now=timezone.now()
+            )
+        except (TransientError, PermanentError, ProviderNotConfigured):
+            messages.error(request, "Could not read your Stripe account yet; it updates shortly.")
+            return redirect("payouts-settings")
+        if account and account.stripe_payouts_enabled:
+            messages.success(request, "Stripe account ready: payouts will go there.")
+        else:
+            messages.warning(request, "Stripe onboarding is not finished yet.")
+    return redirect("payouts-settings")
+
+
+@affiliate_required
+@refuse_when_impersonating
+def stripe_refresh(request: HttpRequest) -> HttpResponse:
+    """Stripe's refresh URL: the Account Link expired or was reused; make a new one."""
+    base = request.build_absolute_uri("/")[:-1]
+    try:
+        url = services.start_stripe_onboarding(
+            affiliate=request.affiliate,
+            password=None,
+            now=timezone.now(),
+            return_url=base + reverse("payouts-stripe-return"),
+            refresh_url=base + reverse("payouts-stripe-refresh"),
+        )
+    except (ServiceError, TransientError, PermanentError) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
+        return redirect("payouts-settings")
+    return HttpResponseRedirect(url)
+
+
+@csrf_exempt
+@require_POST
+def paypal_webhook(request: HttpRequest) -> HttpResponse:
+    """Verify (by asking PayPal), store once, answer 2xx; processing runs in a task."""
+    headers = {k: v for k, v in request.headers.items() if k.upper().startswith("PAYPAL-")}
+    try:
+        services.store_paypal_event(headers=headers, body=request.body, now=timezone.now())
+    except ProviderNotConfigured:
+        return HttpResponse("PayPal is not configured", status=503)
+    except TransientError:
+        return HttpResponse("verification unavailable", status=503)  # PayPal resends
+    except (ServiceError, PermanentError, ValueError):
+        return HttpResponse("bad signature", status=400)
+    return HttpResponse("ok")
+
+
+@staff_member_required
+def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
+    """Due payouts as CSV: `paypal` is PayPal's mass-pay upload (e-mail, amount, currency,
+    unique id, note; no header), `generic` carries everything the admin needs to pay by hand."""
+    if not request.user.has_perm("payouts.view_payout"):
+        raise PermissionDenied
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="payouts-{kind}.csv"'
+    writer = csv.writer(response)
+    if kind == "paypal":
+        for payout in selectors.due_manual_payouts(method=PayoutAccount.Method.PAYPAL):
+            writer.writerow(
+                [
+                    payout.destination,
+                    to_decimal_string(payout.amount, payout.currency),
+                    payout.currency,
+                    payout.pk,
+                    "Affiliate commissions",
+                ]
+            )
+    elif kind == "generic":
+        writer.writerow(
+            [
+                "payout_id",
+                "affiliate",
+                "email",
+                "method",
+                "amount",
+                "currency",
+                "destination",
+                "bank_details",
+                "legal_name",
+                "country",
+                "tax_id",
+                "tax_form",
+                "created_at",
+            ]
+        )
+        for payout in selectors.due_manual_payouts():
+            account = getattr(payout.affiliate, "payout_account", None)
+            writer.writerow(
+                [
+                    payout.pk,
+                    payout.affiliate.username,
+                    payout.affiliate.user.email,
+                    payout.method,
+                    to_decimal_string(payout.amount, payout.currency),
+                    payout.currency,
+                    payout.destination,
+                    account.bank_details if account else "",
+                    account.tax_legal_name if account else "",
+                    account.tax_country if account else "",
+                    account.tax_id if account else "",
+                    account.tax_form if account else "",
+                    payout.created_at.isoformat(),
+                ]
+            )
+    else:
+        raise PermissionDenied
+    return response
