@@ -51,9 +51,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.email
 
 
+_PUBLIC_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
 def new_public_id() -> str:
-    # 12 URL-safe characters ≈ 72 random bits: unguessable, short enough for a cookie value.
-    return secrets.token_urlsafe(9)
+    # 12 alphanumerics ≈ 71 random bits: unguessable, short enough for a cookie value, and
+    # never starting with "-" (it is printed by create_affiliate and pasted into commands).
+    return "".join(secrets.choice(_PUBLIC_ID_ALPHABET) for _ in range(12))
 
 
 class Plan(models.Model):

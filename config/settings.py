@@ -212,7 +212,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -224,6 +224,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several components have a "status" field with different choices: name each set.
+    "ENUM_NAME_OVERRIDES": {
+        "AffiliateStatusEnum": "affiliates.models.Affiliate.Status",
+        "PaymentStatusEnum": ["recorded", "skipped"],
+        "RefundStatusEnum": ["applied", "waiting_for_payment"],
+    },
 }
 
 # --- Payment providers: each has an on/off switch (credentials set) so a laptop runs without.
@@ -299,6 +305,9 @@ AD_REFERRER_PATTERNS = env.list(
         "bing.com/aclk",
     ],
 )
+# User-agent prefixes honoured although crawlerdetect lists them: command-line clients a
+# person uses to try a link by hand.
+BOT_UA_ALLOW = env.list("BOT_UA_ALLOW", default=["curl/", "Wget/", "HTTPie/"])
 # Query parameters that mark a paid-ad click (not honoured: no cookie, no click, no commission).
 AD_CLICK_PARAMS = env.list(
     "AD_CLICK_PARAMS", default=["gclid", "gad_source", "gbraid", "wbraid", "msclkid", "via"]

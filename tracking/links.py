@@ -26,6 +26,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
 
 _crawler_detect = CrawlerDetect()
+_BOT_UA_ALLOW = tuple(p.lower() for p in settings.BOT_UA_ALLOW)
 _crawler_detect.isCrawler("warm-up")  # compile the big regex at import, not on a click
 
 
@@ -150,6 +151,10 @@ def medium_for(domain: str) -> str:
 @lru_cache(maxsize=4096)
 def is_bot(user_agent: str) -> bool:
     # crawlerdetect keeps the maintained list; user agents repeat, so answers are memoised.
+    # A person trying a link by hand (curl -i …/alice) is not a crawler: the command-line
+    # clients in settings.BOT_UA_ALLOW are honoured although crawlerdetect lists them.
+    if user_agent.lower().startswith(_BOT_UA_ALLOW):
+        return False
     return bool(user_agent) and _crawler_detect.isCrawler(user_agent)
 
 

@@ -178,3 +178,11 @@ def test_a_cached_redirect_runs_no_select(client, alice):
     assert selects == []
     # Buffered (Redis): no query at all; without Redis: exactly the one INSERT.
     assert len(queries) == (0 if clicks.buffered() else 1)
+
+
+def test_a_person_trying_the_link_with_curl_is_honoured(client, alice):
+    # crawlerdetect lists curl, but settings.BOT_UA_ALLOW lets a hand-made check through
+    response = client.get("/r/blog/post/alice", HTTP_USER_AGENT="curl/7.88.1")
+
+    assert response.status_code == 302
+    assert response.cookies["referral"].value == alice.public_id
