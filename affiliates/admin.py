@@ -2,8 +2,14 @@
 go out and the audit log records who did it); usernames change only through the affiliate's
 own settings (so aliases are kept)."""
 
+from datetime import timedelta
+
+from django.apps import apps
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from affiliates import services
@@ -132,6 +138,8 @@ class AffiliateAdmin(admin.ModelAdmin):
         "is_paying_customer",
         "is_employee",
         "created_at",
+        "clicks_30d",
+        "earnings_30d",
     ]
     list_select_related = ["user", "plan"]
     list_filter = [
@@ -146,6 +154,34 @@ class AffiliateAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = [approve_selected, reject_selected, suspend_selected, reinstate_selected]
     inlines = [UsernameInline, CouponInline]
+
+    def get_queryset(self, request):
+        # Last-30-day figures from the daily rollups (never the raw clicks), one subquery
+        # each. The rollup model belongs to tracking, which depends on this app: looked up
+        # by name so affiliates never imports it.
+        stats = apps.get_model("tracking", "DailyStat").objects.filter(
+            affiliate=OuterRef("pk"), day__gt=timezone.now().date() - timedelta(days=30)
+        )
+
+        def total(column: str):
+            summed = stats.values("affiliate").annotate(t=Sum(column)).values("t")
+            return Coalesce(Subquery(summed), 0)
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_clicks_30d=total("clicks"), _earnings_30d=total("commission"))
+        )
+
+    @admin.display(description="Clicks (30 d)", ordering="_clicks_30d")
+    def clicks_30d(self, obj: Affiliate) -> int:
+        return obj._clicks_30d
+
+    @admin.display(description="Earned (30 d)", ordering="_earnings_30d")
+    def earnings_30d(self, obj: Affiliate) -> str:
+        cents = obj._earnings_30d
+        return f"{settings.PROGRAM_CURRENCY} {cents // 100:,}.{cents % 100:02d}"
+
     # Status and username have their own services (e-mails, aliases, cache invalidation).
     readonly_fields = [
         "public_id",

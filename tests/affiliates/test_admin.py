@@ -211,3 +211,29 @@ def test_impersonation_needs_a_post(manager_client):
     target = AffiliateFactory()
 
     assert manager_client.get(f"/impersonate/{target.public_id}/").status_code == 405
+
+
+def test_the_affiliates_list_shows_last_30_day_clicks_and_earnings_from_rollups(manager_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tracking.models import DailyStat
+
+    affiliate = AffiliateFactory(username="rolled")
+    today = timezone.now().date()
+    DailyStat.objects.create(affiliate=affiliate, day=today, clicks=7, commission=1250)
+    DailyStat.objects.create(
+        affiliate=affiliate, day=today - timedelta(days=3), clicks=5, commission=800
+    )
+    DailyStat.objects.create(
+        affiliate=affiliate, day=today - timedelta(days=45), clicks=99, commission=9999
+    )
+
+    response = manager_client.get(CHANGELIST)
+
+    # 7 + 5 = 12 clicks and 1250 + 800 = 2050 cents in the window; the 45-day-old row is out.
+    row = response.content.decode()
+    assert response.status_code == 200
+    assert ">12<" in row
+    assert "USD 20.50" in row
