@@ -8,6 +8,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import models
 from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -154,6 +155,8 @@ class AffiliateAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = [approve_selected, reject_selected, suspend_selected, reinstate_selected]
     inlines = [UsernameInline, CouponInline]
+    # A scheme-less website ("example.org") reads as https, as Django 6 will.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         # Last-30-day figures from the daily rollups (never the raw clicks), one subquery

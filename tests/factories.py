@@ -19,7 +19,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("email",)
 
     email = factory.Sequence(lambda n: f"user{n}@example.org")
-    password = factory.PostGenerationMethodCall("set_password", "pass-1234-word")
+    password = factory.django.Password("pass-1234-word")
 
 
 class PlanFactory(factory.django.DjangoModelFactory):
@@ -34,6 +34,7 @@ class AffiliateFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Affiliate
+        skip_postgeneration_save = True  # the hook below writes another row, not this one
 
     user = factory.SubFactory(UserFactory)
     username = factory.Sequence(lambda n: f"aff{n:04d}x")
