@@ -4,4 +4,5 @@ from dashboard import views
 
 urlpatterns = [
     path("dashboard/", views.home, name="dashboard"),
+    path("dashboard/program/", views.program, name="dashboard-program"),
 ]

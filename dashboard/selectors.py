@@ -1,0 +1,138 @@
+"""Reads behind the affiliate's and the program's dashboards.
+
+Every figure comes from the daily rollups (tracking.DailyStat, DailyPathStat,
+DailyReferrerStat) or the ledger selectors, never from the raw clicks, so each function is
+one aggregate query whose cost does not grow with traffic (DESIGN.md, data flow step 7).
+Rollup money is in minor units of settings.PROGRAM_CURRENCY; ledger money carries its own
+currency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import Count, QuerySet, Sum
+
+from affiliates.models import Affiliate
+from commissions.models import CommissionEntry
+from commissions.selectors import balances_for, list_entries
+from tracking.models import DailyPathStat, DailyReferrerStat, DailyStat
+
+PERIOD_CHOICES = (7, 30, 90)
+DEFAULT_PERIOD_DAYS = 30
+
+TOTAL_FIELDS = ("clicks", "unique_clicks", "signups", "first_payments", "revenue", "commission")
+
+
+@dataclass(frozen=True)
+class Period:
+    """The last `days` UTC days up to and including `end` (today)."""
+
+    days: int
+    start: date
+    end: date
+
+    def each_day(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range(self.days)]
+
+
+def period_from_param(raw: str | None, *, today: date) -> Period:
+    """?days=7|30|90; anything else (missing, junk, another number) means 30."""
+    try:
+        days = int(raw) if raw is not None else DEFAULT_PERIOD_DAYS
+    except ValueError:
+        days = DEFAULT_PERIOD_DAYS
+    if days not in PERIOD_CHOICES:
+        days = DEFAULT_PERIOD_DAYS
+    return Period(days=days, start=today - timedelta(days=days - 1), end=today)
+
+
+def _daily_stats(period: Period, affiliate_id: int | None = None) -> QuerySet[DailyStat]:
+    qs = DailyStat.objects.filter(day__gte=period.start, day__lte=period.end)
+    if affiliate_id is not None:
+        qs = qs.filter(affiliate_id=affiliate_id)
+    return qs
+
+
+def period_totals(*, period: Period, affiliate_id: int | None = None) -> dict[str, int]:
+    """Sums over the period for one affiliate, or the whole program when affiliate_id is
+    None. One query; zeros when there are no rows."""
+    sums = _daily_stats(period, affiliate_id).aggregate(**{f: Sum(f) for f in TOTAL_FIELDS})
+    return {f: sums[f] or 0 for f in TOTAL_FIELDS}
+
+
+def daily_series(*, period: Period, affiliate_id: int) -> list[dict[str, Any]]:
+    """One row per day of the period, oldest first, days without a rollup as zeros."""
+    rows = {
+        row["day"]: row
+        for row in _daily_stats(period, affiliate_id).values(
+            "day", "clicks", "signups", "commission"
+        )
+    }
+    empty = {"clicks": 0, "signups": 0, "commission": 0}
+    return [{**empty, **rows.get(day, {}), "day": day} for day in period.each_day()]
+
+
+def _top(
+    model: type[DailyPathStat] | type[DailyReferrerStat],
+    key: str,
+    *,
+    period: Period,
+    affiliate_id: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    qs = model.objects.filter(day__gte=period.start, day__lte=period.end)
+    if affiliate_id is not None:
+        qs = qs.filter(affiliate_id=affiliate_id)
+    rows = (
+        qs.values(key)
+        .annotate(clicks=Sum("clicks"), unique_clicks=Sum("unique_clicks"), signups=Sum("signups"))
+        .order_by("-clicks", "-signups", key)[:limit]
+    )
+    return [{**row, "name": row[key]} for row in rows]
+
+
+def top_paths(
+    *, period: Period, affiliate_id: int | None = None, limit: int = 5
+) -> list[dict[str, Any]]:
+    """Landing paths by clicks in the period: {name, clicks, unique_clicks, signups}."""
+    return _top(DailyPathStat, "path", period=period, affiliate_id=affiliate_id, limit=limit)
+
+
+def top_referrers(
+    *, period: Period, affiliate_id: int | None = None, limit: int = 5
+) -> list[dict[str, Any]]:
+    """Referrer domains by clicks in the period ("" is direct traffic)."""
+    return _top(DailyReferrerStat, "domain", period=period, affiliate_id=affiliate_id, limit=limit)
+
+
+def top_affiliates(*, period: Period, limit: int = 10) -> list[dict[str, Any]]:
+    """Affiliates by revenue in the period, with their clicks, signups and commission."""
+    return list(
+        _daily_stats(period)
+        .values("affiliate_id", "affiliate__username")
+        .annotate(
+            clicks=Sum("clicks"),
+            signups=Sum("signups"),
+            revenue=Sum("revenue"),
+            commission=Sum("commission"),
+        )
+        .order_by("-revenue", "-commission", "affiliate__username")[:limit]
+    )
+
+
+def affiliate_status_counts() -> list[tuple[str, int]]:
+    """(status label, count) for every status, zeros included, in the model's order."""
+    counts = dict(Affiliate.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    return [(label, counts.get(value, 0)) for value, label in Affiliate.Status.choices]
+
+
+def balances(*, affiliate_id: int) -> list[tuple[str, dict[str, int]]]:
+    """The ledger's balances per currency, sorted by currency code."""
+    return sorted(balances_for(affiliate_id=affiliate_id).items())
+
+
+def latest_entries(*, affiliate_id: int, limit: int = 10) -> list[CommissionEntry]:
+    return list(list_entries(affiliate_id=affiliate_id)[:limit])

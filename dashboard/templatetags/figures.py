@@ -1,0 +1,42 @@
+"""Ratios on the dashboards, to one decimal, rounded half away from zero with integers only.
+
+`{{ signups|percent:unique_clicks }}` → "12.5%"; `{{ revenue|ratio:commission }}` → "3.2";
+"—" when the denominator is 0.
+"""
+
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+DASH = "—"
+
+
+def tenths(numerator: int, denominator: int) -> int:
+    """numerator / denominator in tenths, rounded half away from zero (denominator ≠ 0)."""
+    negative = (numerator < 0) != (denominator < 0)
+    q, r = divmod(abs(numerator) * 10, abs(denominator))
+    if 2 * r >= abs(denominator):
+        q += 1
+    return -q if negative else q
+
+
+def format_tenths(value: int) -> str:
+    sign = "-" if value < 0 else ""
+    whole, tenth = divmod(abs(value), 10)
+    return f"{sign}{whole:,}.{tenth}"
+
+
+@register.filter
+def percent(part: int | None, whole: int | None) -> str:
+    if not whole:
+        return DASH
+    return format_tenths(tenths(100 * int(part or 0), int(whole))) + "%"
+
+
+@register.filter
+def ratio(numerator: int | None, denominator: int | None) -> str:
+    if not denominator:
+        return DASH
+    return format_tenths(tenths(int(numerator or 0), int(denominator)))
