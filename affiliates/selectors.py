@@ -30,8 +30,9 @@ class ResolvedAffiliate:
 # change replaces (forget_usernames, on commit). The generation lives in Redis when REDIS_URL
 # is set (shared by every web process), else in a file under var/ (the one-machine setup).
 #
-# - resolve_username(): always current — one GET of the generation (or a small file read),
-#   and a SELECT only when the memo is from an older generation.
+# - resolve_username(): always current — one Redis call (the generation, and the answer
+#   other processes already found in this generation) or a small file read, and a SELECT only
+#   when nobody has resolved the name in this generation yet.
 # - resolve_username_memoised(): no round trip at all when memoised; the caller must check
 #   the generation it gets back. tracking.clicks does so inside the same Redis script that
 #   records the click, so an honoured click costs one Redis call and no SELECT.
@@ -50,6 +51,35 @@ def _redis_client():
 
         _redis = redis.Redis.from_url(settings.REDIS_URL)
     return _redis
+
+
+# One round trip: the current generation (created when missing — first use, or Redis was
+# flushed: every memo becomes stale) and the answer cached under it, if any. The shared
+# answers live in one hash per generation, so a change simply starts a new, empty hash.
+_GENERATION_AND_ANSWER = """
+local g = redis.call('GET', KEYS[1])
+if not g then
+  redis.call('SET', KEYS[1], ARGV[2], 'NX')
+  g = redis.call('GET', KEYS[1])
+end
+return {g, redis.call('HGET', KEYS[1] .. ':' .. g, ARGV[1])}
+"""
+_SHARED_TTL = 24 * 60 * 60
+_NONE = "-"
+
+
+def _encode(value: ResolvedAffiliate | None) -> str:
+    if value is None:
+        return _NONE
+    return f"{value.id}|{value.public_id}|{value.username}|{value.status}"
+
+
+def _decode(raw: bytes) -> ResolvedAffiliate | None:
+    text = raw.decode()
+    if text == _NONE:
+        return None
+    pk, public_id, username, status = text.split("|")
+    return ResolvedAffiliate(int(pk), public_id, username, status)
 
 
 def resolver_generation() -> str:
@@ -102,11 +132,32 @@ def resolve_username(name: str) -> ResolvedAffiliate | None:
     name = _normalise(name)
     if name is None:
         return None
-    generation = resolver_generation()  # read before the SELECT: a change in between is seen
-    hit = _memo.get(name)
-    if hit is not None and hit[0] == generation:
-        return hit[1]
-    value = _lookup(name)
+    client = _redis_client()
+    if client is None:
+        generation = resolver_generation()  # before the SELECT: a change in between is seen
+        hit = _memo.get(name)
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        value = _lookup(name)
+    else:
+        raw_generation, shared = client.eval(
+            _GENERATION_AND_ANSWER, 1, GENERATION_KEY, name, secrets.token_hex(8)
+        )
+        generation = raw_generation.decode()
+        hit = _memo.get(name)
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        if shared is not None:
+            value = _decode(shared)
+        else:
+            # Read after the generation: if a change commits meanwhile, this answer lands in
+            # the old generation's hash, which nobody reads any more.
+            value = _lookup(name)
+            key = f"{GENERATION_KEY}:{generation}"
+            pipe = client.pipeline(transaction=False)
+            pipe.hset(key, name, _encode(value))
+            pipe.expire(key, _SHARED_TTL)
+            pipe.execute()
     _remember(name, generation, value)
     return value
 
