@@ -74,7 +74,8 @@ def _encode(value: ResolvedAffiliate | None) -> str:
     return f"{value.id}|{value.public_id}|{value.username}|{value.status}"
 
 
-def _decode(raw: bytes) -> ResolvedAffiliate | None:
+def decode_answer(raw: bytes) -> ResolvedAffiliate | None:
+    """A shared answer as stored in the generation's hash (tracking.clicks reads it in Lua)."""
     text = raw.decode()
     if text == _NONE:
         return None
@@ -145,14 +146,13 @@ def resolve_username(name: str) -> ResolvedAffiliate | None:
         )
         generation = raw_generation.decode()
         hit = _memo.get(name)
-        if hit is not None and hit[0] == generation:
-            return hit[1]
         if shared is not None:
-            value = _decode(shared)
+            value = decode_answer(shared)
         else:
             # Read after the generation: if a change commits meanwhile, this answer lands in
-            # the old generation's hash, which nobody reads any more.
-            value = _lookup(name)
+            # the old generation's hash, which nobody reads any more. (A memo of this
+            # generation is as good as the SELECT; the hash may have expired under it.)
+            value = hit[1] if hit is not None and hit[0] == generation else _lookup(name)
             key = f"{GENERATION_KEY}:{generation}"
             pipe = client.pipeline(transaction=False)
             pipe.hset(key, name, _encode(value))

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 
-from affiliates.selectors import GENERATION_KEY
+from affiliates.selectors import GENERATION_KEY, ResolvedAffiliate, decode_answer
 from tracking.models import Click
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def redis_client():
         _scripts["push"] = _client.register_script(_PUSH)
         _scripts["raise"] = _client.register_script(_RAISE)
         _scripts["take"] = _client.register_script(_TAKE)
+        _scripts["resolve_push"] = _client.register_script(_RESOLVE_AND_PUSH)
     return _client
 
 
@@ -104,15 +106,61 @@ def _max_click_id() -> int:
     return Click.objects.aggregate(m=Max("id"))["m"] or 0
 
 
+# A buffered click is "<click id>|<affiliate id>|<JSON of the other fields>".
+_REST = tuple(f for f in FIELDS if f != "affiliate_id")
+
+
+def _encode_rest(row: dict) -> str:
+    return json.dumps([row[f] if f != "at" else row[f].timestamp() for f in _REST])
+
+
 def _encode(row: dict) -> str:
-    return json.dumps([row[f] if f != "at" else row[f].timestamp() for f in FIELDS])
+    return f"{row['affiliate_id']}|{_encode_rest(row)}"
 
 
 def _decode(item: bytes) -> Click:
-    raw_id, payload = item.decode().split("|", 1)
-    values = dict(zip(FIELDS, json.loads(payload), strict=True))
+    raw_id, affiliate_id, payload = item.decode().split("|", 2)
+    values = dict(zip(_REST, json.loads(payload), strict=True))
     values["at"] = datetime.fromtimestamp(values["at"], tz=UTC)
-    return Click(id=int(raw_id), **values)
+    return Click(id=int(raw_id), affiliate_id=int(affiliate_id), **values)
+
+
+# The redirect's one round trip: resolve the username from the resolver's shared answers
+# (affiliates.selectors: a hash per generation, "pk|public id|username|status") and, when it
+# names an approved affiliate, record the click, atomically. KEYS: generation, seq, buffer.
+# ARGV: name, the click's other fields, a token for a missing generation.
+# Returns {answer or false, click id}: id 0 = nothing recorded (no answer cached yet, or not
+# approved), -1 = the id counter is missing (the caller seeds it).
+_RESOLVE_AND_PUSH = """
+local g = redis.call('GET', KEYS[1])
+if not g then
+  redis.call('SET', KEYS[1], ARGV[3], 'NX')
+  g = redis.call('GET', KEYS[1])
+end
+local answer = redis.call('HGET', KEYS[1] .. ':' .. g, ARGV[1])
+if not answer then return {false, 0} end
+local pk, status = string.match(answer, '^(%d+)|.*|(%a+)$')
+if status ~= 'approved' then return {answer, 0} end
+if redis.call('EXISTS', KEYS[2]) == 0 then return {answer, -1} end
+local id = redis.call('INCR', KEYS[2])
+redis.call('RPUSH', KEYS[3], id .. '|' .. pk .. '|' .. ARGV[2])
+return {answer, id}
+"""
+
+
+def resolve_and_write(*, name: str, row: dict) -> tuple[bool, ResolvedAffiliate | None, int | None]:
+    """The buffered hot path in one Redis call. Returns (answered, affiliate, click id):
+    answered False when no process has resolved `name` in this generation yet (the caller
+    takes the slow path once); click id None when nothing was recorded."""
+    redis_client()
+    raw, click_id = _scripts["resolve_push"](
+        keys=[GENERATION_KEY, SEQ_KEY, BUFFER_KEY],
+        args=[name, _encode_rest(row), secrets.token_hex(8)],
+    )
+    if raw is None:
+        return False, None, None
+    resolved = decode_answer(raw)
+    return True, resolved, (int(click_id) if click_id > 0 else None)
 
 
 def write_click(row: dict, *, generation: str | None = None) -> int | None:

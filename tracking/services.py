@@ -72,6 +72,15 @@ def record_click(
         "honoured": not reason,
         "reason": reason,
     }
+    if clicks.buffered():
+        # One Redis call resolves and records (see tracking.clicks.resolve_and_write); the
+        # slow path below runs only for a name nobody resolved in this generation yet, or a
+        # missing id counter.
+        answered, resolved, click_id = clicks.resolve_and_write(name=name, row=row)
+        if answered and (resolved is None or not resolved.is_approved):
+            return unknown
+        if click_id is not None:
+            return ClickOutcome(affiliate=resolved, click_id=click_id, reason=reason)
     for _ in range(3):
         resolved, generation = _resolve_for_click(name)
         if resolved is None or not resolved.is_approved:
