@@ -5,10 +5,11 @@ served here is reserved as a username automatically (affiliates.usernames).
 """
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
+from tracking import views as tracking_views
 
 api_v1 = [
     path("", include("affiliates.api_urls")),
@@ -18,6 +19,10 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # First, because it is the hot path and Django tries patterns in order (routed last it
+    # paid ~0.2 ms walking every include). [\s\S]: unlike <path:…>, it also matches control
+    # characters, which must redirect home rather than 404.
+    re_path(r"^r/(?P<path>[\s\S]+)\Z", tracking_views.tracked_redirect, name="tracked-redirect"),
     path("healthz/live", health.live, name="healthz-live"),
     path("healthz/ready", health.ready, name="healthz-ready"),
     path("admin/", admin.site.urls),
@@ -28,6 +33,6 @@ urlpatterns = [
     path("", include("commissions.urls")),
     path("", include("payouts.urls")),
     path("", include("dashboard.urls")),
-    # Last: /r/<path>/<username> and the root short link /<username>.
+    # Last: the root short link /<username>.
     path("", include("tracking.urls")),
 ]

@@ -1,12 +1,11 @@
-"""Included LAST at the root (config/urls.py): these patterns catch what nothing else served."""
+"""Included LAST at the root (config/urls.py): these patterns catch what nothing else served.
+(The /r/ redirect has its own prefix and is routed first, in config/urls.py.)"""
 
-from django.urls import path, re_path
+from django.urls import path
 
 from tracking import views
 
 urlpatterns = [
-    # [\s\S]: unlike <path:…>, also matches control characters (they must redirect home, not 404).
-    re_path(r"^r/(?P<path>[\s\S]+)\Z", views.tracked_redirect, name="tracked-redirect"),
     path("<str:username>", views.short_link, name="short-link"),
     path("<str:username>/", views.short_link, name="short-link-slash"),
 ]
