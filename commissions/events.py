@@ -20,10 +20,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
+from django.db.models.functions import TruncMonth
 
-from commissions import services
-from commissions.models import Dispute, StoredEvent, StripeCustomerLink
+from commissions import rules, services
+from commissions.models import Dispute, Payment, StoredEvent, StripeCustomerLink
 from config.errors import ServiceError
 from tracking.models import Referral
 
@@ -153,22 +154,51 @@ def _run_handlers(
             and ("invoice", obj.get("id")) in cache
         ):
             return "processed", ""  # the twin of an invoice handled in this run
+    if handlers == [handle_customer] and not _customer_link_in(event):
+        # What handle_customer would raise, without opening a savepoint for it (one such
+        # event per Stripe customer, most of them not ours).
+        return "skipped", "no ambassador_customer_id"
     # Handlers receive only the event: the run's clock and per-run cache ride on it.
     event.processed_now = now  # type: ignore[attr-defined]
     event._cache = cache  # type: ignore[attr-defined]
     event.reprocess = reprocess  # type: ignore[attr-defined]
+    memo = rules.payment_memo(cache)
+    memo_version = memo.version if memo is not None else 0
     try:
-        with transaction.atomic():
-            for handler in handlers:
-                handler(event)
-    except Skip as exc:
-        return "skipped", str(exc)
-    except ServiceError as exc:
-        return "error", exc.message
-    except Exception as exc:  # a bug: keep the event unprocessed, retry after the fix
+        try:
+            with transaction.atomic():
+                for handler in handlers:
+                    handler(event)
+        except IntegrityError:
+            # Lost a race on a unique key with a concurrent run (both twins of one invoice
+            # at once): the savepoint undid this event; once more sees the winner's rows.
+            rules.drop_payment_memo(cache)
+            _forget_invoice(event, cache)
+            memo = None
+            with transaction.atomic():
+                for handler in handlers:
+                    handler(event)
+    except Exception as exc:
+        # The savepoint rolled back what the handlers wrote: forget what the run cache
+        # learnt from those writes.
+        if memo is not None and memo.version != memo_version:
+            rules.drop_payment_memo(cache)
+        _forget_invoice(event, cache)
+        if isinstance(exc, Skip):
+            return "skipped", str(exc)
+        if isinstance(exc, ServiceError):
+            return "error", exc.message
+        # A bug: keep the event unprocessed, retry after the fix.
         logger.exception("Stage two failed for event %s", event.event_id)
         return "error", repr(exc)
     return "processed", ""
+
+
+def _forget_invoice(event: StoredEvent, cache: dict | None) -> None:
+    """An invoice whose event was rolled back is not "handled in this run" (see the twin
+    check above)."""
+    if cache is not None and event.type.startswith("invoice."):
+        cache.pop(("invoice", _obj(event).get("id")), None)
 
 
 def _mark(*, pks: list[int], outcome: str, error: str, now: datetime) -> None:
@@ -209,8 +239,12 @@ def process_pending_events(
             )
             if connection.features.has_select_for_update_skip_locked:
                 qs = qs.select_for_update(skip_locked=True, of=("self",))
-            batch = list(qs[:size])
+            # Claim (lock) and order the batch on its keys alone, then read the payloads:
+            # sorting whole rows spills to disk when many events wait.
+            claimed = list(qs.values_list("pk", flat=True)[:size])
+            batch = list(StoredEvent.objects.filter(pk__in=claimed).order_by("created", "pk"))
             _prefetch_referrals(batch, cache)
+            _prefetch_payments(batch, cache)
             # Outcomes are written per batch, one UPDATE per outcome (errors one by one).
             done_by_outcome: dict[str, list[int]] = {}
             for event in batch:
@@ -259,13 +293,87 @@ def _prefetch_referrals(batch: list[StoredEvent], cache: dict) -> None:
             customer_id__in=set(links.values())
         )
     }
+    # Customers whose events name an ambassador_customer_id in their metadata.
+    with_metadata = {
+        _id(_obj(event).get("customer"))
+        for event in batch
+        if event.provider == StoredEvent.Provider.STRIPE
+        and event.type in _CUSTOMER_SCOPED
+        and (_obj(event).get("metadata") or {}).get("ambassador_customer_id")
+    }
     for customer in wanted:
         referral = found.get(customer) or by_customer_id.get(links.get(customer, ""))
         if referral is None:
-            continue  # unknown here: metadata on the object may still name it
+            if customer in with_metadata:
+                continue  # unknown here: metadata on the object may still name it
+            # Nobody referred them (no referral, no link, no metadata): what
+            # referral_for_stripe_customer would find and keep, without its two queries.
+            cache[("referral", customer)] = None
+            continue
         if referral.affiliate_id is None and referral.employee_id is None:
             referral = None
         cache[("referral", customer)] = referral
+
+
+def _prefetch_payments(batch: list[StoredEvent], cache: dict) -> None:
+    """Start the batch's payment memo (rules.PaymentMemo) with what its referred invoices
+    will ask: whether each invoice is stored already, the customers' payments, and the
+    earners' previous-month sales — three queries for the batch instead of four per
+    payment. Whatever is missed here is read on demand."""
+    memo = rules.start_payment_memo(cache)
+    invoices: list[tuple[dict, Referral, datetime]] = []
+    for event in batch:
+        if event.provider == StoredEvent.Provider.STRIPE and event.type.startswith("invoice."):
+            obj = _obj(event)
+            referral = cache.get(("referral", _id(obj.get("customer"))))
+            if referral is not None and obj.get("id"):
+                paid_at = _ts((obj.get("status_transitions") or {}).get("paid_at"), event.created)
+                invoices.append((obj, referral, paid_at))
+    if not invoices:
+        return
+    external_ids = {str(obj["id"]) for obj, _, _ in invoices}
+    stored = {
+        p.external_id: p
+        for p in Payment.objects.filter(
+            provider=StoredEvent.Provider.STRIPE, external_id__in=external_ids
+        )
+    }
+    for external_id in external_ids:
+        memo.existing[(StoredEvent.Provider.STRIPE, external_id)] = stored.get(external_id)
+    referral_ids = {referral.pk for _, referral, _ in invoices}
+    for referral_id in referral_ids:
+        memo.by_referral[referral_id] = []
+    for row in Payment.objects.filter(referral_id__in=referral_ids).values_list(
+        "referral_id", "pk", "paid_at", "external_id", "product_plan"
+    ):
+        memo.by_referral[row[0]].append(rules.KnownPayment(*row[1:]))
+    wanted = {
+        (affiliate_id, rules.previous_month(paid_at)[0])
+        for _, referral, paid_at in invoices
+        for affiliate_id in (referral.affiliate_id, referral.employee_id)
+        if affiliate_id is not None
+    }
+    affiliate_ids = {affiliate_id for affiliate_id, _ in wanted}
+    months = {month for _, month in wanted}
+    rows = (
+        Payment.objects.filter(
+            Q(referral__affiliate_id__in=affiliate_ids)
+            | Q(referral__employee_id__in=affiliate_ids),
+            paid_at__gte=min(months),
+            paid_at__lt=rules.add_months(max(months), 1),
+        )
+        .annotate(month=TruncMonth("paid_at", tzinfo=UTC))
+        .values_list("referral__affiliate_id", "referral__employee_id", "month")
+        .annotate(total=Sum("program_amount"))
+        .order_by()
+    )
+    sales = dict.fromkeys(wanted, 0)
+    for affiliate_id, employee_id, month, total in rows:
+        # Once per affiliate, as previous_month_sales' OR counts it.
+        for earner in {affiliate_id, employee_id} - {None}:
+            if (earner, month) in sales:
+                sales[(earner, month)] += total or 0
+    memo.sales.update(sales)
 
 
 def reprocess_events(*, since: datetime | None, now: datetime) -> dict[str, int]:
@@ -486,9 +594,13 @@ def handle_subscription(event: StoredEvent) -> None:
     )
 
 
+def _customer_link_in(event: StoredEvent) -> str:
+    return (_obj(event).get("metadata") or {}).get("ambassador_customer_id") or ""
+
+
 def handle_customer(event: StoredEvent) -> None:
     customer = _obj(event)
-    ours = (customer.get("metadata") or {}).get("ambassador_customer_id")
+    ours = _customer_link_in(event)
     if not ours:
         raise Skip("no ambassador_customer_id")
     services.link_stripe_customer(

@@ -15,7 +15,7 @@ payment's recorded rate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -73,14 +73,131 @@ def plan_of(affiliate: Affiliate, cache: dict | None = None) -> Plan:
     return plan
 
 
-def previous_month_sales(*, affiliate_id: int, moment: datetime) -> int:
+def month_start(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def previous_month_sales(*, affiliate_id: int, moment: datetime, cache: dict | None = None) -> int:
     start, end = previous_month(moment)
-    total = Payment.objects.filter(
-        Q(referral__affiliate_id=affiliate_id) | Q(referral__employee_id=affiliate_id),
-        paid_at__gte=start,
-        paid_at__lt=end,
-    ).aggregate(total=Sum("program_amount"))["total"]
-    return total or 0
+    memo = payment_memo(cache)
+    if memo is not None and (affiliate_id, start) in memo.sales:
+        return memo.sales[(affiliate_id, start)]
+    total = (
+        Payment.objects.filter(
+            Q(referral__affiliate_id=affiliate_id) | Q(referral__employee_id=affiliate_id),
+            paid_at__gte=start,
+            paid_at__lt=end,
+        ).aggregate(total=Sum("program_amount"))["total"]
+        or 0
+    )
+    if memo is not None:
+        memo.sales[(affiliate_id, start)] = total
+    return total
+
+
+# --- stage two's per-batch memo of payments ----------------------------------------------
+#
+# For each new payment the rules read the customer's earlier payments (first or recurring,
+# one-time plan bonus, recurring months) and each earner's previous-month sales (tiers).
+# Stage two loads those for a whole batch of events in a few queries (events.
+# _prefetch_payments) and keeps them current in memory as it records payments
+# (remember_payment), so a payment costs no reads. The memo lives for one batch (one
+# transaction): a concurrent run's payments are seen from the next batch on, as before
+# they were seen from its commit on. Anything the memo lacks is read from the database
+# and then kept; a handler that fails after recording a payment drops the memo (its
+# savepoint rolled the payment back). Without a memo (cache None) every read is a query.
+
+
+@dataclass
+class KnownPayment:
+    pk: int
+    paid_at: datetime
+    external_id: str
+    product_plan: str
+
+
+@dataclass
+class PaymentMemo:
+    # (affiliate id, month start UTC) → sales in program-currency minor units, as
+    # previous_month_sales sums them.
+    sales: dict[tuple[int, datetime], int] = field(default_factory=dict)
+    # referral id → every payment of that customer.
+    by_referral: dict[int, list[KnownPayment]] = field(default_factory=dict)
+    # (provider, external id) → the stored payment, or None when there is none.
+    existing: dict[tuple[str, str], Payment | None] = field(default_factory=dict)
+    # Bumped by every payment recorded, so a failed handler knows the memo moved.
+    version: int = 0
+
+
+_MEMO_KEY = "payments"
+
+
+def payment_memo(cache: dict | None) -> PaymentMemo | None:
+    return cache.get(_MEMO_KEY) if cache is not None else None
+
+
+def start_payment_memo(cache: dict) -> PaymentMemo:
+    memo = cache[_MEMO_KEY] = PaymentMemo()
+    return memo
+
+
+def drop_payment_memo(cache: dict | None) -> None:
+    if cache is not None:
+        cache.pop(_MEMO_KEY, None)
+
+
+def known_payments(referral_id: int, cache: dict | None) -> list[KnownPayment] | None:
+    """Every payment of the customer (memo, else one query that is then kept), or None
+    without a memo."""
+    memo = payment_memo(cache)
+    if memo is None:
+        return None
+    known = memo.by_referral.get(referral_id)
+    if known is None:
+        known = memo.by_referral[referral_id] = [
+            KnownPayment(*row)
+            for row in Payment.objects.filter(referral_id=referral_id).values_list(
+                "pk", "paid_at", "external_id", "product_plan"
+            )
+        ]
+    return known
+
+
+def remember_payment(*, payment: Payment, referral: Referral, cache: dict | None) -> None:
+    """Keep the memo current after `payment` was inserted in this transaction."""
+    memo = payment_memo(cache)
+    if memo is None:
+        return
+    memo.version += 1
+    memo.existing[(payment.provider, payment.external_id)] = payment
+    month = month_start(payment.paid_at)
+    # previous_month_sales counts a payment once for its referral's affiliate and once
+    # for its employee (once when they are the same).
+    for affiliate_id in {referral.affiliate_id, referral.employee_id} - {None}:
+        key = (affiliate_id, month)
+        if key in memo.sales:
+            memo.sales[key] += payment.program_amount
+    known = memo.by_referral.get(referral.pk)
+    if known is not None:
+        known.append(
+            KnownPayment(payment.pk, payment.paid_at, payment.external_id, payment.product_plan)
+        )
+
+
+def has_earlier_payment(
+    *, referral: Referral, paid_at: datetime, external_id: str, cache: dict | None = None
+) -> bool:
+    """Whether the customer paid before (paid_at, then external id breaking a tie): the
+    payment is then not its first."""
+    known = known_payments(referral.pk, cache)
+    # A tie on paid_at is ordered by the database's collation: leave those to it.
+    if known is not None and not any(p.paid_at == paid_at for p in known):
+        return any(p.paid_at < paid_at for p in known)
+    return (
+        Payment.objects.filter(referral=referral)
+        .filter(Q(paid_at__lt=paid_at) | Q(paid_at=paid_at, external_id__lt=external_id))
+        .exists()
+    )
 
 
 @dataclass(frozen=True)
@@ -89,13 +206,15 @@ class Rate:
     rule: str
 
 
-def payment_rate(*, affiliate: Affiliate, plan: Plan, payment: Payment) -> Rate:
+def payment_rate(
+    *, affiliate: Affiliate, plan: Plan, payment: Payment, cache: dict | None = None
+) -> Rate:
     kind_word = "first payment" if payment.is_first else "recurring payment"
     if affiliate.commission_override_bp is not None:
         return Rate(affiliate.commission_override_bp, f"affiliate override: {kind_word}")
     tiers = sorted(plan.tiers.all(), key=lambda t: t.min_sales) if plan.pk else []
     if plan.use_tiers and tiers:
-        sales = previous_month_sales(affiliate_id=affiliate.pk, moment=payment.paid_at)
+        sales = previous_month_sales(affiliate_id=affiliate.pk, moment=payment.paid_at, cache=cache)
         chosen = tiers[0]
         for tier in tiers:
             if sales >= tier.min_sales:  # inclusive lower bound
@@ -139,16 +258,20 @@ def entries_for_payment(
         if not payment.is_first and plan.recurring_months is not None:
             if months_from is None:
                 if first_paid_at is None:
-                    first_paid_at = (
-                        Payment.objects.filter(referral=referral)
-                        .order_by("paid_at")
-                        .values_list("paid_at", flat=True)
-                        .first()
-                    ) or payment.paid_at
+                    known = known_payments(referral.pk, cache)
+                    if known:
+                        first_paid_at = min(p.paid_at for p in known)
+                    else:
+                        first_paid_at = (
+                            Payment.objects.filter(referral=referral)
+                            .order_by("paid_at")
+                            .values_list("paid_at", flat=True)
+                            .first()
+                        ) or payment.paid_at
                 months_from = first_paid_at
             if payment.paid_at >= add_months(months_from, plan.recurring_months):
                 continue  # past the plan's N months of recurring commission
-        rate = payment_rate(affiliate=affiliate, plan=plan, payment=payment)
+        rate = payment_rate(affiliate=affiliate, plan=plan, payment=payment, cache=cache)
         amount = apply_rate(payment.amount, rate.bp)
         if amount > 0:
             entries.append(
@@ -169,7 +292,7 @@ def entries_for_payment(
                     created_at=now,
                 )
             )
-        bonus = _plan_bonus(plan=plan, payment=payment, referral=referral)
+        bonus = _plan_bonus(plan=plan, payment=payment, referral=referral, cache=cache)
         if bonus is not None:
             entries.append(
                 CommissionEntry(
@@ -193,7 +316,9 @@ def entries_for_payment(
     return entries
 
 
-def _plan_bonus(*, plan: Plan, payment: Payment, referral: Referral):  # -> PlanBonus | None
+def _plan_bonus(  # -> PlanBonus | None
+    *, plan: Plan, payment: Payment, referral: Referral, cache: dict | None = None
+):
     if not plan.pk or not payment.product_plan:
         return None
     bonus = next(
@@ -207,6 +332,18 @@ def _plan_bonus(*, plan: Plan, payment: Payment, referral: Referral):  # -> Plan
     if bonus is None:
         return None
     # One-time: only the customer's first payment on that product plan earns it.
+    known = known_payments(referral.pk, cache)
+    wanted = payment.product_plan
+    if known is not None and wanted.isascii() and all(p.product_plan.isascii() for p in known):
+        # ASCII only: there Python's upper() is the database's UPPER() (iexact).
+        earlier = any(
+            p.product_plan.upper() == wanted.upper()
+            and (
+                p.paid_at < payment.paid_at or (p.paid_at == payment.paid_at and p.pk < payment.pk)
+            )
+            for p in known
+        )
+        return None if earlier else bonus
     earlier = (
         Payment.objects.filter(referral=referral, product_plan__iexact=payment.product_plan)
         .filter(Q(paid_at__lt=payment.paid_at) | Q(paid_at=payment.paid_at, pk__lt=payment.pk))

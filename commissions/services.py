@@ -21,8 +21,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 
 from commissions import rules
 from commissions.models import (
@@ -160,64 +160,128 @@ def record_payment(
         )
     if data.amount < 0:
         raise ServiceError("Amount must not be negative.", fields={"amount": ["Negative."]})
-    with transaction.atomic():
-        # Not .first(): its ORDER BY pk can make the planner walk the pk index instead of
-        # the (provider, external_id) unique index.
-        payment = one(Payment.objects.filter(provider=data.provider, external_id=data.external_id))
+    # Stage two (which passes its run cache) calls this inside the event's own savepoint,
+    # so a second one here would only cost two round trips; other callers get one.
+    with transaction.atomic(savepoint=cache is None):
+        memo = rules.payment_memo(cache)
+        key = (data.provider, data.external_id)
+        if memo is not None and key in memo.existing:
+            payment = memo.existing[key]
+        else:
+            # Not .first(): its ORDER BY pk can make the planner walk the pk index instead
+            # of the (provider, external_id) unique index.
+            payment = one(
+                Payment.objects.filter(provider=data.provider, external_id=data.external_id)
+            )
         if payment is not None and not recompute:
             return payment
         if payment is None:
-            fx_rate, fx_source = rate_to_program(
-                currency=currency, at=data.paid_at, provider_rate=data.provider_fx_rate
+            payment, inserted = _insert_payment(
+                referral=referral, data=data, currency=currency, now=now, cache=cache
             )
-            earlier = Payment.objects.filter(referral=referral).filter(
-                Q(paid_at__lt=data.paid_at)
-                | Q(paid_at=data.paid_at, external_id__lt=data.external_id)
-            )
-            payment, _ = Payment.objects.get_or_create(
-                provider=data.provider,
-                external_id=data.external_id,
-                defaults={
-                    "referral": referral,
-                    "customer_id": referral.customer_id,
-                    "amount": data.amount,
-                    "tax": data.tax,
-                    "currency": currency,
-                    "paid_at": data.paid_at,
-                    "product_plan": data.product_plan[:120],
-                    "subscription_id": data.subscription_id,
-                    "is_first": not earlier.exists(),
-                    "charge_id": data.charge_id,
-                    "payment_intent_id": data.payment_intent_id,
-                    "fx_rate": fx_rate,
-                    "fx_source": fx_source,
-                    "program_amount": rules.convert(data.amount, fx_rate),
-                    "created_at": now,
-                },
-            )
+            if inserted:
+                rules.remember_payment(payment=payment, referral=referral, cache=cache)
+            else:  # a concurrent run inserted it first: what the memo knows may be stale
+                rules.drop_payment_memo(cache)
         insert_entries(
             entries=rules.entries_for_payment(
                 payment=payment, referral=referral, now=now, cache=cache
             )
         )
         refs = [r for r in {payment.external_id, payment.charge_id, payment.payment_intent_id} if r]
-        for refund in Refund.objects.filter(payment__isnull=True, payment_ref__in=refs):
+        # Refunds and disputes that arrived before their payment, in one query (usually
+        # none); each is then claimed by compare-and-set.
+        waiting = _waiting_for(refs)
+        refund_ids = [pk for kind, pk in waiting if kind == "refund"]
+        dispute_ids = [pk for kind, pk in waiting if kind == "dispute"]
+        for refund in Refund.objects.filter(pk__in=refund_ids) if refund_ids else []:
             Refund.objects.filter(pk=refund.pk, payment__isnull=True).update(payment=payment)
             refund.payment = payment
             apply_refund(refund=refund, now=now)
-        for dispute in Dispute.objects.filter(payment__isnull=True, payment_ref__in=refs):
+        for dispute in Dispute.objects.filter(pk__in=dispute_ids) if dispute_ids else []:
             Dispute.objects.filter(pk=dispute.pk, payment__isnull=True).update(payment=payment)
             dispute.payment = payment
             _apply_dispute(dispute=dispute, now=now)
         return payment
 
 
-def find_payment(*, provider: str, ref: str) -> Payment | None:
-    return one(
-        Payment.objects.filter(provider=provider).filter(
-            Q(external_id=ref) | Q(charge_id=ref) | Q(payment_intent_id=ref)
-        )
+def _waiting_for(refs: list[str]) -> list[tuple[str, int]]:
+    """(kind, pk) of refunds and disputes naming one of `refs` that wait for their payment.
+    Plain SQL: it runs for every payment, and the ORM's UNION costs more to build than
+    the database takes to answer it."""
+    from django.db import connection
+
+    marks = ", ".join(["%s"] * len(refs))
+    sql = (
+        f"SELECT 'refund', id FROM {Refund._meta.db_table} "
+        f"WHERE payment_id IS NULL AND payment_ref IN ({marks}) "
+        "UNION ALL "
+        f"SELECT 'dispute', id FROM {Dispute._meta.db_table} "
+        f"WHERE payment_id IS NULL AND payment_ref IN ({marks})"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*refs, *refs])
+        return [(str(kind), int(pk)) for kind, pk in cursor.fetchall()]
+
+
+def _insert_payment(
+    *, referral: Referral, data: PaymentInput, currency: str, now: datetime, cache: dict | None
+) -> tuple[Payment, bool]:
+    """(payment, inserted): insert the payment, or return the row a concurrent run inserted
+    first (unique on (provider, external_id)). get_or_create without its SELECT: the
+    caller has just looked."""
+    fx_rate, fx_source = rate_to_program(
+        currency=currency, at=data.paid_at, provider_rate=data.provider_fx_rate
+    )
+    payment = Payment(
+        provider=data.provider,
+        external_id=data.external_id,
+        referral=referral,
+        customer_id=referral.customer_id,
+        amount=data.amount,
+        tax=data.tax,
+        currency=currency,
+        paid_at=data.paid_at,
+        product_plan=data.product_plan[:120],
+        subscription_id=data.subscription_id,
+        is_first=not rules.has_earlier_payment(
+            referral=referral, paid_at=data.paid_at, external_id=data.external_id, cache=cache
+        ),
+        charge_id=data.charge_id,
+        payment_intent_id=data.payment_intent_id,
+        fx_rate=fx_rate,
+        fx_source=fx_source,
+        program_amount=rules.convert(data.amount, fx_rate),
+        created_at=now,
+    )
+    if cache is not None:
+        # Stage two: a lost race raises IntegrityError here, which rolls back the event's
+        # savepoint; events._run_handlers then runs the event once more and finds the row.
+        # That spares a savepoint per payment.
+        payment.save(force_insert=True)
+        return payment, True
+    try:
+        with transaction.atomic():
+            payment.save(force_insert=True)
+    except IntegrityError:
+        existing = one(Payment.objects.filter(provider=data.provider, external_id=data.external_id))
+        if existing is None:
+            raise
+        return existing, False
+    return payment, True
+
+
+def find_payment(*, provider: str, ref: str) -> Payment | None:
+    """The payment `ref` names (its external id, charge id or payment intent id)."""
+    # One index lookup per column, not an OR the planner may answer with a scan of all the
+    # provider's payments; plain SQL because the ORM's UNION costs more to build.
+    table = Payment._meta.db_table
+    sql = " UNION ALL ".join(
+        f"SELECT * FROM {table} WHERE provider = %s AND {column} = %s"
+        for column in ("external_id", "charge_id", "payment_intent_id")
+    )
+    rows = list(Payment.objects.raw(f"{sql} LIMIT 1", [provider, ref] * 3))
+    return rows[0] if rows else None
 
 
 def one(qs):  # type: ignore[no-untyped-def]
@@ -499,18 +563,22 @@ def record_plan_change(
     product_plan: str,
     status: str,
     changed_at: datetime,
-) -> PlanChange:
-    change, _ = PlanChange.objects.get_or_create(
-        event_id=event_id,
-        defaults={
-            "referral": referral,
-            "subscription_id": subscription_id,
-            "product_plan": product_plan[:120],
-            "status": status[:32],
-            "changed_at": changed_at,
-        },
+) -> None:
+    """Record the plan a subscription event reported, once per event id (a repeat is
+    ignored by the unique event_id: one INSERT … ON CONFLICT DO NOTHING)."""
+    PlanChange.objects.bulk_create(
+        [
+            PlanChange(
+                event_id=event_id,
+                referral=referral,
+                subscription_id=subscription_id,
+                product_plan=product_plan[:120],
+                status=status[:32],
+                changed_at=changed_at,
+            )
+        ],
+        ignore_conflicts=True,
     )
-    return change
 
 
 # --- approval ----------------------------------------------------------------------------
