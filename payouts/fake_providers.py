@@ -3,8 +3,9 @@
 Used by the tests (started on 127.0.0.1 with a free port) and by `make run`'s demo
 (`python -m payouts.fake_providers --port 8421`). The real SDKs talk to it over HTTP.
 
-PayPal: OAuth, `POST /v1/payments/payouts` (a repeated sender_batch_id returns the original
-batch), `GET /v1/payments/payouts/<batch>`, `GET /v1/payments/payouts-item/<item>`,
+PayPal: OAuth, `POST /v1/payments/payouts` (a repeated sender_batch_id is rejected with
+HTTP 400 USER_BUSINESS_ERROR and a HATEOAS link to the original batch, as PayPal does),
+`GET /v1/payments/payouts/<batch>`, `GET /v1/payments/payouts-item/<item>`,
 `POST /v1/notifications/verify-webhook-signature`.
 Stripe Connect: `POST /v1/accounts`, `GET /v1/accounts/<id>`, `POST /v1/account_links`,
 `POST /v1/transfers` (honours Idempotency-Key), `GET /v1/transfers?transfer_group=`,
@@ -17,6 +18,9 @@ Control (for reliability tests), JSON bodies:
 - `POST /_control/paypal/outcome` {"receiver", "status"}: items to that e-mail get that status.
 - `POST /_control/paypal/item_status` {"sender_item_id", "status"}: change an existing item
   (UNCLAIMED → RETURNED after 30 days).
+- `POST /_control/paypal/lose_batch` {"sender_batch_id"}: the batch stays "used" (a repeat is
+  still rejected as a duplicate) but reading it answers 404, as for a batch this client cannot
+  see — the case where the original of a duplicate cannot be found.
 - `POST /_control/stripe/account` {"id", "payouts_enabled"}; `POST /_control/stripe/balance`
   {"insufficient": bool}.
 - `POST /_control/reset`; `GET /_control/state` → counts of calls and objects.
@@ -54,6 +58,7 @@ def _parse_stripe_form(body: str) -> dict[str, Any]:
 class FakeState:
     def __init__(self, webhook_id: str = "WH-FAKE", webhook_url: str = "") -> None:
         self.lock = threading.RLock()
+        self.base_url = ""  # set by FakeServer once bound (HATEOAS links are absolute)
         self.webhook_id = webhook_id
         self.webhook_url = webhook_url
         self.reset()
@@ -65,6 +70,7 @@ class FakeState:
             self.failures: list[dict[str, Any]] = []
             self.batches: dict[str, dict] = {}  # provider batch id → batch
             self.batch_by_sender: dict[str, str] = {}
+            self.lost_batches: set[str] = set()  # provider batch ids that read as 404
             self.items: dict[str, dict] = {}  # payout_item_id → item
             self.outcomes: dict[str, str] = {}  # receiver e-mail → item status
             self.signatures: dict[str, str] = {}  # transmission id → signature issued
@@ -130,8 +136,7 @@ class FakeState:
             return 400, {"name": "VALIDATION_ERROR", "message": "Invalid request"}
         with self.lock:
             if sender_batch_id in self.batch_by_sender:
-                # PayPal pays a sender_batch_id once; a repeat gets the original batch back.
-                return 201, self.batch_view(self.batch_by_sender[sender_batch_id], False)
+                return 400, self.duplicate_error(sender_batch_id)
             if len(body["items"]) > 15000:
                 return 400, {"name": "VALIDATION_ERROR", "message": "Too many items"}
             batch_id = self.next_id("PB")
@@ -169,6 +174,45 @@ class FakeState:
                 target=self._send_batch_webhooks, args=(batch_id,), daemon=True
             ).start()
         return 201, view
+
+    def duplicate_error(self, sender_batch_id: str) -> dict[str, Any]:
+        """PayPal's answer to a sender_batch_id used in the last 30 days. Its documentation
+        (developer.paypal.com/api/payments.payouts-batch/v1/payouts-post, "Notes"): "PayPal
+        does not process duplicate payouts. If you specify a sender_batch_id that was used in
+        the last 30 days, the API rejects the request with an error message that shows the
+        duplicate sender_batch_id and includes a HATEOAS link to the original payout with the
+        same sender_batch_id." The rejection is an HTTP 400 (the create call's documented
+        error status) named USER_BUSINESS_ERROR, with the field and issue in `details`, as
+        PayPal answered in paypal/PayPal-Ruby-SDK#120 ({"name": "USER_BUSINESS_ERROR",
+        "message": "User business error.", "details": [{"field": "SENDER_BATCH_ID", "issue":
+        "Duplicate batch request"}]}) and as the USER_BUSINESS_ERROR page describes ("For
+        batch processing, try again with a different `sender_batch_ID`")."""
+        original = self.batch_by_sender[sender_batch_id]
+        return {
+            "name": "USER_BUSINESS_ERROR",
+            "message": "User business error.",
+            "debug_id": self.next_id("dbg"),
+            "information_link": (
+                "https://developer.paypal.com/docs/api/payments.payouts-batch/#errors"
+            ),
+            "details": [
+                {
+                    "field": "SENDER_BATCH_ID",
+                    "location": "body",
+                    "issue": "Batch with given sender_batch_id already exists",
+                    "value": sender_batch_id,
+                }
+            ],
+            # HATEOAS links are absolute URLs at PayPal (api-m.paypal.com/v1/…).
+            "links": [
+                {
+                    "href": f"{self.base_url}/v1/payments/payouts/{original}",
+                    "rel": "self",
+                    "method": "GET",
+                    "encType": "application/json",
+                }
+            ],
+        }
 
     def _send_batch_webhooks(self, batch_id: str) -> None:
         time.sleep(1.0)
@@ -343,6 +387,8 @@ class Handler(BaseHTTPRequestHandler):
                                 threading.Thread(
                                     target=st.emit_item_event, args=(dict(item),), daemon=True
                                 ).start()
+                elif path == "/_control/paypal/lose_batch":
+                    st.lost_batches.add(st.batch_by_sender[data["sender_batch_id"]])
                 elif path == "/_control/stripe/account":
                     st.accounts[data["id"]]["payouts_enabled"] = bool(data["payouts_enabled"])
                 elif path == "/_control/stripe/balance":
@@ -370,7 +416,9 @@ class Handler(BaseHTTPRequestHandler):
             return status, payload, {}
         if len(parts) == 4 and parts[:3] == ["v1", "payments", "payouts"] and method == "GET":
             with st.lock:
-                if parts[3] not in st.batches:
+                if parts[3] not in st.batches or parts[3] in st.lost_batches:
+                    # PayPal's 404 for a batch id it does not know (or this client may not
+                    # read): {"name": "RESOURCE_NOT_FOUND", …} (PayPal REST API errors).
                     return 404, {"name": "RESOURCE_NOT_FOUND", "message": "no such batch"}, {}
                 return 200, st.batch_view(parts[3]), {}
         if len(parts) == 4 and parts[:3] == ["v1", "payments", "payouts-item"]:
@@ -486,6 +534,7 @@ class FakeServer(ThreadingHTTPServer):
     def __init__(self, host: str, port: int, state: FakeState, verbose: bool = False) -> None:
         super().__init__((host, port), Handler)
         self.state = state
+        state.base_url = self.base_url
         self.verbose = verbose
 
     @property

@@ -134,6 +134,11 @@ class PayPalBatch(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Accepted by PayPal"
         UNKNOWN = "unknown", "Unknown (reconcile)"
+        # PayPal rejected our sender_batch_id as already used but the original batch cannot
+        # be read. Re-sending cannot help (PayPal rejects the id for 30 days) and failing
+        # would pay the entries again, so the sweeper leaves it and a person resolves its
+        # payouts (left `unknown`): mark them paid, or failed, after checking PayPal.
+        UNRESOLVED = "unresolved", "Already sent; original not found (resolve by hand)"
         FAILED = "failed", "Refused by PayPal"
         DONE = "done", "Every item final"
 
@@ -155,7 +160,10 @@ class Payout(models.Model):
     """Money owed to one affiliate in one currency, taken from one run.
 
     States: pending → sending → paid | failed | unknown; unknown → paid | failed | sending
-    (only after the provider was asked). `failed` returns the entries to approved."""
+    (only after the provider was asked). `failed` returns the entries to approved.
+    `unknown` is also where a PayPal payout waits for a person when PayPal says its batch
+    was already sent but the original cannot be found (its batch is `unresolved`): never
+    `failed`, which would pay it again."""
 
     class State(models.TextChoices):
         AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"

@@ -10,7 +10,7 @@ import requests
 from django.conf import settings
 from paypalrestsdk import exceptions as pp_exc
 
-from payouts.providers import PermanentError, TransientError
+from payouts.providers import AlreadySentNotFound, PermanentError, TransientError
 
 # Seconds; paypalrestsdk has no timeout of its own, so a stalled peer would hang a worker.
 TIMEOUT = (5, 30)
@@ -50,14 +50,43 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise TransientError(f"PayPal answered oddly: {exc}") from exc
 
 
+def _is_duplicate_batch(error: dict) -> bool:
+    """PayPal's rejection of a sender_batch_id used in the last 30 days: USER_BUSINESS_ERROR
+    naming the SENDER_BATCH_ID field (paypal/PayPal-Ruby-SDK#120) or carrying the documented
+    HATEOAS link to the original batch (PROVIDERS.md). Other USER_BUSINESS_ERRORs (funds,
+    receiver) and validation errors are refusals: nothing was sent."""
+    details = error.get("details") or []
+    names_field = any(
+        str((d or {}).get("field", "")).upper().endswith("SENDER_BATCH_ID")
+        for d in details
+        if isinstance(d, dict)
+    )
+    return error.get("name") == "USER_BUSINESS_ERROR" and (
+        names_field or bool(_linked_batch_id(error))
+    )
+
+
+def _linked_batch_id(error: dict) -> str:
+    for link in error.get("links") or []:
+        href = str((link or {}).get("href", "")) if isinstance(link, dict) else ""
+        if "/payments/payouts/" in href:
+            return href.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return ""
+
+
 class PayPalClient:
     def __init__(self) -> None:
         self.api = _api()
 
-    def create_batch(self, *, sender_batch_id: str, items: list[dict[str, Any]]) -> dict:
+    def create_batch(
+        self, *, sender_batch_id: str, items: list[dict[str, Any]], provider_batch_id: str = ""
+    ) -> dict:
         """`items`: {sender_item_id, receiver, value (decimal string), currency, note}.
-        PayPal pays a sender_batch_id once: re-sending after a 5xx or a lost answer is safe,
-        and a repeat is answered with (a link to) the original batch."""
+        PayPal pays a sender_batch_id once: re-sending after a 5xx or a lost answer is safe.
+        A repeat is *rejected* (HTTP 400, USER_BUSINESS_ERROR on SENDER_BATCH_ID, with a
+        HATEOAS link to the original): that means "already sent", so the original is read
+        through the link (or, without one, through `provider_batch_id` if we stored it) and
+        returned as if this call had created it. If it cannot be found, AlreadySentNotFound."""
         payout = paypalrestsdk.Payout(
             {
                 "sender_batch_header": {
@@ -77,15 +106,33 @@ class PayPalClient:
             },
             api=self.api,
         )
+        # paypalrestsdk turns a 400 into `create() → False` with the body in `payout.error`.
         if _call(payout.create, sync_mode=False):
             return payout.to_dict()
         error = payout.error or {}
-        # Real PayPal answers a repeated sender_batch_id with 400 and a link to the original.
-        for link in error.get("links", []) or []:
-            href = link.get("href", "")
-            if "/payments/payouts/" in href:
-                return self.get_batch(provider_batch_id=href.rstrip("/").rsplit("/", 1)[-1])
-        raise PermanentError(f"PayPal refused the batch: {json.dumps(error)[:250]}", response=error)
+        if not _is_duplicate_batch(error):
+            raise PermanentError(
+                f"PayPal refused the batch: {json.dumps(error)[:250]}", response=error
+            )
+        original_id = _linked_batch_id(error) or provider_batch_id
+        if original_id:
+            try:
+                original = self.get_batch(provider_batch_id=original_id)
+            except PermanentError as exc:  # 404 (or another refusal) reading the original
+                raise AlreadySentNotFound(
+                    f"PayPal says sender_batch_id {sender_batch_id} was already used, but its "
+                    f"original batch {original_id} cannot be read: {exc.message}",
+                    response=error,
+                    sender_batch_id=sender_batch_id,
+                ) from exc
+            original["duplicate_rejection"] = error
+            return original
+        raise AlreadySentNotFound(
+            f"PayPal says sender_batch_id {sender_batch_id} was already used and gave no link "
+            "to the original batch.",
+            response=error,
+            sender_batch_id=sender_batch_id,
+        )
 
     def get_batch(self, *, provider_batch_id: str) -> dict:
         """The batch with all its items (follows PayPal's pages of up to 1000 items)."""

@@ -40,13 +40,27 @@ class PermanentError(ProviderError):
     """The provider refused; the same call would be refused again."""
 
 
+class AlreadySentNotFound(ProviderError):
+    """PayPal rejected a sender_batch_id as already used, but the original batch cannot be
+    read (no link, or the link answers 404). Neither transient nor a refusal: the money may
+    well have gone out, so the payouts must not fail (that would pay them again) and
+    re-sending cannot help (PayPal rejects the id for 30 days). A person resolves it.
+    Deliberately not a PermanentError, so no `except PermanentError` path can fail them."""
+
+    def __init__(self, message: str, *, response: Any = None, sender_batch_id: str = "") -> None:
+        super().__init__(message, response=response)
+        self.sender_batch_id = sender_batch_id
+
+
 class ProviderNotConfigured(ServiceError):
     code = "provider_not_configured"
     status = 503
 
 
 class PayPalPayouts(Protocol):
-    def create_batch(self, *, sender_batch_id: str, items: list[dict[str, Any]]) -> dict: ...
+    def create_batch(
+        self, *, sender_batch_id: str, items: list[dict[str, Any]], provider_batch_id: str = ""
+    ) -> dict: ...
     def get_batch(self, *, provider_batch_id: str) -> dict: ...
     def get_item(self, *, item_id: str) -> dict: ...
     def verify_webhook(self, *, headers: dict[str, str], body: bytes) -> bool: ...

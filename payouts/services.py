@@ -635,6 +635,8 @@ def mark_paid_manually(
         ):
             done += 1
             payout = Payout.objects.select_related("affiliate").get(pk=payout_id)
+            if payout.paypal_batch_id:  # an `unresolved` batch ends once a person settled all
+                _close_batch_if_final(payout.paypal_batch_id)
             _audit(
                 action="payout_marked_paid",
                 affiliate=payout.affiliate,
@@ -677,8 +679,10 @@ def send_paypal_batch(
 ) -> str:
     """Send one PayPal batch. Safe to run twice, and after a crash at any point: the
     sender_batch_id was stored with the run, and PayPal pays a sender_batch_id once, so a
-    batch left sending/unknown is reconciled by re-sending the same id (PayPal answers with
-    the original batch) — there is no other way to look a batch up by our id."""
+    batch left sending/unknown is reconciled by re-sending the same id. PayPal rejects the
+    repeat with a link to the original batch, which the client reads and returns: a
+    duplicate rejection is "already sent", never a failure (there is no other way to look a
+    batch up by our id). Without a readable original the batch becomes `unresolved`."""
     with transaction.atomic():
         batch = PayPalBatch.objects.select_for_update().get(pk=batch_id)
         if batch.run.state != PayoutRun.State.APPROVED:
@@ -687,6 +691,7 @@ def send_paypal_batch(
             PayPalBatch.State.SENT,
             PayPalBatch.State.DONE,
             PayPalBatch.State.FAILED,
+            PayPalBatch.State.UNRESOLVED,
         ):
             return batch.state
         batch.state = PayPalBatch.State.SENDING
@@ -703,8 +708,29 @@ def send_paypal_batch(
     client = client or providers.get_paypal()
     try:
         answer = client.create_batch(
-            sender_batch_id=batch.sender_batch_id, items=[_paypal_item(p) for p in payouts]
+            sender_batch_id=batch.sender_batch_id,
+            items=[_paypal_item(p) for p in payouts],
+            provider_batch_id=batch.provider_batch_id,
         )
+    except providers.AlreadySentNotFound as exc:
+        # "Already sent" without an original to read: the money may have gone out. Failing
+        # would return the entries to approved and the next run would pay them again, and
+        # re-sending is rejected for 30 days; so the payouts wait in `unknown`, the batch in
+        # `unresolved` (the sweeper skips it), for a person who checks PayPal.
+        with transaction.atomic():
+            PayPalBatch.objects.filter(pk=batch_id).update(
+                state=PayPalBatch.State.UNRESOLVED,
+                response={"error": exc.message, "body": _jsonable(exc.response)},
+            )
+            Payout.objects.filter(paypal_batch_id=batch_id, state=S.SENDING).update(
+                state=S.UNKNOWN,
+                failure_reason=(
+                    "PayPal says this batch was already sent but its original cannot be "
+                    "found: check PayPal, then mark the payout paid (or failed) by hand."
+                ),
+            )
+        log.error("PayPal batch %s: %s; needs a person", batch_id, exc.message)
+        return PayPalBatch.State.UNRESOLVED
     except TransientError as exc:
         with transaction.atomic():
             PayPalBatch.objects.filter(pk=batch_id).update(state=PayPalBatch.State.UNKNOWN)
