@@ -192,8 +192,16 @@ class Payout(models.Model):
     amount = models.BigIntegerField(help_text="Minor units; the sum of the items.")
     currency = models.CharField(max_length=3)
     method = models.CharField(max_length=16, choices=PayoutAccount.Method.choices)
-    # Where the money goes, copied at creation so a later change of details cannot redirect it.
+    # Where the money goes, copied from the PayoutAccount when the run creates the payout, so
+    # a later change of details (even one still "held until…") cannot redirect it: sending,
+    # the CSV exports and marking paid read these, never the live account.
+    # `destination`: the PayPal e-mail or the Connect account id ("" for manual).
     destination = models.CharField(max_length=254, blank=True)
+    bank_details = models.TextField(blank=True, help_text="Manual payouts: as at creation.")
+    tax_legal_name = models.CharField(max_length=200, blank=True)
+    tax_country = models.CharField(max_length=2, blank=True)
+    tax_id = models.CharField(max_length=64, blank=True)
+    tax_form = models.CharField(max_length=8, blank=True)
     state = models.CharField(max_length=24, choices=State.choices, db_index=True)
     # Generated and stored with the payout, before any provider call; reused on every retry
     # (Stripe Idempotency-Key). PayPal's equivalent is the batch's sender_batch_id.
@@ -216,6 +224,15 @@ class Payout(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["affiliate", "state"], name="payout_affiliate_state")]
+        # The CSV exports carry payout destinations, bank details, legal names and tax ids.
+        # Not a view_* permission, so affiliates.roles gives it to Program managers (every
+        # payouts permission) and never to Support (view_* only).
+        permissions = [
+            (
+                "export_payout_destinations",
+                "Can export payout destinations (bank details, legal names, tax ids)",
+            )
+        ]
 
     def __str__(self) -> str:
         return (

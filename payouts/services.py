@@ -302,6 +302,20 @@ def _destination(account: PayoutAccount) -> str:
     return ""
 
 
+def _destination_snapshot(account: PayoutAccount) -> dict[str, str]:
+    """Where this payout goes and who is paid, frozen on the payout at creation. Bank
+    details only for manual payouts: a PayPal or Stripe payout has no use for them."""
+    manual = account.method == PayoutAccount.Method.MANUAL
+    return {
+        "destination": _destination(account),
+        "bank_details": account.bank_details if manual else "",
+        "tax_legal_name": account.tax_legal_name,
+        "tax_country": account.tax_country,
+        "tax_id": account.tax_id,
+        "tax_form": account.tax_form,
+    }
+
+
 # --- The payout run ---------------------------------------------------------------------
 
 
@@ -424,7 +438,7 @@ def _build_run(
             amount=total,
             currency=currency,
             method=account.method,
-            destination=_destination(account),
+            **_destination_snapshot(account),
             state=S.AWAITING_APPROVAL if needs_approval else S.PENDING,
             idempotency_key=new_key("payout"),
             created_at=now,
@@ -637,6 +651,8 @@ def mark_paid_manually(
             payout = Payout.objects.select_related("affiliate").get(pk=payout_id)
             if payout.paypal_batch_id:  # an `unresolved` batch ends once a person settled all
                 _close_batch_if_final(payout.paypal_batch_id)
+            # The money went to the payout's snapshot (the CSV export shows it), not to
+            # whatever the account says now; the audit records which snapshot that was.
             _audit(
                 action="payout_marked_paid",
                 affiliate=payout.affiliate,
@@ -644,6 +660,9 @@ def mark_paid_manually(
                 now=now,
                 payout=payout_id,
                 reference=reference,
+                method=payout.method,
+                destination=payout.destination or "bank details as at the payout's creation",
+                destination_as_at=payout.created_at.isoformat(),
             )
     return done
 

@@ -3,12 +3,10 @@ the PayPal webhook, and the admin's CSV exports. Thin: parse, call one service, 
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from affiliates.access import affiliate_required, is_impersonating, refuse_when_impersonating
 from config.errors import ServiceError
+from config.spreadsheet import csv_writer
 from payouts import selectors, services
 from payouts.models import PayoutAccount
 from payouts.providers import (
@@ -187,12 +186,20 @@ def paypal_webhook(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
     """Due payouts as CSV: `paypal` is PayPal's mass-pay upload (e-mail, amount, currency,
-    unique id, note; no header), `generic` carries everything the admin needs to pay by hand."""
-    if not request.user.has_perm("payouts.view_payout"):
+    unique id, note; no header), `generic` carries everything the admin needs to pay by hand.
+
+    Both carry payout destinations, so both need `export_payout_destinations`, which only
+    Program managers hold (Support reads payouts in admin but never their destinations).
+    Every value comes from the payout's snapshot taken when the run created it, never from
+    the live account: details changed since (even while still held) are not paid to. Cells
+    go through config.spreadsheet: affiliates type some of these values."""
+    if not request.user.has_perm("payouts.export_payout_destinations"):
         raise PermissionDenied
+    if kind not in ("paypal", "generic"):
+        raise Http404("No such export.")
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="payouts-{kind}.csv"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     if kind == "paypal":
         for payout in selectors.due_manual_payouts(method=PayoutAccount.Method.PAYPAL):
             writer.writerow(
@@ -204,43 +211,48 @@ def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
                     "Affiliate commissions",
                 ]
             )
-    elif kind == "generic":
+        return response
+    writer.writerow(
+        [
+            "payout_id",
+            "affiliate",
+            "email",
+            "method",
+            "amount",
+            "currency",
+            "destination",
+            "bank_details",
+            "legal_name",
+            "country",
+            "tax_id",
+            "tax_form",
+            "created_at",
+            "details_changed_since",
+        ]
+    )
+    for payout in selectors.due_manual_payouts():
+        account = getattr(payout.affiliate, "payout_account", None)
+        # Tells the person paying that the affiliate changed its details after this payout
+        # was created (the snapshot is still what gets paid; the change has its own hold).
+        changed = bool(
+            account and account.details_changed_at and account.details_changed_at > payout.created_at
+        )
         writer.writerow(
             [
-                "payout_id",
-                "affiliate",
-                "email",
-                "method",
-                "amount",
-                "currency",
-                "destination",
-                "bank_details",
-                "legal_name",
-                "country",
-                "tax_id",
-                "tax_form",
-                "created_at",
+                payout.pk,
+                payout.affiliate.username,
+                payout.affiliate.user.email,
+                payout.method,
+                to_decimal_string(payout.amount, payout.currency),
+                payout.currency,
+                payout.destination,
+                payout.bank_details,
+                payout.tax_legal_name,
+                payout.tax_country,
+                payout.tax_id,
+                payout.tax_form,
+                payout.created_at.isoformat(),
+                account.details_changed_at.isoformat() if changed else "",
             ]
         )
-        for payout in selectors.due_manual_payouts():
-            account = getattr(payout.affiliate, "payout_account", None)
-            writer.writerow(
-                [
-                    payout.pk,
-                    payout.affiliate.username,
-                    payout.affiliate.user.email,
-                    payout.method,
-                    to_decimal_string(payout.amount, payout.currency),
-                    payout.currency,
-                    payout.destination,
-                    account.bank_details if account else "",
-                    account.tax_legal_name if account else "",
-                    account.tax_country if account else "",
-                    account.tax_id if account else "",
-                    account.tax_form if account else "",
-                    payout.created_at.isoformat(),
-                ]
-            )
-    else:
-        raise PermissionDenied
     return response
