@@ -6,7 +6,6 @@ import secrets
 from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 
@@ -324,9 +323,8 @@ def send_status_email(*, affiliate_id: int, event: str) -> None:
         "ambassador_url": settings.AMBASSADOR_URL,
     }
     body = render_to_string(f"affiliates/email/{event}.txt", context)
-    send_mail(
-        f"{settings.PROGRAM_NAME}: {_SUBJECTS[event]}",
-        body,
-        None,
-        [affiliate.user.email],
+    from config.mail import send_email_on_commit
+
+    send_email_on_commit(
+        to=[affiliate.user.email], subject=f"{settings.PROGRAM_NAME}: {_SUBJECTS[event]}", body=body
     )

@@ -20,7 +20,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
@@ -664,20 +663,13 @@ def approve_due_commissions(
 
 def _notify_approved(*, affiliate_ids: list[int]) -> None:
     from affiliates.models import Affiliate
+    from config.mail import send_email_on_commit
 
     emails = Affiliate.objects.filter(pk__in=affiliate_ids).values_list("user__email", flat=True)
-    messages = [
-        (
-            f"{settings.PROGRAM_NAME}: commissions approved",
-            "Some of your commissions passed their hold and are approved; they will be in "
+    for email in emails:  # one message each: affiliates must not see each other's address
+        send_email_on_commit(
+            to=[email],
+            subject=f"{settings.PROGRAM_NAME}: commissions approved",
+            body="Some of your commissions passed their hold and are approved; they will be in "
             f"your next payout. See {settings.AMBASSADOR_URL}/dashboard/",
-            settings.DEFAULT_FROM_EMAIL,
-            [email],
         )
-        for email in emails
-        if email
-    ]
-    try:
-        send_mass_mail(messages, fail_silently=False)
-    except Exception:  # e-mail is a courtesy; the ledger already moved
-        logger.exception("Could not send approval e-mails")

@@ -25,6 +25,9 @@ app.conf.update(
     timezone="UTC",
     enable_utc=True,
     broker_connection_retry_on_startup=True,
+    # Task modules outside the apps' tasks.py (autodiscovery finds only those): the shared
+    # e-mail task `ambassador.send_email`, imported by every worker at start.
+    imports=("config.mail",),
 )
 app.autodiscover_tasks()
 

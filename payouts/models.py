@@ -83,11 +83,16 @@ class PayoutAccount(models.Model):
 
 
 class PayoutRun(models.Model):
-    """One execution of the payout job. Its `key` names the PayPal batches derived from it."""
+    """One execution of the payout job. Its `key` names the PayPal batches derived from it.
+
+    States: awaiting_approval → approved → completed (every payout paid or failed, set in
+    the transaction that finalised the last one); `done` is a run that had nothing to send
+    but recorded holds. A run that would pay and hold nothing new is not recorded."""
 
     class State(models.TextChoices):
         AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
         APPROVED = "approved", "Approved (sending)"
+        COMPLETED = "completed", "Completed (every payout final)"
         DONE = "done", "Nothing to send"
 
     key = models.CharField(max_length=64, unique=True, default=new_run_key)
@@ -98,6 +103,7 @@ class PayoutRun(models.Model):
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    completed_at = models.DateTimeField(null=True, blank=True)
     payout_count = models.PositiveIntegerField(default=0)
     # {"USD": 123456, ...}: total minor units per currency put into payouts by this run.
     totals = models.JSONField(default=dict, blank=True)
@@ -120,6 +126,14 @@ class PayoutSkip(models.Model):
     currency = models.CharField(max_length=3)
     amount = models.BigIntegerField()
     reason = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            # One balance (affiliate, currency) is held back at most once per run.
+            models.UniqueConstraint(
+                fields=["run", "affiliate", "currency"], name="one_skip_per_run_balance"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.affiliate}: {self.reason}"

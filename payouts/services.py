@@ -17,8 +17,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
-from django.core.mail import send_mail, send_mass_mail
-from django.db import IntegrityError, connection, transaction
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 
@@ -26,6 +27,7 @@ from affiliates.models import Affiliate, AuditLog, User
 from commissions.models import CommissionEntry
 from commissions.services import move_entries
 from config.errors import Conflict, NotFound, ServiceError
+from config.mail import send_email_on_commit
 from payouts import providers
 from payouts.models import (
     Payout,
@@ -90,7 +92,7 @@ def get_account(*, affiliate: Affiliate) -> PayoutAccount:
     return account
 
 
-def _require_password(user: User, password: str) -> None:
+def _require_password(user: User, password: str | None) -> None:
     if not password or not check_password(password, user.password):
         raise ServiceError(
             "Enter your current password to change payout details.",
@@ -100,31 +102,86 @@ def _require_password(user: User, password: str) -> None:
         )
 
 
-def _details_changed(*, account: PayoutAccount, now: datetime, what: str, actor: Any) -> None:
+def _authorise_change(
+    *, affiliate: Affiliate, password: str | None, staff: User | None, reason: str
+) -> User:
+    """Who may change an affiliate's payout details, and the actor the audit records.
+
+    The affiliate itself: with its current password (an open session alone is not enough).
+    A staff member (Program manager's admin action): no affiliate password — the staff member
+    is authenticated by the admin — but the change permission and a written reason; the hold,
+    the audit (with the staff member as actor) and the e-mail to the affiliate stay."""
+    if staff is None:
+        _require_password(affiliate.user, password)
+        return affiliate.user
+    if not (staff.is_active and staff.is_staff and staff.has_perm("payouts.change_payoutaccount")):
+        raise ServiceError(
+            "You may not change payout details.", code="permission_denied", status=403
+        )
+    if not reason.strip():
+        raise ServiceError(
+            "Say why the payout details are changed.", fields={"reason": ["Required."]}
+        )
+    return staff
+
+
+def _check_length(value: str, *, field: str, max_length: int) -> None:
+    # Forms enforce these first; the service checks again because it is the one way in
+    # (a value longer than its column is a 400 here, never a database error and a 500).
+    if len(value) > max_length:
+        raise ServiceError(
+            f"At most {max_length} characters.",
+            fields={field: [f"At most {max_length} characters."]},
+        )
+
+
+def _details_changed(
+    *, account: PayoutAccount, now: datetime, what: str, actor: Any, reason: str = ""
+) -> None:
     """Any change of method or details: start the 48 h hold and tell the affiliate, at the
     address on file (an attacker who changed the details does not read that mailbox)."""
     account.details_changed_at = now
     account.updated_at = now
     affiliate = account.affiliate
-    _audit(action="payout_details_changed", affiliate=affiliate, actor=actor, now=now, what=what)
+    by_staff = isinstance(actor, User) and actor.pk != affiliate.user_id
+    details: dict[str, Any] = {"what": what}
+    if by_staff:
+        details.update(by="staff", reason=reason[:500])
+    _audit(action="payout_details_changed", affiliate=affiliate, actor=actor, now=now, **details)
     hold = settings.PAYOUT_DETAILS_HOLD_HOURS
     body = (
-        f"Your payout details were changed ({what}) at {now:%Y-%m-%d %H:%M} UTC.\n"
-        f"For your safety, payouts are held for {hold} hours after a change.\n"
+        f"Your payout details were changed ({what}) at {now:%Y-%m-%d %H:%M} UTC"
+        + (f" by the {settings.PROGRAM_NAME} team. Reason: {reason}" if by_staff else "")
+        + f".\nFor your safety, payouts are held for {hold} hours after a change.\n"
         "If this was not you, reply to this e-mail at once."
     )
-    to = affiliate.user.email
-    transaction.on_commit(lambda: send_mail("Your payout details were changed", body, None, [to]))
+    send_email_on_commit(
+        to=[affiliate.user.email], subject="Your payout details were changed", body=body
+    )
 
 
 def set_paypal_email(
-    *, affiliate: Affiliate, email: str, password: str, now: datetime, actor: Any = None
+    *,
+    affiliate: Affiliate,
+    email: str,
+    now: datetime,
+    password: str | None = None,
+    staff: User | None = None,
+    reason: str = "",
 ) -> PayoutAccount:
-    """PayPal: the e-mail must be confirmed by the link we send to it before first use."""
-    _require_password(affiliate.user, password)
-    email = email.strip().lower()
-    if not email or "@" not in email:
-        raise ServiceError("Enter a PayPal e-mail address.", fields={"paypal_email": ["Required."]})
+    """PayPal: the e-mail must be confirmed by the link we send to it before first use
+    (also when staff set it: whoever reads that inbox confirms, and the affiliate is told)."""
+    actor = _authorise_change(affiliate=affiliate, password=password, staff=staff, reason=reason)
+    # Only spaces are trimmed: a CR/LF kept in the value fails the validator below.
+    email = email.strip(" ").lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ServiceError(
+            "Enter a valid PayPal e-mail address.",
+            fields={"paypal_email": ["Enter a valid e-mail address."]},
+        ) from None
+    _check_length(email, field="paypal_email", max_length=254)
     with transaction.atomic():
         account = PayoutAccount.objects.select_for_update().get(
             pk=get_account(affiliate=affiliate).pk
@@ -135,19 +192,18 @@ def set_paypal_email(
         account.paypal_email = email
         account.paypal_confirmed_at = None
         account.paypal_confirm_token = new_token()
-        _details_changed(
-            account=account, now=now, what="PayPal e-mail", actor=actor or affiliate.user
-        )
+        _details_changed(account=account, now=now, what="PayPal e-mail", actor=actor, reason=reason)
         account.save()
         link = settings.AMBASSADOR_URL + reverse(
             "payouts-paypal-confirm", args=[account.paypal_confirm_token]
         )
-        body = (
-            f"Confirm that {email} should receive your {settings.PROGRAM_NAME} payouts "
-            f"through PayPal:\n\n{link}\n"
-        )
-        transaction.on_commit(
-            lambda: send_mail("Confirm your PayPal e-mail for payouts", body, None, [email])
+        send_email_on_commit(
+            to=[email],
+            subject="Confirm your PayPal e-mail for payouts",
+            body=(
+                f"Confirm that {email} should receive your {settings.PROGRAM_NAME} payouts "
+                f"through PayPal:\n\n{link}\n"
+            ),
         )
     return account
 
@@ -169,22 +225,30 @@ def confirm_paypal_email(*, token: str, now: datetime) -> PayoutAccount:
     return account
 
 
+BANK_DETAILS_MAX_LENGTH = 1000  # a free-text TextField; the limit is ours, not the column's
+
+
 def set_manual_details(
-    *, affiliate: Affiliate, bank_details: str, password: str, now: datetime, actor: Any = None
+    *,
+    affiliate: Affiliate,
+    bank_details: str,
+    now: datetime,
+    password: str | None = None,
+    staff: User | None = None,
+    reason: str = "",
 ) -> PayoutAccount:
-    _require_password(affiliate.user, password)
+    actor = _authorise_change(affiliate=affiliate, password=password, staff=staff, reason=reason)
     bank_details = bank_details.strip()
     if not bank_details:
         raise ServiceError("Enter your bank details.", fields={"bank_details": ["Required."]})
+    _check_length(bank_details, field="bank_details", max_length=BANK_DETAILS_MAX_LENGTH)
     with transaction.atomic():
         account = PayoutAccount.objects.select_for_update().get(
             pk=get_account(affiliate=affiliate).pk
         )
         account.method = PayoutAccount.Method.MANUAL
         account.bank_details = bank_details
-        _details_changed(
-            account=account, now=now, what="bank details", actor=actor or affiliate.user
-        )
+        _details_changed(account=account, now=now, what="bank details", actor=actor, reason=reason)
         account.save()
     return account
 
@@ -196,23 +260,47 @@ def set_tax_details(
     country: str,
     tax_id: str,
     tax_form: str,
-    password: str,
     now: datetime,
+    password: str | None = None,
+    staff: User | None = None,
+    reason: str = "",
 ) -> PayoutAccount:
-    """Kept for the admin's records; does not change where money goes, so no payout hold."""
-    _require_password(affiliate.user, password)
+    """Kept for the admin's records; does not change where money goes, so no payout hold.
+    Audited; when staff change them the affiliate is told (it is its legal identity)."""
+    actor = _authorise_change(affiliate=affiliate, password=password, staff=staff, reason=reason)
     if tax_form not in PayoutAccount.TaxForm.values:
         raise ServiceError(
             "Unknown tax form.", fields={"tax_form": ["Choose W-9, W-8BEN or W-8BEN-E."]}
         )
-    account = get_account(affiliate=affiliate)
-    account.tax_legal_name = legal_name.strip()
-    account.tax_country = country.strip().upper()[:2]
-    account.tax_id = tax_id.strip()
-    account.tax_form = tax_form
-    account.updated_at = now
-    account.save()
-    _audit(action="tax_details_changed", affiliate=affiliate, actor=affiliate.user, now=now)
+    legal_name, country, tax_id = legal_name.strip(), country.strip().upper(), tax_id.strip()
+    if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
+        raise ServiceError(
+            "Country: two letters (ISO 3166).", fields={"tax_country": ["Two letters."]}
+        )
+    _check_length(legal_name, field="tax_legal_name", max_length=200)
+    _check_length(tax_id, field="tax_id", max_length=64)
+    with transaction.atomic():
+        account = PayoutAccount.objects.select_for_update().get(
+            pk=get_account(affiliate=affiliate).pk
+        )
+        account.tax_legal_name = legal_name
+        account.tax_country = country
+        account.tax_id = tax_id
+        account.tax_form = tax_form
+        account.updated_at = now
+        account.save()
+        details = {"by": "staff", "reason": reason[:500]} if staff is not None else {}
+        _audit(action="tax_details_changed", affiliate=affiliate, actor=actor, now=now, **details)
+        if staff is not None:
+            send_email_on_commit(
+                to=[affiliate.user.email],
+                subject="Your tax details were changed",
+                body=(
+                    f"Your tax details were changed at {now:%Y-%m-%d %H:%M} UTC by the "
+                    f"{settings.PROGRAM_NAME} team. Reason: {reason}.\n"
+                    "If this is not right, reply to this e-mail."
+                ),
+            )
     return account
 
 
@@ -274,7 +362,15 @@ def release_affiliate(*, affiliate: Affiliate, actor: Any, now: datetime) -> Non
 
 
 def hold_reason(*, affiliate: Affiliate, account: PayoutAccount | None, now: datetime) -> str:
-    """Why this affiliate cannot be paid now ("" when it can)."""
+    """Why this affiliate cannot be paid now ("" when it can).
+
+    A suspended affiliate, or one whose user account is deactivated, is held: its approved
+    balance stays approved (nothing is forfeited here) until an admin reinstates it, or
+    declines / claws back the entries, which is a decision for a person."""
+    if not affiliate.user.is_active:
+        return "affiliate's user account is deactivated: payouts held"
+    if affiliate.status == Affiliate.Status.SUSPENDED:
+        return "affiliate is suspended: payouts held"
     if affiliate.status != Affiliate.Status.APPROVED:
         return f"affiliate is {affiliate.status}"
     if account is None or account.method == PayoutAccount.Method.NONE:
@@ -334,14 +430,41 @@ class _DryRun(Exception):
     pass
 
 
+class _NothingNew(Exception):
+    pass
+
+
 def _take_run_lock() -> bool:
-    """A run-level mutex: PostgreSQL advisory lock released at commit. SQLite serialises
-    writers itself (and the unique constraint on live items is the last guard everywhere)."""
-    if connection.vendor != "postgresql":
-        return True
+    """A run-level mutex, taken as the transaction's first statement, before anything is
+    read or a run row created: PostgreSQL's advisory lock (released at commit; a second
+    run at once is locked out). On SQLite, a write that changes nothing takes the database
+    write lock up front (a deferred transaction that read first could not upgrade later):
+    a second run waits the busy timeout for the first to commit, then sees its work, or
+    is locked out. The unique constraint on live items is the last guard everywhere."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RUN_LOCK_KEY])
-        return bool(cursor.fetchone()[0])
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RUN_LOCK_KEY])
+            return bool(cursor.fetchone()[0])
+        try:
+            cursor.execute(f"UPDATE {PayoutRun._meta.db_table} SET id = id WHERE 0")
+        except OperationalError:  # "database is locked" past the busy timeout
+            return False
+        return True
+
+
+def _adds_nothing(run: PayoutRun) -> bool:
+    """A run that pays nothing and holds back only what the run before it already recorded
+    (a second trigger of the same job, two beats, a manual run right after beat) would be
+    an empty run and a copy of the skip rows: it is not recorded. A run that pays nothing
+    but holds something new (a new hold, another amount) is, so the admin sees why."""
+    if run.payout_count:
+        return False
+    key = ("affiliate_id", "currency", "amount", "reason")
+    held = set(run.skips.values_list(*key))
+    if not held:
+        return True
+    previous = PayoutRun.objects.filter(pk__lt=run.pk).order_by("-pk").first()
+    return previous is not None and held <= set(previous.skips.values_list(*key))
 
 
 def run_payouts(
@@ -367,8 +490,18 @@ def run_payouts(
             )
             if dry_run:
                 raise _DryRun
+            if result.run is not None and _adds_nothing(result.run):
+                raise _NothingNew  # rolls back the run row and its skip rows
     except _DryRun:
         result.lines.insert(0, "Dry run: nothing was written.")
+        result.run = None
+        return result
+    except _NothingNew:
+        result.lines = [
+            "Nothing new to pay or hold: no run recorded"
+            + (f"; {len(result.skipped)} still held as recorded before" if result.skipped else "")
+            + f"; {result.carried} carried forward."
+        ] + result.lines[1:]
         result.run = None
         return result
     if result.run is not None and result.payouts:
@@ -548,11 +681,45 @@ def approve_run(*, run_id: int, actor: Any, now: datetime) -> int:
         payouts = list(Payout.objects.filter(run_id=run_id, state=S.AWAITING_APPROVAL))
         Payout.objects.filter(run_id=run_id, state=S.AWAITING_APPROVAL).update(state=S.PENDING)
         _audit(action="payout_run_approved", affiliate=None, actor=actor, now=now, run=run_id)
+        # Suspended or deactivated since the run was built: not paid; the entries go back to
+        # approved and wait (held) like any other balance of a held affiliate.
+        held = Payout.objects.filter(run_id=run_id, state=S.PENDING).filter(
+            Q(affiliate__status=Affiliate.Status.SUSPENDED) | Q(affiliate__user__is_active=False)
+        )
+        held_ids = set(held.values_list("pk", flat=True))
+        for payout_id in sorted(held_ids):
+            fail_payout(
+                payout_id=payout_id, now=now, reason="affiliate suspended or deactivated: held"
+            )
+        payouts = [p for p in payouts if p.pk not in held_ids]
         _enqueue_sending(batches=PayPalBatch.objects.filter(run_id=run_id), payouts=payouts)
     return len(payouts)
 
 
 # --- Payout outcomes --------------------------------------------------------------------
+
+FINAL_STATES = (S.PAID, S.FAILED)
+
+
+def _complete_runs_if_final(*, run_ids: Iterable[int], now: datetime) -> None:
+    """A run is `completed` once every payout in it is final (paid or failed); called in
+    the transaction that made a payout final. The run row is locked first: two payouts of
+    one run finishing at once in two transactions would each still see the other open
+    (READ COMMITTED) and neither would complete the run; with the lock the second one
+    waits, then reads the first one's commit. (SQLite has one writer at a time anyway.)"""
+    for run_id in sorted(set(run_ids)):
+        run = (
+            PayoutRun.objects.select_for_update()
+            .filter(pk=run_id, state=PayoutRun.State.APPROVED)
+            .first()
+        )
+        if run is None:
+            continue
+        if run.payouts.exclude(state__in=FINAL_STATES).exists():
+            continue
+        PayoutRun.objects.filter(pk=run_id, state=PayoutRun.State.APPROVED).update(
+            state=PayoutRun.State.COMPLETED, completed_at=now
+        )
 
 
 def mark_payout_paid(
@@ -589,6 +756,9 @@ def mark_payout_paid(
                 f"Payout {payout_id}: only {moved}/{len(entry_ids)} entries were in payout."
             )
         enqueue("payouts.notify_payout", payout_id=payout_id)
+        _complete_runs_if_final(
+            run_ids=Payout.objects.filter(pk=payout_id).values_list("run_id", flat=True), now=now
+        )
     return True
 
 
@@ -630,6 +800,9 @@ def fail_payout(
                 f"Payout {payout_id}: only {moved}/{len(entry_ids)} entries were in payout."
             )
         enqueue("payouts.notify_payout", payout_id=payout_id)
+        _complete_runs_if_final(
+            run_ids=Payout.objects.filter(pk=payout_id).values_list("run_id", flat=True), now=now
+        )
     return True
 
 
@@ -867,6 +1040,7 @@ def _apply_paypal_successes(items: list[dict], *, now: datetime) -> None:
             raise Conflict(f"Only {moved}/{len(entry_ids)} entries of paid payouts were in payout.")
         for payout_id in payout_ids:
             enqueue("payouts.notify_payout", payout_id=payout_id)
+        _complete_runs_if_final(run_ids={p.run_id for p in payouts}, now=now)
 
 
 def _close_batch_if_final(batch_id: int) -> None:
@@ -1174,7 +1348,7 @@ def notify_payout(*, payout_id: int) -> bool:
         )
     else:
         return False
-    send_mail(subject, body, None, [payout.affiliate.user.email])
+    send_email_on_commit(to=[payout.affiliate.user.email], subject=subject, body=body)
     return True
 
 
@@ -1212,7 +1386,7 @@ def notify_run_summary(*, run_id: int) -> int:
             for s in skips
         ]
     body = "\n".join(lines)
-    send_mass_mail(
-        [(f"Payout run {run.pk}: {run.payout_count} payouts", body, None, [r]) for r in recipients]
-    )
+    subject = f"Payout run {run.pk}: {run.payout_count} payouts"
+    for recipient in recipients:  # one message each: staff addresses stay private
+        send_email_on_commit(to=[recipient], subject=subject, body=body)
     return len(recipients)

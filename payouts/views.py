@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from affiliates.access import affiliate_required, is_impersonating, refuse_when_impersonating
 from config.errors import ServiceError
 from config.spreadsheet import csv_writer
-from payouts import selectors, services
+from payouts import forms, selectors, services
 from payouts.models import PayoutAccount
 from payouts.providers import (
     PermanentError,
@@ -56,27 +56,39 @@ def payout_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "payouts/settings.html", _settings_context(request))
 
 
+def _form_errors(request: HttpRequest, form: forms.PasswordForm) -> HttpResponse:
+    errors = {field: list(msgs) for field, msgs in form.errors.items()}
+    errors.setdefault("__all__", ["Please correct the errors below."])
+    context = _settings_context(request, errors=errors)
+    return render(request, "payouts/settings.html", context, status=400)
+
+
 @refuse_when_impersonating
 def _change_settings(request: HttpRequest) -> HttpResponse:
+    """Each section posts its own `action`; its form bounds and checks every value (length,
+    control characters, e-mail syntax) before the service runs, so a bad value is a 400
+    with the page and its errors, and nothing is written."""
     affiliate = request.affiliate
     action = request.POST.get("action", "")
-    password = request.POST.get("password", "")
+    form_class = forms.SETTINGS_FORMS.get(action)
+    if form_class is None:
+        context = _settings_context(request, errors={"__all__": ["Unknown action."]})
+        return render(request, "payouts/settings.html", context, status=400)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _form_errors(request, form)
+    data = form.cleaned_data
+    password = data["password"]
     now = timezone.now()
     try:
         if action == "paypal":
             services.set_paypal_email(
-                affiliate=affiliate,
-                email=request.POST.get("paypal_email", ""),
-                password=password,
-                now=now,
+                affiliate=affiliate, email=data["paypal_email"], password=password, now=now
             )
             messages.success(request, "Check your PayPal inbox: we sent a confirmation link.")
         elif action == "manual":
             services.set_manual_details(
-                affiliate=affiliate,
-                bank_details=request.POST.get("bank_details", ""),
-                password=password,
-                now=now,
+                affiliate=affiliate, bank_details=data["bank_details"], password=password, now=now
             )
             messages.success(
                 request, "Bank details saved. Payouts are held for 48 hours after a change."
@@ -94,16 +106,14 @@ def _change_settings(request: HttpRequest) -> HttpResponse:
         elif action == "tax":
             services.set_tax_details(
                 affiliate=affiliate,
-                legal_name=request.POST.get("tax_legal_name", ""),
-                country=request.POST.get("tax_country", ""),
-                tax_id=request.POST.get("tax_id", ""),
-                tax_form=request.POST.get("tax_form", ""),
+                legal_name=data["tax_legal_name"],
+                country=data["tax_country"],
+                tax_id=data["tax_id"],
+                tax_form=data["tax_form"],
                 password=password,
                 now=now,
             )
             messages.success(request, "Tax details saved.")
-        else:
-            raise ServiceError("Unknown action.")
     except (TransientError, PermanentError) as exc:
         messages.error(request, f"Stripe could not be reached ({exc.message}). Try again later.")
         return redirect("payouts-settings")

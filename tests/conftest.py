@@ -22,6 +22,19 @@ def _clean_cache():
     clear_resolver_memo()
 
 
+@pytest.fixture(autouse=True)
+def _mail_worker(monkeypatch):
+    """The test process is the e-mail worker: a queued `ambassador.send_email` runs here,
+    through Celery's own apply() (retries included), when it is enqueued after commit —
+    so `mailoutbox` holds what a worker would have sent. Other tasks are not run."""
+    from config import mail
+
+    def run_here(args=None, kwargs=None, **options):
+        return mail.send_email_task.apply(args=args, kwargs=kwargs)
+
+    monkeypatch.setattr(mail.send_email_task, "apply_async", run_here)
+
+
 @pytest.fixture
 def now() -> datetime:
     return datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

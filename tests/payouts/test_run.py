@@ -112,7 +112,9 @@ def test_a_second_identical_run_pays_nothing_more(now):
 
     assert again.payouts == 0
     assert Payout.objects.count() == 1
-    assert again.run.state == PayoutRun.State.DONE
+    # nothing new to pay or hold: no empty run is recorded
+    assert again.run is None and PayoutRun.objects.count() == 1
+    assert again.lines[0].startswith("Nothing new to pay or hold")
 
 
 def test_method_change_holds_payouts_for_48_hours(now):
@@ -165,7 +167,7 @@ def test_suspended_affiliates_are_skipped(now):
 
     services.run_payouts(now=now)
 
-    assert PayoutSkip.objects.get().reason == "affiliate is suspended"
+    assert PayoutSkip.objects.get().reason == "affiliate is suspended: payouts held"
 
 
 def test_dry_run_writes_nothing(now):

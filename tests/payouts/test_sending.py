@@ -394,7 +394,9 @@ def test_manual_payouts_wait_for_the_admin_to_mark_them_paid(now):
     assert entry_states(entries) == [E.PAID]
 
 
-def test_affiliate_is_emailed_when_paid_and_when_failed_with_what_to_fix(now, peer, mailoutbox):
+def test_affiliate_is_emailed_when_paid_and_when_failed_with_what_to_fix(
+    now, peer, mailoutbox, django_capture_on_commit_callbacks
+):
     ok, bad = paypal_affiliate(), paypal_affiliate("nobody@paypal.invalid")
     peer.control("paypal/outcome", receiver="nobody@paypal.invalid", status="FAILED")
     approved(ok, 6000)
@@ -403,8 +405,9 @@ def test_affiliate_is_emailed_when_paid_and_when_failed_with_what_to_fix(now, pe
     send_all_paypal(now)
     services.poll_payouts(now=now)
 
-    for payout in Payout.objects.all():
-        services.notify_payout(payout_id=payout.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # e-mail is queued on commit
+        for payout in Payout.objects.all():
+            services.notify_payout(payout_id=payout.pk)
 
     by_to = {m.to[0]: m for m in mailoutbox}
     assert "was sent" in by_to[ok.user.email].subject
@@ -412,7 +415,9 @@ def test_affiliate_is_emailed_when_paid_and_when_failed_with_what_to_fix(now, pe
     assert "could not be sent" in failed.subject and "Check your PayPal e-mail" in failed.body
 
 
-def test_run_summary_goes_to_program_managers(now, mailoutbox):
+def test_run_summary_goes_to_program_managers(
+    now, mailoutbox, django_capture_on_commit_callbacks
+):
     from django.contrib.auth.models import Group
 
     from affiliates.roles import PROGRAM_MANAGER
@@ -423,7 +428,8 @@ def test_run_summary_goes_to_program_managers(now, mailoutbox):
     approved(paypal_affiliate(), 6000)
     result = services.run_payouts(now=now)
 
-    services.notify_run_summary(run_id=result.run.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # e-mail is queued on commit
+        services.notify_run_summary(run_id=result.run.pk)
 
     (mail,) = mailoutbox
     assert mail.to == [manager.email] and "Total USD: 60.00" in mail.body

@@ -1,0 +1,150 @@
+"""Forms for every change of payout details: the affiliate's settings page (one form per
+section) and the Program manager's "Change payout destination…" admin page.
+
+Every field has a length limit no longer than its column and refuses control characters,
+so a bad value is a form error — never a database error (a 500) or a half-written row. A
+CR/LF in an e-mail address is refused by Django's EmailValidator, which also keeps a second
+address or a header out of the confirmation e-mail.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from payouts.models import PayoutAccount
+from payouts.services import BANK_DETAILS_MAX_LENGTH
+
+# A password is hashed on every attempt; an unbounded one is a denial of service (Django
+# capped passwords at 4096 characters for the same reason).
+PASSWORD_MAX_LENGTH = 4096
+# Line breaks and tabs are how people write bank details in a textarea.
+MULTILINE_ALLOWED = {"\n", "\r", "\t"}
+
+
+def _refuse_control_characters(value: str, *, allowed: set[str] = frozenset()) -> None:
+    # Cc: C0/C1 controls (NUL breaks PostgreSQL text; CR/LF forge lines in CSVs and mail).
+    # Cf: invisible format characters (bidi overrides, zero-width) that make a bank detail
+    # read differently from what it is. Cs: lone surrogates, which UTF-8 cannot store.
+    for char in value:
+        if char in allowed:
+            continue
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs"):
+            raise ValidationError(
+                "Remove the control or invisible character (U+%(code)04X).",
+                code="control_character",
+                params={"code": ord(char)},
+            )
+
+
+def single_line(value: str) -> None:
+    _refuse_control_characters(value)
+
+
+def multi_line(value: str) -> None:
+    _refuse_control_characters(value, allowed=MULTILINE_ALLOWED)
+
+
+class AddressField(forms.EmailField):
+    """Django's EmailField, except that a CR/LF or other control character is refused
+    wherever it is: EmailField strips the value first, silently dropping a trailing CRLF."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            single_line(value)
+        return super().to_python(value)
+
+
+def _max_length(field: str) -> int:
+    return PayoutAccount._meta.get_field(field).max_length
+
+
+class PasswordForm(forms.Form):
+    """The affiliate's current password: every change of payout details asks for it."""
+
+    password = forms.CharField(
+        max_length=PASSWORD_MAX_LENGTH, strip=False, validators=[single_line]
+    )
+
+
+class PayPalForm(PasswordForm):
+    paypal_email = AddressField(max_length=_max_length("paypal_email"))
+
+
+class ManualForm(PasswordForm):
+    bank_details = forms.CharField(max_length=BANK_DETAILS_MAX_LENGTH, validators=[multi_line])
+
+
+class StripeForm(PasswordForm):
+    pass
+
+
+class TaxForm(PasswordForm):
+    tax_legal_name = forms.CharField(
+        max_length=_max_length("tax_legal_name"), required=False, validators=[single_line]
+    )
+    tax_country = forms.RegexField(
+        regex=r"^[A-Za-z]{2}$",
+        max_length=_max_length("tax_country"),
+        required=False,
+        error_messages={"invalid": "Two letters (ISO 3166), e.g. DE."},
+    )
+    tax_id = forms.CharField(
+        max_length=_max_length("tax_id"), required=False, validators=[single_line]
+    )
+    tax_form = forms.ChoiceField(choices=PayoutAccount.TaxForm.choices, required=False)
+
+
+# The settings page: its hidden `action` picks the form.
+SETTINGS_FORMS: dict[str, type[PasswordForm]] = {
+    "paypal": PayPalForm,
+    "manual": ManualForm,
+    "stripe": StripeForm,
+    "tax": TaxForm,
+}
+
+
+class StaffChangeForm(forms.Form):
+    """A Program manager changes an affiliate's payout details for it (the affiliate lost
+    access, asked by phone…). No affiliate password; a reason, kept in the audit log and
+    written in the e-mail the affiliate gets. The 48 h hold starts as for any change."""
+
+    WHAT = [
+        ("paypal", "PayPal e-mail"),
+        ("manual", "Bank details (bank transfer)"),
+        ("tax", "Tax details"),
+    ]
+    what = forms.ChoiceField(choices=WHAT, widget=forms.RadioSelect)
+    paypal_email = AddressField(max_length=_max_length("paypal_email"), required=False)
+    bank_details = forms.CharField(
+        max_length=BANK_DETAILS_MAX_LENGTH,
+        required=False,
+        validators=[multi_line],
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    tax_legal_name = forms.CharField(
+        max_length=_max_length("tax_legal_name"), required=False, validators=[single_line]
+    )
+    tax_country = forms.RegexField(
+        regex=r"^[A-Za-z]{2}$", max_length=_max_length("tax_country"), required=False
+    )
+    tax_id = forms.CharField(
+        max_length=_max_length("tax_id"), required=False, validators=[single_line]
+    )
+    tax_form = forms.ChoiceField(choices=PayoutAccount.TaxForm.choices, required=False)
+    reason = forms.CharField(
+        max_length=500,
+        validators=[single_line],
+        help_text="Why (kept in the audit log and sent to the affiliate).",
+    )
+
+    def clean(self):
+        data = super().clean()
+        what = data.get("what")
+        if what == "paypal" and not data.get("paypal_email"):
+            self.add_error("paypal_email", "Required for a PayPal change.")
+        if what == "manual" and not data.get("bank_details"):
+            self.add_error("bank_details", "Required for a bank-details change.")
+        return data
