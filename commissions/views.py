@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -11,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from commissions import stripe_client
 from commissions.events import store_event
+from config.webhooks import parse_event
 
 
 def _error(code: str, message: str, status: int) -> JsonResponse:
@@ -20,18 +19,22 @@ def _error(code: str, message: str, status: int) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
-    # The signature covers the raw bytes: verify request.body before any parsing.
+    # Shape first (cheap, and the SDK's own parsing raises more than it catches on a list or
+    # deep nesting); then the signature over the raw bytes, before anything is stored.
+    # Errors name what is wrong, never the SDK's message.
+    if not stripe_client.webhooks_enabled():
+        return _error("not_configured", "Stripe webhooks are not configured.", 503)
+    payload = parse_event(request.body, id_max=255, type_key="type", type_max=100)
+    if payload is None or not isinstance(payload.get("created", 0), int):
+        return _error("invalid", "Not a Stripe event.", 400)
     try:
-        event = stripe_client.construct_event(
+        stripe_client.construct_event(
             payload=request.body, signature=request.headers.get("Stripe-Signature")
         )
-    except stripe_client.NotConfigured as exc:
-        return _error("not_configured", str(exc), 503)
-    except stripe_client.InvalidWebhook as exc:
-        return _error("invalid_signature", str(exc), 400)
-    if not event.get("id") or not event.get("type"):
-        return _error("invalid", "Not a Stripe event.", 400)
+    except stripe_client.NotConfigured:
+        return _error("not_configured", "Stripe webhooks are not configured.", 503)
+    except stripe_client.InvalidWebhook:
+        return _error("invalid_signature", "The Stripe-Signature does not verify.", 400)
     # Store what Stripe sent, byte for byte as JSON (the SDK's dict may normalise).
-    payload = json.loads(request.body)
     row, created = store_event(provider="stripe", event=payload, via="webhook", now=timezone.now())
     return JsonResponse({"received": True, "duplicate": not created}, status=200)

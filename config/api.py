@@ -125,6 +125,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
                 fields["non_field_errors"] = non_field
             return _error("invalid", message, fields, 400)
         return _error("invalid", "; ".join(_flatten(detail)) or "Invalid input.", None, 400)
+    if isinstance(exc, exceptions.ParseError):
+        # DRF's parse messages quote the decoder ("JSON parse error - Expecting value: line 1
+        # column 1 (char 0)"): internal text the client cannot act on. One message for all.
+        return _error("parse_error", "The request body is not valid JSON or form data.", None, 400)
     if isinstance(exc, exceptions.APIException):
         # Imported here: rest_framework.views imports this module's auth classes at start-up.
         from rest_framework.views import exception_handler as drf_exception_handler

@@ -1,7 +1,18 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes.
+
+Both are answered by `config.middleware.HealthProbeMiddleware` before host validation and the
+HTTPS redirect (load balancers probe over plain http with an IP as Host); the URLconf keeps
+them too so `reverse()` and the username reservation see them. The readiness body names what
+is down and nothing else: exception text carries hosts, ports and sometimes credentials
+(a broker URL with its password), and the probe answers anyone who can reach it.
+"""
+
+import logging
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+log = logging.getLogger(__name__)
 
 
 def live(request: HttpRequest) -> HttpResponse:
@@ -9,34 +20,36 @@ def live(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
-def _database_ok() -> str | None:
+def _database_ok() -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except Exception as exc:  # any failure means "not ready"; the reason goes in the JSON
-        return f"{type(exc).__name__}: {exc}"
-    return None
+    except Exception as exc:  # any failure means "not ready"
+        # The class only: the message of a connection error names the host.
+        log.warning("readiness: database down (%s)", type(exc).__name__)
+        return False
+    return True
 
 
-def _broker_ok() -> str | None:
+def _broker_ok() -> bool:
     from config.celery import app
 
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
+        log.warning("readiness: broker down (%s)", type(exc).__name__)
+        return False
+    return True
 
 
 def ready(request: HttpRequest) -> JsonResponse:
     checks = {"database": _database_ok(), "broker": _broker_ok()}
-    down = {name: error for name, error in checks.items() if error}
+    down = [name for name, ok in checks.items() if not ok]
     body = {
         "status": "ok" if not down else "unavailable",
-        "checks": {n: ("down" if n in down else "ok") for n in checks},
+        "checks": {name: ("ok" if ok else "down") for name, ok in checks.items()},
+        "down": down,
     }
-    if down:
-        body["errors"] = down
     return JsonResponse(body, status=503 if down else 200)

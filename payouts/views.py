@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from affiliates.access import affiliate_required, is_impersonating, refuse_when_impersonating
 from config.errors import ServiceError
 from config.spreadsheet import csv_writer
+from config.webhooks import parse_event
 from payouts import forms, selectors, services
 from payouts.models import PayoutAccount
 from payouts.providers import (
@@ -180,17 +181,27 @@ def stripe_refresh(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def paypal_webhook(request: HttpRequest) -> HttpResponse:
-    """Verify (by asking PayPal), store once, answer 2xx; processing runs in a task."""
+    """Verify (by asking PayPal), store once, answer 2xx; processing runs in a task.
+    The body's shape is checked first: PayPalEvent's columns are 64 characters, and a list,
+    deep nesting or an id that is not a string ended in a 500 after a valid signature."""
+    if not paypal_enabled():
+        return _webhook_error("not_configured", "PayPal is not configured.", 503)
+    if parse_event(request.body, id_max=64, type_key="event_type", type_max=64) is None:
+        return _webhook_error("invalid", "Not a PayPal webhook event.", 400)
     headers = {k: v for k, v in request.headers.items() if k.upper().startswith("PAYPAL-")}
     try:
         services.store_paypal_event(headers=headers, body=request.body, now=timezone.now())
     except ProviderNotConfigured:
-        return HttpResponse("PayPal is not configured", status=503)
-    except TransientError:
-        return HttpResponse("verification unavailable", status=503)  # PayPal resends
+        return _webhook_error("not_configured", "PayPal is not configured.", 503)
+    except TransientError:  # PayPal resends
+        return _webhook_error("unavailable", "Verification is unavailable; retry later.", 503)
     except (ServiceError, PermanentError, ValueError):
-        return HttpResponse("bad signature", status=400)
-    return HttpResponse("ok")
+        return _webhook_error("invalid_signature", "The PayPal signature does not verify.", 400)
+    return JsonResponse({"received": True})
+
+
+def _webhook_error(code: str, message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
 
 
 @staff_member_required

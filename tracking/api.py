@@ -61,9 +61,15 @@ class ClickApi(APIView):
         v = data.validated_data
         now = timezone.now()
         raw_link = v["link"].strip()
-        parts = urlsplit(
-            raw_link if "://" in raw_link else settings.SITE_URL + "/" + raw_link.lstrip("/")
-        )
+        try:
+            parts = urlsplit(
+                raw_link if "://" in raw_link else settings.SITE_URL + "/" + raw_link.lstrip("/")
+            )
+        except ValueError:
+            # urlsplit refuses some hosts outright ("http://[::1" → "Invalid IPv6 URL").
+            raise ServiceError(
+                "link is not a URL.", code="invalid", fields={"link": ["Not a valid URL."]}
+            ) from None
         if not links.is_site_url(f"{parts.scheme}://{parts.netloc}/"):
             raise ServiceError(
                 "link is not on the site.", code="off_site", fields={"link": ["Not on the site."]}
@@ -118,7 +124,11 @@ class ClickApi(APIView):
 class SignupApi(APIView):
     class InputSerializer(serializers.Serializer):
         customer_id = serializers.CharField(max_length=200)
-        email = serializers.EmailField(required=False, allow_blank=True, default="")
+        # 254: the longest address SMTP carries (RFC 5321 path limit) and Referral.email's
+        # column; without the bound PostgreSQL refused the INSERT and the API answered 500.
+        email = serializers.EmailField(
+            max_length=254, required=False, allow_blank=True, default=""
+        )
         referral = _opt(max_length=64, help_text="The `referral` cookie's value.")
         referral_click = _opt(max_length=64, help_text="The `referral_click` cookie's value.")
         coupon = _opt(max_length=64)

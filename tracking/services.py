@@ -291,8 +291,20 @@ def _add_later_facts(
         referral.stripe_customer_id = stripe_customer_id
         changed.append("stripe_customer_id")
     if changed:
-        referral.save(update_fields=changed)
+        try:
+            with transaction.atomic():
+                referral.save(update_fields=changed)
+        except IntegrityError:
+            # Another customer took this Stripe id between the check above and the save.
+            raise _stripe_customer_taken(stripe_customer_id) from None
     return referral
+
+
+def _stripe_customer_taken(stripe_customer_id: str | None) -> Conflict:
+    return Conflict(
+        f"Stripe customer {stripe_customer_id} is already linked to another customer.",
+        fields={"stripe_customer_id": ["Already linked to another customer."]},
+    )
 
 
 def attribute_signup(
@@ -393,10 +405,19 @@ def attribute_signup(
     except IntegrityError:
         # A concurrent call for the same customer won the race: its answer stands.
         winner = Referral.objects.filter(customer_id=customer_id).first()
-        if winner is None:
-            raise
-        winner.created = False
-        return winner
+        if winner is not None:
+            winner.created = False
+            return winner
+        # Otherwise the unique column that refused us is stripe_customer_id: two new
+        # customers sent at once with the same Stripe customer. Decision: the same 409 as
+        # when they come one after the other — a Stripe customer pays for one product
+        # customer, and merging them (an upsert) would credit one customer's payments to the
+        # other's affiliate. The first insert stands; the caller sees which field clashed.
+        if stripe_customer_id and Referral.objects.filter(
+            stripe_customer_id=stripe_customer_id
+        ).exists():
+            raise _stripe_customer_taken(stripe_customer_id) from None
+        raise
     row.created = True
     return row
 
