@@ -261,6 +261,25 @@ class FakeState:
 
     # --- Stripe Connect
 
+    def create_account(self, params: dict[str, Any]) -> dict[str, Any]:
+        # A new Express account cannot receive payouts until its onboarding is finished
+        # (Stripe: `payouts_enabled` is false until requirements are met).
+        with self.lock:
+            account_id = self.next_id("acct_")
+            account = {
+                "id": account_id,
+                "object": "account",
+                "type": params.get("type", "express"),
+                "email": params.get("email"),
+                "country": params.get("country", "US"),
+                "payouts_enabled": False,
+                "charges_enabled": False,
+                "details_submitted": False,
+                "metadata": params.get("metadata", {}),
+            }
+            self.accounts[account_id] = account
+        return account
+
     def create_transfer(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         account = self.accounts.get(params.get("destination", ""))
         if account is None:
@@ -439,21 +458,9 @@ class Handler(BaseHTTPRequestHandler):
         # --- Stripe Connect
         params = _parse_stripe_form(raw.decode()) if method == "POST" else {}
         if path == "/v1/accounts" and method == "POST":
-            with st.lock:
-                account_id = st.next_id("acct_")
-                account = {
-                    "id": account_id,
-                    "object": "account",
-                    "type": params.get("type", "express"),
-                    "email": params.get("email"),
-                    "country": params.get("country", "US"),
-                    "payouts_enabled": False,
-                    "charges_enabled": False,
-                    "details_submitted": False,
-                    "metadata": params.get("metadata", {}),
-                }
-                st.accounts[account_id] = account
-            return 200, account, {}
+            # Stripe: "All POST requests accept idempotency keys" (docs.stripe.com/api/
+            # idempotent_requests): a repeat with the key gets the first account back.
+            return self._idempotent(params, lambda: (200, st.create_account(params)))
         if len(parts) == 3 and parts[:2] == ["v1", "accounts"] and method == "GET":
             account = st.accounts.get(parts[2])
             if account is None:
@@ -486,26 +493,7 @@ class Handler(BaseHTTPRequestHandler):
                 )
             return 302, parse_qs(query).get("return_url", ["/"])[0], {}
         if path == "/v1/transfers" and method == "POST":
-            key = self.headers.get("Idempotency-Key", "")
-            fingerprint = json.dumps(params, sort_keys=True)
-            with st.lock:
-                if key and key in st.idempotency:
-                    seen_fp, status, payload = st.idempotency[key]
-                    if seen_fp != fingerprint:
-                        return (
-                            400,
-                            _stripe_error(
-                                "idempotency_error",
-                                "Keys for idempotent requests can only "
-                                "be used with the same parameters they were first used with.",
-                            ),
-                            {},
-                        )
-                    return status, payload, {"Idempotent-Replayed": "true"}
-                status, payload = st.create_transfer(params)
-                if key:
-                    st.idempotency[key] = (fingerprint, status, payload)
-            return status, payload, {}
+            return self._idempotent(params, lambda: st.create_transfer(params))
         if path == "/v1/transfers" and method == "GET":
             q = {k: v[0] for k, v in parse_qs(query).items()}
             with st.lock:
@@ -526,6 +514,34 @@ class Handler(BaseHTTPRequestHandler):
                 return 404, _stripe_error("invalid_request_error", "No such transfer"), {}
             return 200, transfer, {}
         return 404, {"error": {"type": "invalid_request_error", "message": f"No route {path}"}}, {}
+
+    def _idempotent(self, params: dict[str, Any], create: Any) -> tuple[int, Any, dict]:
+        """Stripe's idempotency layer (docs.stripe.com/api/idempotent_requests): "saves the
+        resulting status code and body of the first request made for any given idempotency
+        key, regardless of whether it succeeds or fails. Subsequent requests with the same
+        key return the same result"; and it "compares incoming parameters to those of the
+        original request and errors if they're not the same"."""
+        st = self.state
+        key = self.headers.get("Idempotency-Key", "")
+        fingerprint = json.dumps([self.path, params], sort_keys=True)
+        with st.lock:
+            if key and key in st.idempotency:
+                seen_fp, status, payload = st.idempotency[key]
+                if seen_fp != fingerprint:
+                    return (
+                        400,
+                        _stripe_error(
+                            "idempotency_error",
+                            "Keys for idempotent requests can only "
+                            "be used with the same parameters they were first used with.",
+                        ),
+                        {},
+                    )
+                return status, payload, {"Idempotent-Replayed": "true"}
+            status, payload = create()
+            if key:
+                st.idempotency[key] = (fingerprint, status, payload)
+        return status, payload, {}
 
 
 class FakeServer(ThreadingHTTPServer):

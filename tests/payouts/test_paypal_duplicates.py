@@ -93,9 +93,7 @@ def test_a_duplicate_rejection_is_reconciled_through_the_link_and_paid_once(now,
     assert peer.calls("POST /v1/payments/payouts") == 2
 
 
-def test_a_duplicate_whose_original_cannot_be_found_leaves_the_payout_unknown_not_failed(
-    now, peer
-):
+def test_a_duplicate_whose_original_cannot_be_found_leaves_the_payout_unknown_not_failed(now, peer):
     entries = approved(paypal_affiliate(), 6000)
     services.run_payouts(now=now)
     batch = PayPalBatch.objects.get()
