@@ -98,6 +98,23 @@ class PayoutAdmin(admin.ModelAdmin):
     action_form = ReferenceActionForm
     actions = ["mark_paid", "retry_failed"]
     list_select_related = ("affiliate",)
+    # The destination snapshot (and the provider's answer, which names the receiver) is for
+    # those who may export destinations, Program managers; Support reads payouts without.
+    DESTINATION_FIELDS = (
+        "destination",
+        "bank_details",
+        "tax_legal_name",
+        "tax_country",
+        "tax_id",
+        "tax_form",
+        "provider_response",
+    )
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if request.user.has_perm("payouts.export_payout_destinations"):
+            return fields
+        return [f for f in fields if f not in self.DESTINATION_FIELDS]
 
     def has_add_permission(self, request) -> bool:
         return False
