@@ -764,6 +764,44 @@ def mark_paid_manually(
     return done
 
 
+def fail_unknown_payouts(
+    *, payout_ids: Iterable[int], reason: str, actor: Any, now: datetime
+) -> int:
+    """A person checked the provider and found that these `unknown` payouts were not paid
+    (e.g. a PayPal duplicate whose original could not be read): fail them, so their entries
+    go back to approved for the next run. Only `unknown` ones: a payout still sending is
+    the sweeper's, and one that reached a result has it."""
+    if not reason.strip():
+        raise ServiceError(
+            "Say what the provider showed (the reason is audited).",
+            fields={"reference": ["Required."]},
+        )
+    done = 0
+    for payout_id in Payout.objects.filter(pk__in=list(payout_ids), state=S.UNKNOWN).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            if not Payout.objects.filter(pk=payout_id, state=S.UNKNOWN).exists():
+                continue
+            if not fail_payout(
+                payout_id=payout_id, now=now, reason=f"Not paid (checked by hand): {reason}"
+            ):
+                continue
+            payout = Payout.objects.select_related("affiliate").get(pk=payout_id)
+            if payout.paypal_batch_id:
+                _close_batch_if_final(payout.paypal_batch_id)
+            _audit(
+                action="payout_failed_by_hand",
+                affiliate=payout.affiliate,
+                actor=actor,
+                now=now,
+                payout=payout_id,
+                reason=reason,
+            )
+            done += 1
+    return done
+
+
 def retry_failed(*, payout_ids: Iterable[int], actor: Any, now: datetime) -> RunResult:
     """Admin "retry": the failed payouts' entries are approved again; a run for just those
     affiliates pays them now (under the same threshold and hold rules)."""
