@@ -78,6 +78,13 @@ app.conf.beat_schedule = {
         "task": "payouts.poll_payouts",
         "schedule": crontab(minute="*/15"),
     },
+    # Re-read from Stripe the Connect accounts of affiliates still onboarding (payouts not
+    # enabled yet), in case an `account.updated` to /webhooks/stripe/connect/ was missed,
+    # so no affiliate stays held for it. Every 30 minutes (each account at most every 30).
+    "refresh-onboarding-accounts": {
+        "task": "payouts.refresh_onboarding_accounts",
+        "schedule": crontab(minute="3,33"),
+    },
 }
 
 

@@ -422,6 +422,10 @@ PAYOUT_DETAILS_HOLD_HOURS = env.int("PAYOUT_DETAILS_HOLD_HOURS", default=48)
 STRIPE_CONNECT_SECRET_KEY = env.str("STRIPE_CONNECT_SECRET_KEY", default="") or STRIPE_SECRET_KEY
 STRIPE_CONNECT_API_BASE = env.str("STRIPE_CONNECT_API_BASE", default="") or STRIPE_API_BASE
 STRIPE_CONNECT_COUNTRY = env.str("STRIPE_CONNECT_COUNTRY", default="")  # blank: Stripe decides
+# whsec_… of the Connect endpoint /webhooks/stripe/connect/. Stripe sends connected
+# accounts' events (account.updated) only to endpoints registered as Connect endpoints, each
+# with its own secret; blank: that endpoint answers 503 and the periodic refresh still runs.
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 
 LOGGING = {
     "version": 1,

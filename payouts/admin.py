@@ -121,8 +121,25 @@ class PayoutAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Payout._meta.fields]
     inlines = [PayoutItemInline]
     action_form = ReferenceActionForm
-    actions = ["mark_paid", "retry_failed"]
+    actions = ["mark_paid", "fail_unknown", "retry_failed"]
     list_select_related = ("affiliate",)
+    # The destination snapshot (and the provider's answer, which names the receiver) is for
+    # those who may export destinations, Program managers; Support reads payouts without.
+    DESTINATION_FIELDS = (
+        "destination",
+        "bank_details",
+        "tax_legal_name",
+        "tax_country",
+        "tax_id",
+        "tax_form",
+        "provider_response",
+    )
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if request.user.has_perm("payouts.export_payout_destinations"):
+            return fields
+        return [f for f in fields if f not in self.DESTINATION_FIELDS]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -150,6 +167,23 @@ class PayoutAdmin(admin.ModelAdmin):
             self.message_user(request, exc.message, level=messages.ERROR)
             return
         self.message_user(request, f"{done} payouts marked paid.")
+
+    @admin.action(
+        description="Unknown payouts not paid at the provider: mark failed (reason below)",
+        permissions=["change"],
+    )
+    def fail_unknown(self, request, queryset):
+        try:
+            done = services.fail_unknown_payouts(
+                payout_ids=list(queryset.values_list("pk", flat=True)),
+                reason=request.POST.get("reference", ""),
+                actor=request.user,
+                now=timezone.now(),
+            )
+        except services.ServiceError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return
+        self.message_user(request, f"{done} unknown payouts marked failed.")
 
     @admin.action(description="Retry failed payouts now", permissions=["change"])
     def retry_failed(self, request, queryset):

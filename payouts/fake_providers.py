@@ -112,6 +112,8 @@ class FakeState:
     def batch_view(self, batch_id: str, with_items: bool = True) -> dict[str, Any]:
         batch = self.batches[batch_id]
         items = [self.items[i] for i in batch["item_ids"]]
+        # Batch statuses DENIED, PENDING, PROCESSING, SUCCESS, CANCELED; UNCLAIMED items are
+        # not final (they come back RETURNED after 30 days) — PROVIDERS.md, PayPal Payouts.
         statuses = {i["transaction_status"] for i in items}
         status = "SUCCESS" if statuses <= FINAL_ITEM_STATES | {"UNCLAIMED"} else "PROCESSING"
         if batch.get("first_view"):
@@ -133,11 +135,15 @@ class FakeState:
         header = body.get("sender_batch_header") or {}
         sender_batch_id = header.get("sender_batch_id")
         if not sender_batch_id or not body.get("items"):
+            # PayPal answers a malformed request with 400 VALIDATION_ERROR ("Invalid request -
+            # see details"), as in paypal/Payouts-Java-SDK#7.
             return 400, {"name": "VALIDATION_ERROR", "message": "Invalid request"}
         with self.lock:
             if sender_batch_id in self.batch_by_sender:
                 return 400, self.duplicate_error(sender_batch_id)
             if len(body["items"]) > 15000:
+                # Payouts API integration: "You can specify up to 15,000 individual payouts in
+                # one API call. Exceeding 15,000 payouts in one call returns the HTTP 400".
                 return 400, {"name": "VALIDATION_ERROR", "message": "Too many items"}
             batch_id = self.next_id("PB")
             item_ids = []
@@ -154,6 +160,8 @@ class FakeState:
                     "payout_item": raw,
                 }
                 if status == "FAILED":
+                    # An item PayPal cannot pay carries its reason in `errors` (name, message),
+                    # e.g. RECEIVER_UNREGISTERED (Payouts API errors reference).
                     item["errors"] = {
                         "name": "RECEIVER_UNREGISTERED",
                         "message": "Receiver is unregistered",
@@ -167,6 +175,8 @@ class FakeState:
                 "amount": {"value": f"{total / 100:.2f}", "currency": currency},
             }
             self.batch_by_sender[sender_batch_id] = batch_id
+            # payout_header.batch_status: "If the payout passes preliminary checks, the status
+            # is PENDING" (the create call answers 201 with the header, items come later).
             view = self.batch_view(batch_id, False)
             view["batch_header"]["batch_status"] = "PENDING"
         if self.webhook_url:
@@ -261,6 +271,25 @@ class FakeState:
 
     # --- Stripe Connect
 
+    def create_account(self, params: dict[str, Any]) -> dict[str, Any]:
+        # A new Express account cannot receive payouts until its onboarding is finished
+        # (Stripe: `payouts_enabled` is false until requirements are met).
+        with self.lock:
+            account_id = self.next_id("acct_")
+            account = {
+                "id": account_id,
+                "object": "account",
+                "type": params.get("type", "express"),
+                "email": params.get("email"),
+                "country": params.get("country", "US"),
+                "payouts_enabled": False,
+                "charges_enabled": False,
+                "details_submitted": False,
+                "metadata": params.get("metadata", {}),
+            }
+            self.accounts[account_id] = account
+        return account
+
     def create_transfer(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         account = self.accounts.get(params.get("destination", ""))
         if account is None:
@@ -270,6 +299,8 @@ class FakeState:
                 "invalid_request_error", "Destination cannot receive transfers", "destination"
             )
         if self.insufficient:
+            # Connect transfers fail with "insufficient funds" when the platform balance
+            # cannot cover them (PROVIDERS.md; Stripe error code balance_insufficient).
             return 400, _stripe_error(
                 "invalid_request_error", "Insufficient funds", code="balance_insufficient"
             )
@@ -342,6 +373,8 @@ class Handler(BaseHTTPRequestHandler):
                 key = f"{method} {path.rstrip('/').rsplit('/', 1)[0] if path.count('/') > 3 else path}"
                 self.state.calls[key] = self.state.calls.get(key, 0) + 1
         failure = None if path.startswith("/_") else self.state.take_failure(method, path)
+        # PayPal: "If you receive an HTTP 5nn status code, you can safely retry the request
+        # with the same sender_batch_id" (payouts-post, Notes) — a 5xx here did nothing.
         if failure and failure["mode"] == "5xx":
             if path.startswith("/v1/payments") or path.startswith("/v1/oauth2"):
                 self._send(500, {"name": "INTERNAL_SERVICE_ERROR", "message": "fake 5xx"})
@@ -400,6 +433,8 @@ class Handler(BaseHTTPRequestHandler):
             return 200, st.summary(), {}
         # --- PayPal
         if path == "/v1/oauth2/token":
+            # PayPal REST authentication: client credentials → a Bearer `access_token` with
+            # `expires_in` seconds (developer.paypal.com/api/rest/authentication).
             return (
                 200,
                 {
@@ -428,6 +463,8 @@ class Handler(BaseHTTPRequestHandler):
                 return 404, {"name": "RESOURCE_NOT_FOUND", "message": "no such item"}, {}
             return 200, item, {}
         if path == "/v1/notifications/verify-webhook-signature":
+            # PayPal's Verify webhook signature: the PAYPAL-* headers, our webhook id and the
+            # event in, `verification_status` SUCCESS | FAILURE out (PROVIDERS.md).
             data = json.loads(raw or b"{}")
             expected = st.signatures.get(data.get("transmission_id", ""))
             ok = (
@@ -439,27 +476,17 @@ class Handler(BaseHTTPRequestHandler):
         # --- Stripe Connect
         params = _parse_stripe_form(raw.decode()) if method == "POST" else {}
         if path == "/v1/accounts" and method == "POST":
-            with st.lock:
-                account_id = st.next_id("acct_")
-                account = {
-                    "id": account_id,
-                    "object": "account",
-                    "type": params.get("type", "express"),
-                    "email": params.get("email"),
-                    "country": params.get("country", "US"),
-                    "payouts_enabled": False,
-                    "charges_enabled": False,
-                    "details_submitted": False,
-                    "metadata": params.get("metadata", {}),
-                }
-                st.accounts[account_id] = account
-            return 200, account, {}
+            # Stripe (docs.stripe.com/idempotency): "When creating or updating an object,
+            # use an idempotency key": a repeat with the key gets the first account back.
+            return self._idempotent(params, lambda: (200, st.create_account(params)))
         if len(parts) == 3 and parts[:2] == ["v1", "accounts"] and method == "GET":
             account = st.accounts.get(parts[2])
             if account is None:
                 return 404, _stripe_error("invalid_request_error", "No such account"), {}
             return 200, account, {}
         if path == "/v1/account_links" and method == "POST":
+            # Stripe Account Links: a single-use onboarding `url` that expires (`expires_at`);
+            # the affiliate comes back to `return_url`, or to `refresh_url` when it expired.
             account_id = params.get("account", "")
             if account_id not in st.accounts:
                 return 400, _stripe_error("invalid_request_error", "No such account", "account"), {}
@@ -486,27 +513,10 @@ class Handler(BaseHTTPRequestHandler):
                 )
             return 302, parse_qs(query).get("return_url", ["/"])[0], {}
         if path == "/v1/transfers" and method == "POST":
-            key = self.headers.get("Idempotency-Key", "")
-            fingerprint = json.dumps(params, sort_keys=True)
-            with st.lock:
-                if key and key in st.idempotency:
-                    seen_fp, status, payload = st.idempotency[key]
-                    if seen_fp != fingerprint:
-                        return (
-                            400,
-                            _stripe_error(
-                                "idempotency_error",
-                                "Keys for idempotent requests can only "
-                                "be used with the same parameters they were first used with.",
-                            ),
-                            {},
-                        )
-                    return status, payload, {"Idempotent-Replayed": "true"}
-                status, payload = st.create_transfer(params)
-                if key:
-                    st.idempotency[key] = (fingerprint, status, payload)
-            return status, payload, {}
+            return self._idempotent(params, lambda: st.create_transfer(params))
         if path == "/v1/transfers" and method == "GET":
+            # Stripe's List all transfers, filtered by `transfer_group`: how a lost answer is
+            # found again (PROVIDERS.md, Connect transfers).
             q = {k: v[0] for k, v in parse_qs(query).items()}
             with st.lock:
                 data = [
@@ -526,6 +536,34 @@ class Handler(BaseHTTPRequestHandler):
                 return 404, _stripe_error("invalid_request_error", "No such transfer"), {}
             return 200, transfer, {}
         return 404, {"error": {"type": "invalid_request_error", "message": f"No route {path}"}}, {}
+
+    def _idempotent(self, params: dict[str, Any], create: Any) -> tuple[int, Any, dict]:
+        """Stripe's idempotency layer (docs.stripe.com/idempotency): it works "by saving the
+        resulting status code and body of the first request made for any given idempotency
+        key, regardless of whether it succeeds or fails. Subsequent requests with the same
+        key return the same result, including 500 errors"; and it "compares incoming
+        parameters to those of the original request and errors if they're not the same"."""
+        st = self.state
+        key = self.headers.get("Idempotency-Key", "")
+        fingerprint = json.dumps([self.path, params], sort_keys=True)
+        with st.lock:
+            if key and key in st.idempotency:
+                seen_fp, status, payload = st.idempotency[key]
+                if seen_fp != fingerprint:
+                    return (
+                        400,
+                        _stripe_error(
+                            "idempotency_error",
+                            "Keys for idempotent requests can only "
+                            "be used with the same parameters they were first used with.",
+                        ),
+                        {},
+                    )
+                return status, payload, {"Idempotent-Replayed": "true"}
+            status, payload = create()
+            if key:
+                st.idempotency[key] = (fingerprint, status, payload)
+        return status, payload, {}
 
 
 class FakeServer(ThreadingHTTPServer):

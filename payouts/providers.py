@@ -52,6 +52,10 @@ class AlreadySentNotFound(ProviderError):
         self.sender_batch_id = sender_batch_id
 
 
+class InvalidConnectWebhook(Exception):
+    """The body is not a Stripe event signed with STRIPE_CONNECT_WEBHOOK_SECRET."""
+
+
 class ProviderNotConfigured(ServiceError):
     code = "provider_not_configured"
     status = 503
@@ -67,7 +71,9 @@ class PayPalPayouts(Protocol):
 
 
 class StripeConnect(Protocol):
-    def create_account(self, *, email: str, country: str, affiliate_public_id: str) -> dict: ...
+    def create_account(
+        self, *, email: str, country: str, affiliate_public_id: str, idempotency_key: str = ""
+    ) -> dict: ...
     def create_account_link(self, *, account_id: str, return_url: str, refresh_url: str) -> str: ...
     def get_account(self, *, account_id: str) -> dict: ...
     def create_transfer(
@@ -89,6 +95,10 @@ def paypal_enabled() -> bool:
 
 def stripe_connect_enabled() -> bool:
     return bool(settings.STRIPE_CONNECT_SECRET_KEY)
+
+
+def stripe_connect_webhooks_enabled() -> bool:
+    return bool(settings.STRIPE_CONNECT_WEBHOOK_SECRET)
 
 
 def get_paypal() -> PayPalPayouts:

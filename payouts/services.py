@@ -20,7 +20,7 @@ from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 
 from affiliates.models import Affiliate, AuditLog, User
@@ -305,29 +305,60 @@ def set_tax_details(
 
 
 def start_stripe_onboarding(
-    *, affiliate: Affiliate, password: str | None, now: datetime, return_url: str, refresh_url: str
+    *, affiliate: Affiliate, password: str, now: datetime, return_url: str, refresh_url: str
 ) -> str:
-    """Create the affiliate's Express account (once) and an Account Link to Stripe's
-    onboarding form. `password=None` only for the refresh URL (same account, link expired)."""
+    """The affiliate's password-checked POST: switch the method to Stripe (hold + audit +
+    e-mail, like any change), create its Express account once, and return an Account Link
+    to Stripe's onboarding form.
+
+    Only this POST creates accounts (the return/refresh GETs never do: a GET that created
+    one left an orphan Express account per page load). The account is created after the
+    method change is committed, with an idempotency key derived from the affiliate, so a
+    double-submit gets the same account back from Stripe, and stored compare-and-set, so
+    two requests at once cannot store two accounts."""
+    _require_password(affiliate.user, password)
     client = providers.get_stripe_connect()
-    account = get_account(affiliate=affiliate)
-    if password is not None:
-        _require_password(affiliate.user, password)
+    with transaction.atomic():
+        account = PayoutAccount.objects.select_for_update().get(
+            pk=get_account(affiliate=affiliate).pk
+        )
+        if account.method != PayoutAccount.Method.STRIPE:
+            account.method = PayoutAccount.Method.STRIPE
+            _details_changed(account=account, now=now, what="Stripe Connect", actor=affiliate.user)
+            account.save()
     if not account.stripe_account_id:
         created = client.create_account(
             email=affiliate.user.email,
             country=settings.STRIPE_CONNECT_COUNTRY,
             affiliate_public_id=affiliate.public_id,
+            # Stripe keeps keys for 24 h: past that a retry would make a second account,
+            # but by then ours is stored and this branch is not reached.
+            idempotency_key=f"connect-account-{affiliate.public_id}",
         )
-        account.stripe_account_id = created["id"]
-        account.stripe_payouts_enabled = bool(created.get("payouts_enabled"))
-    if account.method != PayoutAccount.Method.STRIPE:
-        if password is None:
-            raise ServiceError("Enter your password to switch to Stripe.", code="wrong_password")
-        account.method = PayoutAccount.Method.STRIPE
-        _details_changed(account=account, now=now, what="Stripe Connect", actor=affiliate.user)
-    account.save()
+        PayoutAccount.objects.filter(pk=account.pk, stripe_account_id="").update(
+            stripe_account_id=created["id"],
+            stripe_payouts_enabled=bool(created.get("payouts_enabled")),
+            stripe_checked_at=now,
+            updated_at=now,
+        )
+        account.refresh_from_db()
     return client.create_account_link(
+        account_id=account.stripe_account_id, return_url=return_url, refresh_url=refresh_url
+    )
+
+
+def stripe_onboarding_link(*, affiliate: Affiliate, return_url: str, refresh_url: str) -> str:
+    """Stripe's refresh URL (the Account Link expired or was used): a new link for the
+    account we already have. Never creates an account; "" when there is none to continue
+    (the affiliate starts from the settings page's POST)."""
+    account = PayoutAccount.objects.filter(affiliate=affiliate).first()
+    if (
+        account is None
+        or account.method != PayoutAccount.Method.STRIPE
+        or not account.stripe_account_id
+    ):
+        return ""
+    return providers.get_stripe_connect().create_account_link(
         account_id=account.stripe_account_id, return_url=return_url, refresh_url=refresh_url
     )
 
@@ -345,6 +376,72 @@ def refresh_stripe_account(*, stripe_account_id: str, now: datetime) -> PayoutAc
     )
     account.refresh_from_db()
     return account
+
+
+def refresh_onboarding_accounts(
+    *, now: datetime, stale_after: timedelta = timedelta(minutes=30), limit: int = 500
+) -> dict[str, int]:
+    """The safety net for Connect's `account.updated`: re-read from Stripe every account of
+    an affiliate paid by Stripe that cannot receive payouts yet (onboarding unfinished, as
+    far as we know) and was not checked in the last `stale_after`, so a missed or late
+    event never leaves an affiliate held. Oldest-checked first, at most `limit` per run
+    (the next run takes the rest); one account's error does not stop the others.
+
+    Accounts already enabled are not polled: if Stripe disabled one and we missed it, the
+    transfer is refused and the payout fails, returning its entries for the next run."""
+    due = (
+        PayoutAccount.objects.filter(
+            method=PayoutAccount.Method.STRIPE, stripe_payouts_enabled=False
+        )
+        .exclude(stripe_account_id="")
+        .filter(Q(stripe_checked_at__isnull=True) | Q(stripe_checked_at__lte=now - stale_after))
+        .order_by(F("stripe_checked_at").asc(nulls_first=True), "pk")
+        .values_list("stripe_account_id", flat=True)[:limit]
+    )
+    counts = {"checked": 0, "enabled": 0, "errors": 0}
+    for stripe_account_id in list(due):
+        try:
+            account = refresh_stripe_account(stripe_account_id=stripe_account_id, now=now)
+        except (TransientError, PermanentError) as exc:
+            counts["errors"] += 1
+            log.warning("Could not refresh Stripe account %s: %s", stripe_account_id, exc)
+            continue
+        counts["checked"] += 1
+        if account is not None and account.stripe_payouts_enabled:
+            counts["enabled"] += 1
+    return counts
+
+
+def store_connect_event(*, payload: bytes, signature: str | None, now: datetime) -> bool:
+    """Stage one for the Connect endpoint: verify with the Connect secret, then store the
+    raw event in the same store as the platform's Stripe events (Stripe event ids are
+    unique, so one stored row per event whichever endpoint it came by). Stage two runs the
+    handlers registered per type: `account.updated` → handle_stripe_event. Returns whether
+    the event was new.
+
+    Decision: transfers and their reversals are the platform's objects, so Stripe sends
+    `transfer.reversed` to the platform endpoint (/webhooks/stripe/), where it is already
+    handled; should one arrive here it is stored and handled the same way."""
+    from commissions.events import store_event
+    from payouts.stripe_connect import construct_connect_event
+
+    if not providers.stripe_connect_webhooks_enabled():
+        raise providers.ProviderNotConfigured("STRIPE_CONNECT_WEBHOOK_SECRET is not set.")
+    event = construct_connect_event(payload=payload, signature=signature)
+    if not (isinstance(event.get("id"), str) and 0 < len(event["id"]) <= 255):
+        raise ServiceError("Not a Stripe event (no id).", code="invalid")
+    created_at = event.get("created", 0)
+    # `created` (unix seconds) becomes a datetime: a bool, float or far-future value must be
+    # a 400 here, not an overflow later.
+    if (
+        not isinstance(event.get("type"), str)
+        or type(created_at) is not int
+        or not 0 <= created_at < 2**33
+    ):
+        raise ServiceError("Not a Stripe event (type, created).", code="invalid")
+    with transaction.atomic():
+        _, created = store_event(provider="stripe", event=event, via="webhook", now=now)
+    return created
 
 
 def hold_affiliate(*, affiliate: Affiliate, reason: str, actor: Any, now: datetime) -> None:
@@ -837,6 +934,44 @@ def mark_paid_manually(
                 destination=payout.destination or "bank details as at the payout's creation",
                 destination_as_at=payout.created_at.isoformat(),
             )
+    return done
+
+
+def fail_unknown_payouts(
+    *, payout_ids: Iterable[int], reason: str, actor: Any, now: datetime
+) -> int:
+    """A person checked the provider and found that these `unknown` payouts were not paid
+    (e.g. a PayPal duplicate whose original could not be read): fail them, so their entries
+    go back to approved for the next run. Only `unknown` ones: a payout still sending is
+    the sweeper's, and one that reached a result has it."""
+    if not reason.strip():
+        raise ServiceError(
+            "Say what the provider showed (the reason is audited).",
+            fields={"reference": ["Required."]},
+        )
+    done = 0
+    for payout_id in Payout.objects.filter(pk__in=list(payout_ids), state=S.UNKNOWN).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            if not Payout.objects.filter(pk=payout_id, state=S.UNKNOWN).exists():
+                continue
+            if not fail_payout(
+                payout_id=payout_id, now=now, reason=f"Not paid (checked by hand): {reason}"
+            ):
+                continue
+            payout = Payout.objects.select_related("affiliate").get(pk=payout_id)
+            if payout.paypal_batch_id:
+                _close_batch_if_final(payout.paypal_batch_id)
+            _audit(
+                action="payout_failed_by_hand",
+                affiliate=payout.affiliate,
+                actor=actor,
+                now=now,
+                payout=payout_id,
+                reason=reason,
+            )
+            done += 1
     return done
 
 

@@ -39,6 +39,11 @@ def poll_payouts_task() -> dict[str, int]:
     return services.poll_payouts(now=timezone.now())
 
 
+@shared_task(name="payouts.refresh_onboarding_accounts")
+def refresh_onboarding_accounts_task() -> dict[str, int]:
+    return services.refresh_onboarding_accounts(now=timezone.now())
+
+
 @shared_task(name="payouts.process_paypal_event", **RETRY)
 def process_paypal_event_task(event_id: int) -> str:
     return services.process_paypal_event(event_pk=event_id, now=timezone.now())

@@ -11,4 +11,7 @@ urlpatterns = [
     path("payouts/stripe/refresh/", views.stripe_refresh, name="payouts-stripe-refresh"),
     path("payouts/export/<str:kind>.csv", views.export_csv, name="payouts-export"),
     path("webhooks/paypal/", views.paypal_webhook, name="webhooks-paypal"),
+    # Stripe Connect's own endpoint and secret (connected accounts' events never reach the
+    # platform endpoint /webhooks/stripe/).
+    path("webhooks/stripe/connect/", views.stripe_connect_webhook, name="webhooks-stripe-connect"),
 ]

@@ -20,6 +20,7 @@ from config.webhooks import parse_event
 from payouts import forms, selectors, services
 from payouts.models import PayoutAccount
 from payouts.providers import (
+    InvalidConnectWebhook,
     PermanentError,
     ProviderNotConfigured,
     TransientError,
@@ -159,23 +160,51 @@ def stripe_return(request: HttpRequest) -> HttpResponse:
     return redirect("payouts-settings")
 
 
+@require_GET
 @affiliate_required
 @refuse_when_impersonating
 def stripe_refresh(request: HttpRequest) -> HttpResponse:
-    """Stripe's refresh URL: the Account Link expired or was reused; make a new one."""
+    """Stripe's refresh URL: the Account Link expired or was reused. A GET, so it only makes
+    a new link for the account the affiliate already has (creating accounts is the settings
+    page's password-checked, CSRF-protected POST); without one, back to the settings page."""
     base = request.build_absolute_uri("/")[:-1]
     try:
-        url = services.start_stripe_onboarding(
+        url = services.stripe_onboarding_link(
             affiliate=request.affiliate,
-            password=None,
-            now=timezone.now(),
             return_url=base + reverse("payouts-stripe-return"),
             refresh_url=base + reverse("payouts-stripe-refresh"),
         )
     except (ServiceError, TransientError, PermanentError) as exc:
         messages.error(request, getattr(exc, "message", str(exc)))
         return redirect("payouts-settings")
+    if not url:
+        messages.info(request, "Set up Stripe payouts from this page first.")
+        return redirect("payouts-settings")
     return HttpResponseRedirect(url)
+
+
+def _json_error(code: str, message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def stripe_connect_webhook(request: HttpRequest) -> JsonResponse:
+    """Stripe Connect endpoint (connected accounts' events, `account.updated`): verify the
+    raw body with the Connect secret, store once, answer 2xx; stage two handles it."""
+    try:
+        created = services.store_connect_event(
+            payload=request.body,
+            signature=request.headers.get("Stripe-Signature"),
+            now=timezone.now(),
+        )
+    except ProviderNotConfigured:
+        return _json_error("not_configured", "Stripe Connect webhooks are not configured.", 503)
+    except InvalidConnectWebhook:
+        return _json_error("invalid_signature", "Invalid Stripe-Signature.", 400)
+    except ServiceError as exc:
+        return _json_error(exc.code or "invalid", exc.message, 400)
+    return JsonResponse({"received": True, "duplicate": not created})
 
 
 @csrf_exempt
@@ -256,7 +285,9 @@ def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
         # Tells the person paying that the affiliate changed its details after this payout
         # was created (the snapshot is still what gets paid; the change has its own hold).
         changed = bool(
-            account and account.details_changed_at and account.details_changed_at > payout.created_at
+            account
+            and account.details_changed_at
+            and account.details_changed_at > payout.created_at
         )
         writer.writerow(
             [

@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payouts', '0001_payouts'),
+        ("payouts", "0001_payouts"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='paypalbatch',
-            name='state',
-            field=models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Accepted by PayPal'), ('unknown', 'Unknown (reconcile)'), ('unresolved', 'Already sent; original not found (resolve by hand)'), ('failed', 'Refused by PayPal'), ('done', 'Every item final')], default='pending', max_length=16),
+            model_name="paypalbatch",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("sending", "Sending"),
+                    ("sent", "Accepted by PayPal"),
+                    ("unknown", "Unknown (reconcile)"),
+                    ("unresolved", "Already sent; original not found (resolve by hand)"),
+                    ("failed", "Refused by PayPal"),
+                    ("done", "Every item final"),
+                ],
+                default="pending",
+                max_length=16,
+            ),
         ),
     ]

@@ -4,35 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payouts', '0002_paypal_batch_unresolved'),
+        ("payouts", "0002_paypal_batch_unresolved"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='payout',
-            name='bank_details',
-            field=models.TextField(blank=True, help_text='Manual payouts: as at creation.'),
+            model_name="payout",
+            name="bank_details",
+            field=models.TextField(blank=True, help_text="Manual payouts: as at creation."),
         ),
         migrations.AddField(
-            model_name='payout',
-            name='tax_country',
+            model_name="payout",
+            name="tax_country",
             field=models.CharField(blank=True, max_length=2),
         ),
         migrations.AddField(
-            model_name='payout',
-            name='tax_form',
+            model_name="payout",
+            name="tax_form",
             field=models.CharField(blank=True, max_length=8),
         ),
         migrations.AddField(
-            model_name='payout',
-            name='tax_id',
+            model_name="payout",
+            name="tax_id",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='payout',
-            name='tax_legal_name',
+            model_name="payout",
+            name="tax_legal_name",
             field=models.CharField(blank=True, max_length=200),
         ),
     ]

@@ -4,14 +4,21 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payouts', '0004_backfill_destination_snapshot'),
+        ("payouts", "0004_backfill_destination_snapshot"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='payout',
-            options={'ordering': ['-created_at', '-pk'], 'permissions': [('export_payout_destinations', 'Can export payout destinations (bank details, legal names, tax ids)')]},
+            name="payout",
+            options={
+                "ordering": ["-created_at", "-pk"],
+                "permissions": [
+                    (
+                        "export_payout_destinations",
+                        "Can export payout destinations (bank details, legal names, tax ids)",
+                    )
+                ],
+            },
         ),
     ]

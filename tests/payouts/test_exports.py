@@ -203,3 +203,18 @@ def test_an_export_neutralises_a_formula_typed_by_an_affiliate(client, now):
     assert line["legal_name"].startswith("'@SUM")
     assert line["tax_id"] == "'-2+3"
     assert all(not cell.startswith(FORMULA_STARTS) for cell in row)
+
+
+@pytest.mark.django_db
+def test_support_reads_a_payout_in_admin_without_its_destination(client, now):
+    _, payout = _manual_payout(now, bank_details="IBAN DE00 1111", tax_id="123-45-6789")
+    url = f"/admin/payouts/payout/{payout.pk}/change/"
+    client.force_login(_staff(SUPPORT))
+    support_page = client.get(url)
+    client.force_login(_staff(PROGRAM_MANAGER))
+    manager_page = client.get(url)
+
+    assert support_page.status_code == manager_page.status_code == 200
+    assert b"IBAN DE00 1111" not in support_page.content
+    assert b"123-45-6789" not in support_page.content
+    assert b"IBAN DE00 1111" in manager_page.content

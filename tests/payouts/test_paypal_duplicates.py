@@ -93,9 +93,7 @@ def test_a_duplicate_rejection_is_reconciled_through_the_link_and_paid_once(now,
     assert peer.calls("POST /v1/payments/payouts") == 2
 
 
-def test_a_duplicate_whose_original_cannot_be_found_leaves_the_payout_unknown_not_failed(
-    now, peer
-):
+def test_a_duplicate_whose_original_cannot_be_found_leaves_the_payout_unknown_not_failed(now, peer):
     entries = approved(paypal_affiliate(), 6000)
     services.run_payouts(now=now)
     batch = PayPalBatch.objects.get()
@@ -138,3 +136,27 @@ def test_a_person_resolves_an_unknown_payout_by_marking_it_paid(now, peer):
     assert Payout.objects.get().state == S.PAID
     assert entry_states(entries) == [E.PAID]
     assert PayPalBatch.objects.get().state == PayPalBatch.State.DONE
+
+
+def test_a_person_fails_an_unknown_payout_not_paid_at_paypal_and_the_next_run_pays_it(now, peer):
+    entries = approved(paypal_affiliate(), 6000)
+    services.run_payouts(now=now)
+    batch = PayPalBatch.objects.get()
+    peer.fail_next("/v1/payments/payouts", "crash_after_accept")
+    with pytest.raises(TransientError):
+        services.send_paypal_batch(batch_id=batch.pk, now=now)
+    peer.control("paypal/lose_batch", sender_batch_id=batch.sender_batch_id)
+    services.send_paypal_batch(batch_id=batch.pk, now=now)
+    payout = Payout.objects.get()
+
+    done = services.fail_unknown_payouts(
+        payout_ids=[payout.pk], reason="no such batch in PayPal's activity", actor=None, now=now
+    )
+    rerun = services.run_payouts(now=now)
+
+    assert done == 1
+    payout.refresh_from_db()
+    assert payout.state == S.FAILED and "checked by hand" in payout.failure_reason
+    assert PayPalBatch.objects.get(pk=batch.pk).state == PayPalBatch.State.DONE
+    assert rerun.payouts == 1  # the 60.00 goes out again, under a new sender_batch_id
+    assert entry_states(entries) == [E.IN_PAYOUT]
