@@ -574,7 +574,7 @@ def write_missing_signup_entries(*, now: datetime, limit: int = 1000) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     written = 0
-    no_default_plan = False
+    no_default_plan = ""
     for referral_id in list(missing):
         try:
             entry = record_signup_commission(referral_id=referral_id, now=now)
