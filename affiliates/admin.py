@@ -55,8 +55,34 @@ class PlanBonusInline(admin.TabularInline):
     extra = 0
 
 
+@admin.action(description="Make the selected plan the default", permissions=["change"])
+def make_default(modeladmin, request, queryset):
+    if queryset.count() != 1:
+        modeladmin.message_user(request, "Select exactly one plan.", messages.ERROR)
+        return
+    try:
+        plan = services.make_default_plan(
+            plan=queryset.get(), actor=request.user, now=timezone.now()
+        )
+    except ServiceError as exc:
+        modeladmin.message_user(request, exc.message, messages.ERROR)
+        return
+    modeladmin.message_user(request, f"{plan} is now the default plan.", messages.SUCCESS)
+
+
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
+    # There is always exactly one default plan (commissions.rules.default_plan refuses to
+    # guess figures without one): the flag moves only through the "make default" action,
+    # and the default plan cannot be deleted.
+    readonly_fields = ["is_default"]
+    actions = [make_default]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.is_default:
+            return False
+        return super().has_delete_permission(request, obj)
+
     list_display = [
         "name",
         "is_default",

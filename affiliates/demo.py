@@ -30,25 +30,32 @@ DEFAULT_BONUSES = [("Starter", 5000), ("Pro", 10_000), ("Business", 15_000), ("E
 
 
 def _plans() -> dict[str, Plan]:
-    default, _ = Plan.objects.update_or_create(
-        name="Default",
-        defaults={
-            "is_default": True,
-            "signup_bounty": 25,
-            "first_payment_bp": 5000,
-            "recurring_bp": 2000,
-            "recurring_months": None,
-            "use_tiers": True,
-        },
-    )
-    for min_sales, first_bp, recurring_bp in DEFAULT_TIERS:
-        PlanTier.objects.update_or_create(
-            plan=default,
-            min_sales=min_sales,
-            defaults={"first_payment_bp": first_bp, "recurring_bp": recurring_bp},
+    # The default plan is the one every install has (the data migration
+    # commissions.0004_default_plan: Publer's $0.25 signup and tiers): the demo reuses it
+    # and never rewrites its figures (an admin's edits survive a re-seed). Only if it is
+    # missing (an admin removed it in the shell) does the demo create one with the same
+    # figures. The demo adds Kinsta's product-plan bonuses to it; an existing bonus is kept.
+    default = Plan.objects.filter(is_default=True).first()
+    if default is None:
+        default, _ = Plan.objects.update_or_create(
+            name="Default",
+            defaults={
+                "is_default": True,
+                "signup_bounty": 25,
+                "first_payment_bp": 5000,
+                "recurring_bp": 2000,
+                "recurring_months": None,
+                "use_tiers": True,
+            },
         )
+        for min_sales, first_bp, recurring_bp in DEFAULT_TIERS:
+            PlanTier.objects.get_or_create(
+                plan=default,
+                min_sales=min_sales,
+                defaults={"first_payment_bp": first_bp, "recurring_bp": recurring_bp},
+            )
     for product_plan, amount in DEFAULT_BONUSES:
-        PlanBonus.objects.update_or_create(
+        PlanBonus.objects.get_or_create(
             plan=default, product_plan=product_plan, defaults={"amount": amount, "hold_days": 60}
         )
     basic, _ = Plan.objects.update_or_create(

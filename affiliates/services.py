@@ -328,3 +328,36 @@ def send_status_email(*, affiliate_id: int, event: str) -> None:
     send_email_on_commit(
         to=[affiliate.user.email], subject=f"{settings.PROGRAM_NAME}: {_SUBJECTS[event]}", body=body
     )
+
+
+def make_default_plan(*, plan: Plan, actor: User | None, now: datetime) -> Plan:
+    """Make `plan` the default (the plan of every affiliate without its own), taking the
+    flag from the previous default in the same transaction, so there is never a moment
+    without one. This is the only way the flag moves: the admin shows it read-only and
+    refuses to delete the default plan, because commissions.rules.default_plan refuses to
+    guess figures when no plan is default (payments would wait)."""
+    with transaction.atomic():
+        previous = list(
+            Plan.objects.select_for_update()
+            .filter(is_default=True)
+            .exclude(pk=plan.pk)
+            .values_list("name", flat=True)
+        )
+        Plan.objects.filter(is_default=True).exclude(pk=plan.pk).update(is_default=False)
+        try:
+            with transaction.atomic():
+                Plan.objects.filter(pk=plan.pk).update(is_default=True)
+        except IntegrityError:
+            # A concurrent call made another plan default between our two statements.
+            raise Conflict(
+                "Another plan was just made the default; reload and try again.",
+                code="default_plan_changed",
+            ) from None
+        AuditLog.objects.create(
+            at=now,
+            actor=actor,
+            action="plan.made_default",
+            details={"plan": plan.name, "previous": previous},
+        )
+    plan.is_default = True
+    return plan

@@ -12,6 +12,7 @@ from random import Random
 
 from commissions.events import submit_api_event
 from commissions.models import CommissionEntry, Payment
+from commissions.rollups import refresh_daily_money
 from commissions.services import (
     approve_due_commissions,
     record_signup_commission,
@@ -61,6 +62,10 @@ def seed(*, now: datetime, rng: Random) -> list[str]:
             )
             month += 1
     result = approve_due_commissions(now=now, notify=False)
+    # What the every-minute sweeper does: bring every day these payments touched into the
+    # dashboards' rollups (the payments were processed at the demo clock, up to 150 days
+    # after they were paid).
+    refresh_daily_money(now=now)
     return [
         f"commissions: {Payment.objects.count()} payments, "
         f"{CommissionEntry.objects.count()} ledger entries "

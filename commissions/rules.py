@@ -24,6 +24,7 @@ from django.db.models import Q, Sum
 from affiliates.models import Affiliate, Plan
 from commissions.models import CommissionEntry, Payment
 from commissions.money import apply_rate, convert
+from config.errors import ServiceError
 from tracking.models import Referral
 
 Kind = CommissionEntry.Kind
@@ -54,10 +55,29 @@ def previous_month(moment: datetime) -> tuple[datetime, datetime]:
     return add_months(this_start, -1), this_start
 
 
+class NoDefaultPlan(ServiceError):
+    """No plan is marked default, so an affiliate without its own plan has nothing to be
+    paid by. Raised instead of guessing figures: stage two keeps the event unprocessed with
+    this message (retried once an admin marks a plan default), the signup sweeper retries."""
+
+    status = 409
+    code = "no_default_plan"
+
+
 def default_plan() -> Plan:
+    """The plan of every affiliate without one of its own. The data migration
+    commissions.0004_default_plan creates it on install, and the admin refuses to delete it
+    or to untick "default" (another plan takes the flag only through the "Make default"
+    action, in one transaction). Should it still be missing (removed in the shell or SQL),
+    there is no silent unsaved fallback: paying someone by figures nobody can see or edit
+    is worse than a payment that waits, loudly, for an admin."""
     plan = Plan.objects.filter(is_default=True).prefetch_related("tiers", "bonuses").first()
-    # No default plan configured: Publer's flat defaults (unsaved, no tiers or bonuses).
-    return plan or Plan(name="(built-in default)", use_tiers=False)
+    if plan is None:
+        raise NoDefaultPlan(
+            "No commission plan is marked default; mark one default in admin "
+            "(Commission plans → Make default).",
+        )
+    return plan
 
 
 def plan_of(affiliate: Affiliate, cache: dict | None = None) -> Plan:
@@ -71,6 +91,46 @@ def plan_of(affiliate: Affiliate, cache: dict | None = None) -> Plan:
     if cache is not None:
         cache[key] = plan
     return plan
+
+
+def not_earning_reason(affiliate: Affiliate, cache: dict | None = None) -> str:
+    """Why `affiliate` earns nothing new right now ('' when it earns).
+
+    A suspended affiliate (any status but approved) or one whose user is deactivated still
+    gets its entries written, but declined with this reason, so the ledger shows what was
+    not paid and why, and nothing about the customer's history is lost. The status is read
+    when the entry is written (stage two's `now`), fresh from the database, not from the
+    referral's cached affiliate. An entry declined this way stays declined: a declined
+    entry never moves again (CommissionEntry.TRANSITIONS), and reprocessing after
+    reinstatement finds the row already written (one per source, kind, affiliate), so
+    payments processed while suspended are never paid later; payments processed after
+    reinstatement earn as usual. Entries that were already pending or approved before the
+    suspension are left as they are (payouts are held elsewhere)."""
+    key = ("not_earning", affiliate.pk)
+    if cache is not None and key in cache:
+        return cache[key]
+    row = Affiliate.objects.filter(pk=affiliate.pk).values_list("status", "user__is_active").first()
+    status, active = row if row is not None else (affiliate.status, True)
+    if status != Affiliate.Status.APPROVED:
+        reason = f"affiliate {status}"
+    elif not active:
+        reason = "affiliate's user account is deactivated"
+    else:
+        reason = ""
+    if cache is not None:
+        cache[key] = reason
+    return reason
+
+
+def _declined_if_not_earning(
+    entry: CommissionEntry, affiliate: Affiliate, now: datetime, cache: dict | None
+) -> CommissionEntry:
+    reason = not_earning_reason(affiliate, cache)
+    if reason:
+        entry.state = CommissionEntry.State.DECLINED
+        entry.declined_at = now
+        entry.state_note = f"declined: {reason}"[:200]
+    return entry
 
 
 def month_start(moment: datetime) -> datetime:
@@ -212,7 +272,7 @@ def payment_rate(
     kind_word = "first payment" if payment.is_first else "recurring payment"
     if affiliate.commission_override_bp is not None:
         return Rate(affiliate.commission_override_bp, f"affiliate override: {kind_word}")
-    tiers = sorted(plan.tiers.all(), key=lambda t: t.min_sales) if plan.pk else []
+    tiers = sorted(plan.tiers.all(), key=lambda t: t.min_sales)
     if plan.use_tiers and tiers:
         sales = previous_month_sales(affiliate_id=affiliate.pk, moment=payment.paid_at, cache=cache)
         chosen = tiers[0]
@@ -313,13 +373,14 @@ def entries_for_payment(
                     created_at=now,
                 )
             )
-    return entries
+    # A suspended or deactivated earner's entries are written, declined with the reason.
+    return [_declined_if_not_earning(e, e.affiliate, now, cache) for e in entries]
 
 
 def _plan_bonus(  # -> PlanBonus | None
     *, plan: Plan, payment: Payment, referral: Referral, cache: dict | None = None
 ):
-    if not plan.pk or not payment.product_plan:
+    if not payment.product_plan:
         return None
     bonus = next(
         (
@@ -358,7 +419,7 @@ def signup_entry(*, referral: Referral, now: datetime) -> CommissionEntry | None
     plan = plan_of(referral.affiliate)
     if plan.signup_bounty <= 0:
         return None
-    return CommissionEntry(
+    entry = CommissionEntry(
         kind=Kind.SIGNUP,
         affiliate_id=referral.affiliate_id,
         amount=plan.signup_bounty,
@@ -369,3 +430,4 @@ def signup_entry(*, referral: Referral, now: datetime) -> CommissionEntry | None
         approve_after=referral.created_at + hold(),
         created_at=now,
     )
+    return _declined_if_not_earning(entry, referral.affiliate, now, None)

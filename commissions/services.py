@@ -16,14 +16,14 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
-from commissions import rules
+from commissions import rollups, rules
 from commissions.models import (
     CommissionEntry,
     Dispute,
@@ -64,15 +64,26 @@ def move_entries(
     if note:
         update["state_note"] = note[:200]
     with transaction.atomic():
-        return CommissionEntry.objects.filter(pk__in=ids, state=from_state).update(**update)
+        moved = CommissionEntry.objects.filter(pk__in=ids, state=from_state).update(**update)
+        if moved and to_state == State.DECLINED:
+            # A declined entry leaves the commission of its day (commissions.rollups).
+            rollups.mark_entry_ids(entry_ids=ids)
+        return moved
 
 
-def insert_entries(*, entries: list[CommissionEntry]) -> int:
+def insert_entries(
+    *, entries: list[CommissionEntry], money_days: Iterable[tuple[int | None, date]] = ()
+) -> int:
     """Append entries; one already there for its (source, kind, affiliate) is left as it is
-    (a recorded commission stays recorded). Returns how many rows were offered."""
-    if not entries:
-        return 0
-    return len(CommissionEntry.objects.bulk_create(entries, ignore_conflicts=True))
+    (a recorded commission stays recorded). Returns how many rows were offered.
+
+    Marks the entries' (affiliate, day) rollups due in the same transaction, with
+    `money_days` (other days whose money the caller changed), in one INSERT."""
+    with transaction.atomic(savepoint=False):
+        rollups.mark_entries(entries=entries, also=money_days)
+        if not entries:
+            return 0
+        return len(CommissionEntry.objects.bulk_create(entries, ignore_conflicts=True))
 
 
 # --- exchange rates ----------------------------------------------------------------------
@@ -174,18 +185,22 @@ def record_payment(
             )
         if payment is not None and not recompute:
             return payment
+        new_day = []
         if payment is None:
             payment, inserted = _insert_payment(
                 referral=referral, data=data, currency=currency, now=now, cache=cache
             )
             if inserted:
                 rules.remember_payment(payment=payment, referral=referral, cache=cache)
+                # The new payment's revenue: its day is marked with its entries' below.
+                new_day = [(referral.affiliate_id, rollups.utc_day(payment.paid_at))]
             else:  # a concurrent run inserted it first: what the memo knows may be stale
                 rules.drop_payment_memo(cache)
         insert_entries(
             entries=rules.entries_for_payment(
                 payment=payment, referral=referral, now=now, cache=cache
-            )
+            ),
+            money_days=new_day,
         )
         refs = [r for r in {payment.external_id, payment.charge_id, payment.payment_intent_id} if r]
         # Refunds and disputes that arrived before their payment, in one query (usually
@@ -425,6 +440,8 @@ def _reverse(
     if after == before:
         return
     Payment.objects.filter(pk=payment.pk).update(refunded_amount=after)
+    # Less revenue on the day the payment was paid (marked with the new entries below).
+    refunded_day = [(_affiliate_of(payment), rollups.utc_day(payment.paid_at))]
     kept_before, kept = payment.amount - before, payment.amount - after
     live = list(
         CommissionEntry.objects.select_for_update()
@@ -508,7 +525,15 @@ def _reverse(
                 created_at=now,
             )
         )
-    insert_entries(entries=[e for e in new if e.amount != 0])
+    insert_entries(entries=[e for e in new if e.amount != 0], money_days=refunded_day)
+
+
+def _affiliate_of(payment: Payment) -> int | None:
+    return (
+        Referral.objects.filter(pk=payment.referral_id)
+        .values_list("affiliate_id", flat=True)
+        .first()
+    )
 
 
 # --- signups and plan changes ------------------------------------------------------------
@@ -548,9 +573,18 @@ def write_missing_signup_entries(*, now: datetime, limit: int = 1000) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     written = 0
+    no_default_plan = ""
     for referral_id in list(missing):
-        if record_signup_commission(referral_id=referral_id, now=now) is not None:
+        try:
+            entry = record_signup_commission(referral_id=referral_id, now=now)
+        except rules.NoDefaultPlan as exc:
+            # Retried on every sweep until an admin marks a plan default; the others go on.
+            no_default_plan = str(exc)
+            continue
+        if entry is not None:
             written += 1
+    if no_default_plan:
+        logger.error("Signup bounties wait: %s", no_default_plan)
     return written
 
 
@@ -643,6 +677,8 @@ def approve_due_commissions(
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(sql, [to_state, now, now, last_pk, batch_size])
                 moved = cursor.fetchall()
+                if moved and to_state == State.DECLINED:
+                    rollups.mark_entry_ids(entry_ids=[row[0] for row in moved])
             if not moved:
                 break
             result.batches += 1

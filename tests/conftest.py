@@ -35,6 +35,22 @@ def _mail_worker(monkeypatch):
     monkeypatch.setattr(mail.send_email_task, "apply_async", run_here)
 
 
+@pytest.fixture(autouse=True)
+def _installed_default_plan(request):
+    # Every install has the default plan (data migration commissions.0004_default_plan).
+    # Tests on the migrated database see that row; a transactional test's flush deletes it
+    # for the transactional tests after it, so they get it back here, as an install has it.
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or (
+        marker is not None and (marker.kwargs.get("transaction") or (marker.args[:1] == (True,)))
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        from tests.factories import ensure_installed_default_plan
+
+        ensure_installed_default_plan()
+
+
 @pytest.fixture
 def now() -> datetime:
     return datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

@@ -112,28 +112,43 @@ class CommissionEntryFactory(factory.django.DjangoModelFactory):
     created_at = FIXED_NOW
 
 
-def default_plan_with_tiers(**overrides) -> Plan:
-    """The program's default plan as the demo defines it: $0.25 signup, tiers by last
-    month's sales with inclusive lower bounds 0 / 50000 / 100001 cents (< $500 → 50/20,
-    $500.00…$1,000.00 → 60/25, ≥ $1,000.01 → 70/30), Kinsta's bonuses with a 60-day hold."""
-    from affiliates.models import PlanBonus, PlanTier
+def ensure_installed_default_plan() -> Plan:
+    """The default plan a fresh install has, as the data migration
+    commissions.0004_default_plan writes it (run here through the real app registry).
+    Needed only where a transactional test's flush removed the migrated row."""
+    import importlib
 
-    plan = Plan.objects.create(**{"name": "Default", "is_default": True, **overrides})
-    for min_sales, first_bp, recurring_bp in (
-        (0, 5000, 2000),
-        (50_000, 6000, 2500),
-        (100_001, 7000, 3000),
-    ):
-        PlanTier.objects.create(
-            plan=plan, min_sales=min_sales, first_payment_bp=first_bp, recurring_bp=recurring_bp
-        )
+    from django.apps import apps
+
+    existing = Plan.objects.filter(is_default=True).first()
+    if existing is not None:
+        return existing
+    migration = importlib.import_module("commissions.migrations.0004_default_plan")
+    migration.create_default_plan(apps, None)
+    return Plan.objects.get(is_default=True)
+
+
+def default_plan_with_tiers(**overrides) -> Plan:
+    """The program's default plan as the demo leaves it: the installed plan ($0.25 signup,
+    tiers by last month's sales with inclusive lower bounds 0 / 50000 / 100001 cents:
+    < $500 → 50/20, $500.00…$1,000.00 → 60/25, ≥ $1,000.01 → 70/30) plus Kinsta's bonuses
+    with a 60-day hold. `overrides` change the plan row."""
+    from affiliates.models import PlanBonus
+
+    plan = ensure_installed_default_plan()
+    if overrides:
+        for name, value in overrides.items():
+            setattr(plan, name, value)
+        plan.save()
     for product_plan, amount in (
         ("Starter", 5000),
         ("Pro", 10_000),
         ("Business", 15_000),
         ("Enterprise", 50_000),
     ):
-        PlanBonus.objects.create(plan=plan, product_plan=product_plan, amount=amount, hold_days=60)
+        PlanBonus.objects.get_or_create(
+            plan=plan, product_plan=product_plan, defaults={"amount": amount, "hold_days": 60}
+        )
     return plan
 
 

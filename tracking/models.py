@@ -171,3 +171,19 @@ class DailyReferrerStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.affiliate_id} {self.day} {self.domain or 'direct'}"
+
+
+class DailyStatMoneyDue(models.Model):
+    """An (affiliate, UTC day) whose DailyStat money columns must be recomputed: written by
+    the commissions app in the same transaction as the payment, refund, dispute or ledger
+    entry that changed that day's money, whatever the day (so a late payment or a refund of
+    an old one reaches the dashboards), and cleared by the periodic refresh that recomputed
+    it. Append-only, no unique key: writers never wait on one another for a hot
+    (affiliate, today) row; the refresh folds duplicates."""
+
+    id = models.BigAutoField(primary_key=True)
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+
+    def __str__(self) -> str:
+        return f"{self.affiliate_id} {self.day} due"

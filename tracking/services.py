@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from html import escape
@@ -17,7 +18,14 @@ from affiliates.models import Affiliate, Coupon
 from affiliates.selectors import ResolvedAffiliate, resolve_username, resolve_username_memoised
 from config.errors import Conflict, ServiceError
 from tracking import clicks, links
-from tracking.models import Click, DailyPathStat, DailyReferrerStat, DailyStat, Referral
+from tracking.models import (
+    Click,
+    DailyPathStat,
+    DailyReferrerStat,
+    DailyStat,
+    DailyStatMoneyDue,
+    Referral,
+)
 
 log = logging.getLogger(__name__)
 
@@ -545,6 +553,60 @@ def set_daily_money(*, rows: list[tuple[int, date, int, int, int]]) -> int:
         batch_size=1000,
     )
     return len(objs)
+
+
+# A `compute` callback of refresh_due_daily_money: the money of the given (affiliate, day)
+# pairs as set_daily_money rows. Supplied by the commissions app (tracking must not import it).
+MoneyRows = Callable[[set[tuple[int, date]]], list[tuple[int, date, int, int, int]]]
+
+# Arbitrary constant naming the PostgreSQL advisory lock of the money refresh (held to commit).
+MONEY_REFRESH_LOCK_KEY = 7_411_020_002
+
+
+def mark_daily_money_due(*, pairs: Iterable[tuple[int | None, date]]) -> int:
+    """Mark (affiliate, UTC day) rollups whose money changed, in the caller's transaction:
+    the mark commits (or rolls back) with the change itself, so no change is ever missed
+    and none is announced that did not happen. Pairs without an affiliate are ignored."""
+    due = {(a, d) for a, d in pairs if a is not None}
+    DailyStatMoneyDue.objects.bulk_create(
+        [DailyStatMoneyDue(affiliate_id=a, day=d) for a, d in sorted(due)], batch_size=1000
+    )
+    return len(due)
+
+
+def refresh_due_daily_money(*, compute: MoneyRows, limit: int = 5000) -> tuple[int, bool]:
+    """Recompute the money columns of up to `limit` marked (affiliate, day) rollups, in one
+    transaction, and clear exactly the marks it read: a mark committed meanwhile (even one
+    with a lower id, its transaction having started earlier) stays for the next run, and
+    the recompute reads every change whose mark it read (the mark commits with its change).
+    Runs are serialised (PostgreSQL advisory lock; SQLite has one writer): two runs
+    interleaving could otherwise write an older recompute over a newer one. Returns
+    (pairs written, more marks may be waiting)."""
+    from django.db import connection
+
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [MONEY_REFRESH_LOCK_KEY])
+                if not cursor.fetchone()[0]:
+                    return 0, False  # another run is at it; what it misses stays marked
+        marks = list(
+            DailyStatMoneyDue.objects.order_by("pk").values_list("pk", "affiliate_id", "day")[
+                :limit
+            ]
+        )
+        if not marks:
+            return 0, False
+        pairs = {(a, d) for _, a, d in marks}
+        rows = {(a, d): (fp, rev, com) for a, d, fp, rev, com in compute(pairs)}
+        # A marked day with no money left (e.g. its only entry declined) is written as zeros.
+        set_daily_money(
+            rows=[(a, d, *rows.get((a, d), (0, 0, 0))) for a, d in sorted(pairs | set(rows))]
+        )
+        ids = [pk for pk, _, _ in marks]
+        for i in range(0, len(ids), 1000):
+            DailyStatMoneyDue.objects.filter(pk__in=ids[i : i + 1000]).delete()
+        return len(pairs), len(marks) == limit
 
 
 # --- link generator --------------------------------------------------------------------

@@ -107,11 +107,12 @@ def test_support_is_refused_api_keys_and_roles(support_client, url):
 
 
 def test_support_may_read_a_plan_but_not_change_it(support_client):
-    plan = PlanFactory(name="Default", first_payment_bp=5000)
+    plan = PlanFactory(name="Influencers", first_payment_bp=5000)
 
     page = support_client.get(f"/admin/affiliates/plan/{plan.pk}/change/")
     post = support_client.post(
-        f"/admin/affiliates/plan/{plan.pk}/change/", {"name": "Default", "first_payment_bp": 9000}
+        f"/admin/affiliates/plan/{plan.pk}/change/",
+        {"name": "Influencers", "first_payment_bp": 9000},
     )
 
     assert page.status_code == 200 and b'name="_save"' not in page.content

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_an_affiliate_is_read_by_public_id(api):
-    affiliate = AffiliateFactory(username="alice", plan=PlanFactory(name="Default"))
+    affiliate = AffiliateFactory(username="alice", plan=PlanFactory(name="Influencers"))
 
     response = api.get(f"/api/v1/affiliates/{affiliate.public_id}")
 
@@ -18,7 +18,7 @@ def test_an_affiliate_is_read_by_public_id(api):
         "public_id": affiliate.public_id,
         "username": "alice",
         "status": "approved",
-        "plan": "Default",
+        "plan": "Influencers",
         "created_at": "2026-11-02T12:00:00Z",
         "balances": {},  # no ledger entries yet
     }
