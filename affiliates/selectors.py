@@ -110,15 +110,28 @@ def _normalise(name: str) -> str | None:
     return name if name and len(name) <= 30 else None
 
 
+# The resolver's status for an approved affiliate whose user account is deactivated: its
+# links are not honoured, like a suspended one's. Letters only (tracking.clicks' Lua script
+# reads the status as `%a+`) and not a real status, so nothing mistakes it for approved.
+INACTIVE_USER = "inactive"
+
+
 def _lookup(name: str) -> ResolvedAffiliate | None:
     row = (
         Username.objects.filter(name=name)
         .values_list(
-            "affiliate_id", "affiliate__public_id", "affiliate__username", "affiliate__status"
+            "affiliate_id",
+            "affiliate__public_id",
+            "affiliate__username",
+            "affiliate__status",
+            "affiliate__user__is_active",
         )
         .first()
     )
-    return ResolvedAffiliate(*row) if row else None
+    if row is None:
+        return None
+    pk, public_id, username, status, user_active = row
+    return ResolvedAffiliate(pk, public_id, username, status if user_active else INACTIVE_USER)
 
 
 def _remember(name: str, generation: str, value: ResolvedAffiliate | None) -> None:
@@ -129,7 +142,7 @@ def _remember(name: str, generation: str, value: ResolvedAffiliate | None) -> No
 
 def resolve_username(name: str) -> ResolvedAffiliate | None:
     """Current username or any earlier one → its affiliate, whatever its status (callers
-    check `is_approved`). Case-insensitive. Always current; a SELECT only on a memo miss."""
+    check `is_approved`; a deactivated user's affiliate reads status INACTIVE_USER). Case-insensitive. Always current; a SELECT only on a memo miss."""
     name = _normalise(name)
     if name is None:
         return None

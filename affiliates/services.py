@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 
 from affiliates.models import Affiliate, ApiKey, AuditLog, Plan, User, Username
@@ -39,6 +40,53 @@ def create_api_key(*, name: str, now: datetime) -> tuple[ApiKey, str]:
         name=name, prefix=raw[:12], hashed_key=hash_api_key(raw), created_at=now
     )
     return key, raw
+
+
+def revoke_api_keys(*, keys, now: datetime) -> int:
+    """Revoke keys (a queryset) not revoked yet; a revoked key never authenticates again."""
+    return keys.filter(revoked_at__isnull=True).update(revoked_at=now)
+
+
+# How stale ApiKey.last_used_at may get: "used within the last minute" is all anyone reads
+# from it (is this key still in use?), and a write per request would double the cost of
+# every API call and contend on one row under a burst of payments.
+API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def touch_api_key(*, key: ApiKey, now: datetime) -> bool:
+    """Record that `key` authenticated a request, at most once per API_KEY_TOUCH_INTERVAL.
+
+    `key` is the row just read to authenticate, so a fresh timestamp costs no query at all;
+    a stale one costs one conditional UPDATE (compare-and-set: of many concurrent requests
+    with the same stale key only one writes). Returns whether this call wrote."""
+    cutoff = now - API_KEY_TOUCH_INTERVAL
+    if key.last_used_at is not None and key.last_used_at > cutoff:
+        return False
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=cutoff)
+    wrote = ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=now) == 1
+    key.last_used_at = now
+    return wrote
+
+
+@transaction.atomic
+def set_user_active(*, user: User, active: bool, now: datetime, actor: User | None) -> bool:
+    """Deactivate (or reactivate) an account. An inactive user's affiliate links stop being
+    honoured at once: the resolver's answers carry the user's flag, so they are dropped on
+    commit like after a status change. Returns whether anything changed."""
+    changed = User.objects.filter(pk=user.pk, is_active=not active).update(is_active=active)
+    user.is_active = active
+    if changed:
+        affiliate = Affiliate.objects.filter(user_id=user.pk).first()
+        AuditLog.objects.create(
+            at=now,
+            actor=actor,
+            action="user.activated" if active else "user.deactivated",
+            affiliate=affiliate,
+            details={"email": user.email},
+        )
+        if affiliate is not None:
+            _forget_all_names_on_commit(affiliate.pk)
+    return bool(changed)
 
 
 def _forget_all_names_on_commit(affiliate_id: int, *extra: str) -> None:
@@ -254,6 +302,7 @@ def change_username(*, affiliate: Affiliate, new_username: str, now: datetime) -
     old = locked.username
     if name == old:
         return locked
+    _check_rename_limit(affiliate=locked, now=now)
     Username.objects.filter(affiliate=locked, name=old).update(retired_at=now)
     if not Username.objects.filter(affiliate=locked, name=name).update(retired_at=None):
         _add_username_row(affiliate=locked, name=name, now=now)
@@ -269,6 +318,33 @@ def change_username(*, affiliate: Affiliate, new_username: str, now: datetime) -
     _forget_all_names_on_commit(locked.pk, name, old)
     affiliate.username = name
     return locked
+
+
+def _check_rename_limit(*, affiliate: Affiliate, now: datetime) -> None:
+    """At most settings.USERNAME_CHANGE_LIMIT renames per USERNAME_CHANGE_PERIOD_DAYS: every
+    name ever held stays reserved for its affiliate, so unlimited renames would let one
+    affiliate squat a dozen names in seconds. Counted from the audit log (returning to an
+    own alias counts too: it retires the current name all the same), under the caller's row
+    lock, so two renames at once cannot both pass the count."""
+    limit = settings.USERNAME_CHANGE_LIMIT
+    period = timedelta(days=settings.USERNAME_CHANGE_PERIOD_DAYS)
+    recent = list(
+        AuditLog.objects.filter(
+            affiliate=affiliate, action="affiliate.username_changed", at__gt=now - period
+        )
+        .order_by("at")
+        .values_list("at", flat=True)
+    )
+    if len(recent) < limit:
+        return
+    # The oldest change still counted leaves the window first.
+    next_at = recent[len(recent) - limit] + period
+    message = (
+        f"You can change your username {limit} time{'s' if limit != 1 else ''} in "
+        f"{settings.USERNAME_CHANGE_PERIOD_DAYS} days; the next change is possible on "
+        f"{next_at:%Y-%m-%d %H:%M} UTC."
+    )
+    raise ServiceError(message, code="rename_limit", status=429, fields={"username": [message]})
 
 
 def start_impersonation(*, actor: User, affiliate: Affiliate, now: datetime) -> AuditLog:

@@ -26,7 +26,7 @@ from config.errors import ServiceError
 
 # Impersonation logs in without a password: name the backend explicitly (axes' backend
 # is first in AUTHENTICATION_BACKENDS and only guards authenticate()).
-_MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+_MODEL_BACKEND = "affiliates.backends.EmailBackend"
 
 
 def signup(request: HttpRequest) -> HttpResponse:

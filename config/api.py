@@ -54,6 +54,12 @@ class ApiKeyAuthentication(BaseAuthentication):
         key = get_api_key_by_raw(raw=auth[1].decode("latin-1"))
         if key is None:
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+        # Imported here, like the selector: DRF loads this module before the app registry.
+        from django.utils import timezone
+
+        from affiliates.services import touch_api_key
+
+        touch_api_key(key=key, now=timezone.now())
         return ApiClient(key), key
 
     def authenticate_header(self, request: Request) -> str:
@@ -72,14 +78,48 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         }
 
 
+# What a logged-in staff user (a person trying the API in a browser) may read, by URL name:
+# Django model permissions of the roles `affiliates.roles.sync_roles` creates. Writes never
+# go through a session: the product's backend and billing systems use an API key, and a
+# session write is what a forged or mistaken browser request looks like (Support once
+# created a $1,000 payment this way). A route missing from this table refuses sessions
+# altogether (fail closed): a new route is readable by staff only once someone decides
+# which permission it needs.
+SESSION_READ_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "api-affiliates": ("affiliates.view_affiliate",),
+    # The detail carries the ledger balances.
+    "api-affiliate": ("affiliates.view_affiliate", "commissions.view_commissionentry"),
+    "api-commissions": ("commissions.view_commissionentry",),
+    # The payout list shows the method, never the destination (payouts.PayoutAccount).
+    "api-payouts": ("payouts.view_payout",),
+}
+
+
 class IsApiClient(permissions.BasePermission):
-    """Server-to-server endpoints: an API key, or a staff session (admins trying the API)."""
+    """Every route: an API key, any method. A staff session: reads only (GET, HEAD, OPTIONS),
+    and only routes of SESSION_READ_PERMISSIONS whose permissions the user holds; superusers
+    included — they write with a key like everyone else."""
+
+    message = "You do not have permission to do this."
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if isinstance(request.user, ApiClient):
             return True
         user = request.user
-        return bool(user and getattr(user, "is_staff", False) and user.is_active)
+        if not (user and getattr(user, "is_staff", False) and user.is_active):
+            return False
+        if request.method not in permissions.SAFE_METHODS:
+            self.message = "Writes need an API key (Authorization: Bearer …); a session only reads."
+            return False
+        match = getattr(request, "resolver_match", None)
+        needed = SESSION_READ_PERMISSIONS.get(match.url_name if match else "")
+        if needed is None:
+            self.message = "This route is open to API keys only."
+            return False
+        if not user.has_perms(needed):
+            self.message = "Your role may not read this."
+            return False
+        return True
 
 
 def _error(

@@ -87,7 +87,8 @@ WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "affiliates.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend that lowercases the typed e-mail (stored lowercase).
+    "affiliates.backends.EmailBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/dashboard/"
@@ -311,10 +312,16 @@ RESERVED_USERNAMES = env.list(
     ],
 )
 AUTO_APPROVE_PAYING_CUSTOMERS = env.bool("AUTO_APPROVE_PAYING_CUSTOMERS", default=True)
+# Renames per period: every name ever held stays reserved for its affiliate, so this bounds
+# how many names one affiliate can take out of circulation.
+USERNAME_CHANGE_LIMIT = env.int("USERNAME_CHANGE_LIMIT", default=3)
+USERNAME_CHANGE_PERIOD_DAYS = env.int("USERNAME_CHANGE_PERIOD_DAYS", default=30)
 # Django's login form posts the e-mail as "username"; axes would otherwise look for a field
 # named after USERNAME_FIELD ("email"), record failures under no username at all and let a
 # correct password through a lockout.
 AXES_USERNAME_FORM_FIELD = "username"
+# Failures count per normalised e-mail, like the login itself (affiliates.backends).
+AXES_USERNAME_CALLABLE = "affiliates.backends.axes_username"
 
 # --- Tracking (issue 4)
 REFERRAL_COOKIE_DAYS = env.int("REFERRAL_COOKIE_DAYS", default=30)

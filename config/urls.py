@@ -4,8 +4,11 @@ The tracking app's catch-all `/<username>` must stay last; every other first pat
 served here is reserved as a username automatically (affiliates.usernames).
 """
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.decorators.cache import cache_control
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
@@ -23,6 +26,14 @@ urlpatterns = [
     # paid ~0.2 ms walking every include). [\s\S]: unlike <path:…>, it also matches control
     # characters, which must redirect home rather than 404.
     re_path(r"^r/(?P<path>[\s\S]+)\Z", tracking_views.tracked_redirect, name="tracked-redirect"),
+    # Browsers ask for /favicon.ico on every page; one small fixed file (no path from the
+    # request reaches serve()), cached for a day.
+    path(
+        "favicon.ico",
+        cache_control(public=True, max_age=86400)(serve),
+        {"path": "favicon.ico", "document_root": settings.BASE_DIR / "static"},
+        name="favicon",
+    ),
     path("healthz/live", health.live, name="healthz-live"),
     path("healthz/ready", health.ready, name="healthz-ready"),
     path("admin/", admin.site.urls),

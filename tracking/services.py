@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
+from affiliates.emails import canonical_domain, canonical_mailbox, registrable_domain
 from affiliates.models import Affiliate, Coupon
 from affiliates.selectors import ResolvedAffiliate, resolve_username, resolve_username_memoised
 from config.errors import Conflict, ServiceError
@@ -137,26 +138,41 @@ class _Evidence:
     ignored: list[str] = field(default_factory=list)
 
 
-def _email_domain(email: str) -> str:
-    return email.rsplit("@", 1)[-1].lower() if "@" in email else ""
+def _free_mail(domain: str) -> bool:
+    """A provider anyone can get an address at (settings.WEBMAIL_DOMAINS, by the domain or
+    its registrable part: mail.yahoo.com is yahoo.com)."""
+    webmail = {canonical_domain("x@" + d) for d in settings.WEBMAIL_DOMAINS if d.strip()}
+    return domain in webmail or registrable_domain(domain) in webmail
 
 
 def self_referral_reason(*, customer_email: str, affiliate: Affiliate) -> str:
-    """Words saying why this is a self-referral, or '' when it is not.
+    """Words saying why crediting `affiliate` (an affiliate or an employee) with this customer
+    would be a self-referral, or '' when it is not.
 
-    Same e-mail, or the same e-mail domain unless that domain is a webmail provider
-    (settings.WEBMAIL_DOMAINS): colleagues at one company are one buyer, two gmail users are not.
+    - The same mailbox, however spelled (affiliates.emails.canonical_mailbox: case, `+tags`,
+      Gmail's dots, googlemail.com): always.
+    - The same organisation: both addresses under one registrable domain (Public Suffix List:
+      boss@sub.example.com and alice@example.com are one company) — colleagues at one company
+      are one buyer, and a company signing itself up through its own employee's link is not
+      new business. Not on a free-mail provider (settings.WEBMAIL_DOMAINS): two gmail users
+      are two people, so there only the same mailbox counts.
     """
-    customer = (customer_email or "").strip().lower()
-    own = (affiliate.user.email or "").lower()
-    if not customer:
+    customer = canonical_mailbox(customer_email)
+    own = canonical_mailbox(affiliate.user.email)
+    if not customer or not own:
         return ""
     if customer == own:
-        return f"self-referral: the customer's e-mail {customer} is {affiliate.username}'s own"
-    domain = _email_domain(customer)
-    webmail = {d.lower() for d in settings.WEBMAIL_DOMAINS}
-    if domain and domain == _email_domain(own) and domain not in webmail:
-        return f"self-referral: the customer's e-mail domain {domain} is {affiliate.username}'s"
+        return (
+            f"self-referral: the customer's e-mail {customer_email.strip().lower()} is "
+            f"{affiliate.username}'s own mailbox"
+        )
+    domain = registrable_domain(canonical_domain(customer))
+    same_org = domain and domain == registrable_domain(canonical_domain(own))
+    if same_org and not _free_mail(canonical_domain(customer)):
+        return (
+            f"self-referral: the customer's e-mail domain {domain} is {affiliate.username}'s "
+            "organisation"
+        )
     return ""
 
 
@@ -245,8 +261,9 @@ def _gather(
 def _resolve_employee(name: str) -> Affiliate:
     raw = name.strip()
     aff = (
-        Affiliate.objects.filter(Q(username=raw.lower()) | Q(public_id=raw))
-        .filter(is_employee=True, status=Affiliate.Status.APPROVED)
+        Affiliate.objects.select_related("user")
+        .filter(Q(username=raw.lower()) | Q(public_id=raw))
+        .filter(is_employee=True, status=Affiliate.Status.APPROVED, user__is_active=True)
         .first()
     )
     if aff is None:
@@ -255,6 +272,15 @@ def _resolve_employee(name: str) -> Affiliate:
             fields={"employee": ["Not an approved employee affiliate."]},
         )
     return aff
+
+
+def _employee_self_referral(emp: Affiliate | None, customer_email: str) -> str:
+    """An employee is never credited for its own account (or its own organisation's, the
+    same rule as affiliates: self_referral_reason). '' when `emp` may be credited."""
+    if emp is None:
+        return ""
+    reason = self_referral_reason(customer_email=customer_email, affiliate=emp)
+    return f"employee {emp.username} not credited: {reason}" if reason else ""
 
 
 def _enqueue_signup_commission(referral_id: int) -> None:
@@ -280,8 +306,14 @@ def _add_later_facts(
     """A repeat call keeps the first answer; it may only add what was not known yet: the
     employee named at upgrade and the Stripe customer id."""
     changed: list[str] = []
-    if employee and referral.employee_id is None:
-        emp = _resolve_employee(employee)
+    emp = _resolve_employee(employee) if employee and referral.employee_id is None else None
+    emp_note = _employee_self_referral(emp, referral.email)
+    if emp_note:
+        # Not credited, and the trail says why (once: a retried call adds nothing).
+        if emp_note not in referral.why:
+            referral.why = f"{referral.why}; {emp_note}" if referral.why else emp_note
+            changed.append("why")
+    elif emp is not None:
         referral.employee, referral.employee_at = emp, now
         changed += ["employee", "employee_at"]
         if referral.affiliate_id is None:
@@ -354,6 +386,9 @@ def attribute_signup(
         return result
 
     emp = _resolve_employee(employee) if employee else None
+    emp_note = _employee_self_referral(emp, email)
+    if emp_note:
+        emp = None
     if (
         stripe_customer_id
         and Referral.objects.filter(stripe_customer_id=stripe_customer_id).exists()
@@ -366,10 +401,14 @@ def attribute_signup(
         coupon=coupon, referral=referral, referral_click=referral_click, referred_by=referred_by
     )
     chosen: _Candidate | None = None
-    notes = list(ev.ignored)
+    notes = list(ev.ignored) + ([emp_note] if emp_note else [])
     for cand in ev.candidates:
         if not cand.affiliate.is_approved:
             notes.append(f"{cand.evidence}: {cand.affiliate.username} is {cand.affiliate.status}")
+            continue
+        if not cand.affiliate.user.is_active:
+            # A deactivated account's links are not honoured (the redirect ignores them too).
+            notes.append(f"{cand.evidence}: {cand.affiliate.username}'s account is deactivated")
             continue
         self_ref = self_referral_reason(customer_email=email, affiliate=cand.affiliate)
         if self_ref:

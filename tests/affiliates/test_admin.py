@@ -238,3 +238,235 @@ def test_the_affiliates_list_shows_last_30_day_clicks_and_earnings_from_rollups(
     assert response.status_code == 200
     assert ">12<" in row
     assert "USD 20.50" in row
+
+
+# --- Support reads only, in every model admin -------------------------------------------
+
+
+def _admin_request(user):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    return request
+
+
+def test_support_has_no_add_change_delete_or_action_on_any_model_admin(support):
+    from django.contrib import admin
+
+    request = _admin_request(support)
+    open_doors = []
+
+    for model, model_admin in admin.site._registry.items():
+        label = model._meta.label
+        if model_admin.has_add_permission(request):
+            open_doors.append(f"{label}: add")
+        if model_admin.has_change_permission(request):
+            open_doors.append(f"{label}: change")
+        if model_admin.has_delete_permission(request):
+            open_doors.append(f"{label}: delete")
+        if model_admin.has_view_permission(request) and model_admin.get_actions(request):
+            open_doors.append(f"{label}: actions {sorted(model_admin.get_actions(request))}")
+
+    assert open_doors == []
+
+
+def test_support_is_refused_every_add_page_and_writes_nothing(support_client):
+    from django.contrib import admin
+
+    before = {m._meta.label: m._default_manager.count() for m in apps.get_models()}
+    refused = {}
+
+    for model in admin.site._registry:
+        opts = model._meta
+        url = f"/admin/{opts.app_label}/{opts.model_name}/add/"
+        refused[opts.label] = (
+            support_client.get(url).status_code,
+            support_client.post(url, {"name": "x", "email": "x@example.org"}).status_code,
+        )
+
+    assert {answers for answers in refused.values()} == {(403, 403)}, refused
+    after = {m._meta.label: m._default_manager.count() for m in apps.get_models()}
+    assert after == before
+
+
+# --- Program managers cannot grant privileges -------------------------------------------
+
+USER_CHANGE = "/admin/affiliates/user/{}/change/"
+
+
+def _user_form(user, **overrides) -> dict:
+    data = {
+        "email": user.email,
+        "name": user.name,
+        "is_active": "on" if user.is_active else "",
+        "date_joined_0": "2026-11-02",
+        "date_joined_1": "12:00:00",
+        "last_login_0": "",
+        "last_login_1": "",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v != ""}
+
+
+def _escalation(manager_group_pk: int, permission_pk: int) -> dict:
+    return {
+        "is_staff": "on",
+        "is_superuser": "on",
+        "groups": [manager_group_pk],
+        "user_permissions": [permission_pk],
+    }
+
+
+def test_a_manager_cannot_make_itself_superuser_even_with_a_forged_post(manager_client, manager):
+    from django.contrib.auth.models import Permission
+
+    group = Group.objects.get(name=PROGRAM_MANAGER)
+    perm = Permission.objects.get(codename="change_group")
+
+    page = manager_client.get(USER_CHANGE.format(manager.pk))
+    forged = manager_client.post(
+        USER_CHANGE.format(manager.pk), _user_form(manager, **_escalation(group.pk, perm.pk))
+    )
+
+    assert page.status_code == 200 and b'name="_save"' not in page.content  # view only
+    assert forged.status_code == 403
+    manager.refresh_from_db()
+    assert not manager.is_superuser
+    assert not manager.user_permissions.exists()
+
+
+def test_a_manager_edits_an_affiliates_account_but_a_forged_privilege_is_ignored(
+    manager_client,
+):
+    from django.contrib.auth.models import Permission
+
+    member = AffiliateFactory().user
+    group = Group.objects.get(name=PROGRAM_MANAGER)
+    perm = Permission.objects.get(codename="change_group")
+
+    page = manager_client.get(USER_CHANGE.format(member.pk))
+    response = manager_client.post(
+        USER_CHANGE.format(member.pk),
+        _user_form(member, name="Renamed", **_escalation(group.pk, perm.pk)),
+    )
+
+    assert b'name="is_superuser"' not in page.content and b'name="groups"' not in page.content
+    assert response.status_code == 302, response.content
+    member.refresh_from_db()
+    assert member.name == "Renamed"
+    assert (member.is_staff, member.is_superuser) == (False, False)
+    assert not member.groups.exists() and not member.user_permissions.exists()
+
+
+def test_a_manager_cannot_touch_a_superusers_account_or_password(manager_client):
+    from tests.factories import UserFactory
+
+    root = UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
+
+    change = manager_client.post(USER_CHANGE.format(root.pk), _user_form(root, is_active=""))
+    password = manager_client.post(
+        f"/admin/affiliates/user/{root.pk}/password/",
+        {"password1": "taken-over-123", "password2": "taken-over-123", "usable_password": "true"},
+    )
+    delete = manager_client.post(f"/admin/affiliates/user/{root.pk}/delete/", {"post": "yes"})
+
+    assert (change.status_code, password.status_code, delete.status_code) == (403, 403, 403)
+    root.refresh_from_db()
+    assert root.is_active and root.check_password("pass-1234-word")
+
+
+def test_a_manager_adding_an_account_cannot_make_it_staff(manager_client):
+    from affiliates.models import User
+
+    manager_client.post(
+        "/admin/affiliates/user/add/",
+        {
+            "email": "new@example.org",
+            "password1": "a-long-pass-phrase-1",
+            "password2": "a-long-pass-phrase-1",
+            "usable_password": "true",
+            "is_staff": "on",
+            "is_superuser": "on",
+        },
+    )
+
+    new = User.objects.get(email="new@example.org")
+    assert (new.is_staff, new.is_superuser) == (False, False)
+
+
+def test_groups_are_for_superusers_only(manager_client, admin_client):
+    from django.contrib.auth.models import Permission
+
+    group = Group.objects.get(name=PROGRAM_MANAGER)
+    every = list(Permission.objects.values_list("pk", flat=True))
+    count = group.permissions.count()
+
+    listing = manager_client.get("/admin/auth/group/")
+    add = manager_client.post("/admin/auth/group/add/", {"name": "Root", "permissions": every})
+    change = manager_client.post(
+        f"/admin/auth/group/{group.pk}/change/", {"name": group.name, "permissions": every}
+    )
+    index = manager_client.get("/admin/")
+
+    assert (listing.status_code, add.status_code, change.status_code) == (403, 403, 403)
+    assert b"/admin/auth/group/" not in index.content
+    assert not Group.objects.filter(name="Root").exists()
+    assert group.permissions.count() == count
+    assert admin_client.get("/admin/auth/group/").status_code == 200
+
+
+def test_a_superuser_still_manages_staff_accounts(admin_client):
+    from tests.factories import UserFactory
+
+    person = UserFactory(email="new-staff@example.com")
+    group = Group.objects.get(name=SUPPORT)
+
+    response = admin_client.post(
+        USER_CHANGE.format(person.pk), _user_form(person, is_staff="on", groups=[group.pk])
+    )
+
+    assert response.status_code == 302, response.content
+    person.refresh_from_db()
+    assert person.is_staff and list(person.groups.all()) == [group]
+
+
+# --- API keys in admin ------------------------------------------------------------------
+
+
+def test_adding_an_api_key_in_admin_creates_a_working_key_shown_once(manager_client):
+    import re
+
+    from affiliates.models import ApiKey
+    from affiliates.selectors import hash_api_key
+
+    page = manager_client.get("/admin/affiliates/apikey/add/")
+    created = manager_client.post("/admin/affiliates/apikey/add/", {"name": "billing"})
+
+    assert page.status_code == 200 and b'name="hashed_key"' not in page.content
+    assert created.status_code == 200
+    raw = re.search(rb'id="raw-key"[^>]*>(amb_[^<]+)<', created.content).group(1).decode()
+    key = ApiKey.objects.get()
+    assert (key.name, key.hashed_key, key.prefix) == ("billing", hash_api_key(raw), raw[:12])
+    assert "no-store" in created["Cache-Control"]
+    # It authenticates, and no admin page shows it again.
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert api.get("/api/v1/affiliates").status_code == 200
+    for url in ("/admin/affiliates/apikey/", f"/admin/affiliates/apikey/{key.pk}/change/"):
+        assert raw.encode() not in manager_client.get(url).content
+
+
+def test_a_key_revoked_in_admin_stops_working(manager_client, api, api_key):
+    from affiliates.models import ApiKey
+
+    key = ApiKey.objects.get()
+
+    manager_client.post(
+        "/admin/affiliates/apikey/", {"action": "revoke_selected", "_selected_action": [key.pk]}
+    )
+
+    assert ApiKey.objects.get().revoked_at is not None
+    assert api.get("/api/v1/affiliates").status_code == 401

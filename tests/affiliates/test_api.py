@@ -98,3 +98,29 @@ def test_the_detail_shows_balances_per_currency_in_minor_units(api):
         "USD": {"pending": 2000, "approved": 500, "in_payout": 0, "paid": 0},
         "EUR": {"pending": 0, "approved": 700, "in_payout": 0, "paid": 0},
     }
+
+
+def test_an_api_call_records_when_its_key_was_last_used_without_a_write_per_request(db):
+    import time_machine
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+
+    from affiliates.models import ApiKey
+    from affiliates.services import create_api_key
+
+    key, raw = create_api_key(name="billing", now=timezone.now())
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    with time_machine.travel("2026-11-02 12:00:00Z", tick=False):
+        client.get("/api/v1/affiliates")
+    with time_machine.travel("2026-11-02 12:00:30Z", tick=False):
+        with CaptureQueriesContext(connection) as queries:
+            client.get("/api/v1/affiliates")
+
+    key.refresh_from_db()
+    assert key.last_used_at.isoformat() == "2026-11-02T12:00:00+00:00"
+    assert not [q for q in queries if "UPDATE" in q["sql"] and "apikey" in q["sql"]]
+    assert ApiKey.objects.filter(last_used_at__isnull=False).count() == 1

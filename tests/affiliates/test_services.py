@@ -241,3 +241,76 @@ def test_a_staff_account_cannot_be_impersonated(now, manager):
 
     with pytest.raises(ServiceError):
         services.start_impersonation(actor=manager, affiliate=staff_affiliate, now=now)
+
+
+# --- rename limit ---------------------------------------------------------------------------
+
+
+def test_renames_are_limited_per_period_and_a_refused_one_changes_nothing(now, settings):
+    from datetime import timedelta
+
+    settings.USERNAME_CHANGE_LIMIT, settings.USERNAME_CHANGE_PERIOD_DAYS = 3, 30
+    affiliate = AffiliateFactory(username="squat0")
+    # Three renames over two days are allowed (day 0, 1, 2).
+    for day, name in enumerate(["squat1", "squat2", "squat3"]):
+        services.change_username(
+            affiliate=affiliate, new_username=name, now=now + timedelta(days=day)
+        )
+
+    with pytest.raises(ServiceError) as refused:
+        services.change_username(
+            affiliate=affiliate, new_username="squat4", now=now + timedelta(days=3)
+        )
+
+    assert refused.value.code == "rename_limit"
+    # The first of the three (day 0) leaves the 30-day window on day 30.
+    assert (now + timedelta(days=30)).strftime("%Y-%m-%d") in refused.value.message
+    affiliate.refresh_from_db()
+    assert affiliate.username == "squat3"
+    assert not Username.objects.filter(name="squat4").exists()
+    # Day 30 + 1 s: the day-0 rename no longer counts; two do, so one more is allowed.
+    later = now + timedelta(days=30, seconds=1)
+    services.change_username(affiliate=affiliate, new_username="squat4", now=later)
+    with pytest.raises(ServiceError, match="next change"):
+        services.change_username(affiliate=affiliate, new_username="squat5", now=later)
+
+
+def test_returning_to_an_own_alias_counts_as_a_rename(now, settings):
+    settings.USERNAME_CHANGE_LIMIT = 2
+    affiliate = AffiliateFactory(username="one")
+    services.change_username(affiliate=affiliate, new_username="two", now=now)
+    services.change_username(affiliate=affiliate, new_username="one", now=now)
+
+    with pytest.raises(ServiceError, match="2 times in 30 days"):
+        services.change_username(affiliate=affiliate, new_username="two", now=now)
+
+
+# --- API keys -------------------------------------------------------------------------------
+
+
+def test_last_used_at_is_written_at_most_once_a_minute(now):
+    from datetime import timedelta
+
+    from affiliates.models import ApiKey
+
+    key, _ = services.create_api_key(name="billing", now=now)
+
+    first = services.touch_api_key(key=key, now=now)
+    soon = services.touch_api_key(
+        key=ApiKey.objects.get(pk=key.pk), now=now + timedelta(seconds=59)
+    )
+    later = services.touch_api_key(
+        key=ApiKey.objects.get(pk=key.pk), now=now + timedelta(seconds=61)
+    )
+
+    assert (first, soon, later) == (True, False, True)
+    assert ApiKey.objects.get(pk=key.pk).last_used_at == now + timedelta(seconds=61)
+
+
+def test_two_requests_with_the_same_stale_key_write_once(now):
+    from affiliates.models import ApiKey
+
+    key, _ = services.create_api_key(name="billing", now=now)
+    a, b = ApiKey.objects.get(pk=key.pk), ApiKey.objects.get(pk=key.pk)  # both read stale
+
+    assert [services.touch_api_key(key=k, now=now) for k in (a, b)] == [True, False]

@@ -235,3 +235,53 @@ def test_a_post_without_the_csrf_token_is_refused():
     )
 
     assert response.status_code == 403
+
+
+def test_login_ignores_the_case_of_the_email(client):
+    UserFactory(email="mixed@example.org")  # stored lowercase, as every service stores it
+
+    response = client.post(
+        "/accounts/login/", {"username": " Mixed@Example.ORG", "password": "pass-1234-word"}
+    )
+
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
+    assert client.session["_auth_user_id"] == str(User.objects.get(email="mixed@example.org").pk)
+
+
+def test_the_admin_login_ignores_the_case_of_the_email(client):
+    UserFactory(email="staff@example.org", is_staff=True)
+
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "STAFF@example.org", "password": "pass-1234-word", "next": "/admin/"},
+    )
+
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+def test_the_lockout_counts_every_spelling_of_one_email(client, settings):
+    UserFactory(email="a@example.org")
+    settings.AXES_FAILURE_LIMIT = 3
+
+    for spelling in ("a@example.org", "A@example.org", "a@EXAMPLE.ORG"):
+        client.post("/accounts/login/", {"username": spelling, "password": "wrong"})
+    locked = client.post(
+        "/accounts/login/", {"username": "A@Example.Org", "password": "pass-1234-word"}
+    )
+
+    assert locked.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_settings_page_explains_the_rename_limit(client, settings):
+    settings.USERNAME_CHANGE_LIMIT = 1
+    affiliate = AffiliateFactory(username="first")
+    client.force_login(affiliate.user)
+    assert client.post("/settings/", {"username": "second"}).status_code == 302
+
+    response = client.post("/settings/", {"username": "third"})
+
+    assert response.status_code == 200
+    assert b"You can change your username 1 time in 30 days" in response.content
+    affiliate.refresh_from_db()
+    assert affiliate.username == "second"

@@ -186,3 +186,28 @@ def test_a_person_trying_the_link_with_curl_is_honoured(client, alice):
 
     assert response.status_code == 302
     assert response.cookies["referral"].value == alice.public_id
+
+
+def test_the_favicon_is_served_and_never_taken_for_a_username(client, alice):
+    response = client.get("/favicon.ico", HTTP_USER_AGENT=CHROME)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] in ("image/x-icon", "image/vnd.microsoft.icon")
+    assert b"".join(response.streaming_content)[:4] == b"\x00\x00\x01\x00"  # ICO header
+    assert "max-age=86400" in response["Cache-Control"]
+    assert _recorded() == []
+
+
+@pytest.mark.parametrize("path", ["/robots.txt", "/wp-login.php", "/alice.", "/al%20ice"])
+def test_the_root_short_link_takes_only_the_username_charset(client, alice, path):
+    response = _get(client, path)
+
+    assert response.status_code == 404
+    assert "referral" not in response.cookies
+
+
+def test_the_root_short_link_still_takes_any_case(client, alice):
+    response = _get(client, "/Alice")
+
+    assert response.status_code == 302
+    assert response.cookies["referral"].value == alice.public_id
