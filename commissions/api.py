@@ -1,10 +1,13 @@
 """Commissions API (Bearer key): payments and refunds from billing systems other than
-Stripe, and the ledger entries of an affiliate. Amounts are integer minor units."""
+Stripe, and the ledger entries of an affiliate. Amounts are integer minor units, 1 … 10^12;
+dates from 2000-01-01 to one day from now (commissions.services, "Bounds")."""
 
 from __future__ import annotations
 
 from datetime import UTC
+from decimal import Decimal
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -17,7 +20,15 @@ from affiliates.models import Affiliate
 from commissions import selectors
 from commissions.events import submit_api_event
 from commissions.models import CommissionEntry, Payment, Refund
-from commissions.services import SUPPORTED_CURRENCIES
+from commissions.services import (
+    EARLIEST_MOMENT,
+    FUTURE_SLACK,
+    FX_DECIMAL_PLACES,
+    MAX_AMOUNT,
+    MAX_FX_RATE,
+    MIN_AMOUNT,
+    SUPPORTED_CURRENCIES,
+)
 from config.errors import NotFound, ServiceError
 
 
@@ -27,6 +38,44 @@ class MinorUnitsField(serializers.IntegerField):
 
     def to_internal_value(self, data: object) -> int:
         if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def _minor_units(help_text: str) -> MinorUnitsField:
+    return MinorUnitsField(
+        min_value=MIN_AMOUNT, max_value=MAX_AMOUNT, help_text=f"{help_text} {MIN_AMOUNT} … 10^12."
+    )
+
+
+class BoundedMomentField(serializers.DateTimeField):
+    """An instant from 2000-01-01 to one day from now (a billing system's clock may run a
+    little ahead; anything further is a typo that would mis-date commissions)."""
+
+    def to_internal_value(self, value: object):  # type: ignore[no-untyped-def]
+        moment = super().to_internal_value(value)
+        if not EARLIEST_MOMENT <= moment <= timezone.now() + FUTURE_SLACK:
+            raise serializers.ValidationError(
+                f"Must be between {EARLIEST_MOMENT:%Y-%m-%d} and one day from now."
+            )
+        return moment
+
+
+class ExchangeRateField(serializers.DecimalField):
+    """A decimal string, program-currency units per unit of the payment's currency: a
+    string so that no float rounding creeps in ("0.92", not 0.92)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(
+            max_digits=7 + FX_DECIMAL_PLACES,
+            decimal_places=FX_DECIMAL_PLACES,
+            min_value=Decimal(1).scaleb(-FX_DECIMAL_PLACES),
+            max_value=MAX_FX_RATE,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    def to_internal_value(self, data: object) -> Decimal:
+        if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
 
@@ -43,10 +92,27 @@ class PaymentApi(APIView):
     class InputSerializer(serializers.Serializer):
         payment_id = serializers.CharField(max_length=200)
         customer_id = serializers.CharField(max_length=200)
-        amount = MinorUnitsField(min_value=0, help_text="Minor units, net of tax.")
+        amount = _minor_units("Minor units, net of tax:")
         currency = serializers.ChoiceField(choices=SUPPORTED_CURRENCIES)
-        paid_at = serializers.DateTimeField()
+        paid_at = BoundedMomentField(help_text="From 2000-01-01 to one day from now.")
         plan = serializers.CharField(max_length=120, required=False, allow_blank=True)
+        exchange_rate = ExchangeRateField(
+            required=False,
+            help_text=(
+                "Optional: program-currency units per unit of `currency`, as a decimal "
+                'string ("1.0825"), positive, at most 1000000 and 10 decimal places. Without '
+                "it, the rate admin entered for `paid_at` is used; with neither, the payment "
+                "is stored and waits (202 `waiting_for_rate`) until a rate is entered."
+            ),
+        )
+
+        def validate(self, attrs: dict) -> dict:
+            rate = attrs.get("exchange_rate")
+            if rate is not None and attrs["currency"] == settings.PROGRAM_CURRENCY and rate != 1:
+                raise serializers.ValidationError(
+                    {"exchange_rate": ["Must be 1 (or left out) for the program currency."]}
+                )
+            return attrs
 
     class OutputSerializer(serializers.Serializer):
         payment_id = serializers.CharField()
@@ -55,11 +121,20 @@ class PaymentApi(APIView):
         currency = serializers.CharField()
         paid_at = serializers.CharField()
         plan = serializers.CharField()
-        status = serializers.ChoiceField(choices=["recorded", "skipped"])
+        exchange_rate = serializers.CharField(allow_null=True)
+        status = serializers.ChoiceField(
+            choices=["recorded", "waiting_for_rate", "skipped"],
+            help_text=(
+                "waiting_for_rate: stored, commissions computed as soon as an exchange "
+                "rate is entered (see `reason`)."
+            ),
+        )
+        reason = serializers.CharField()
         commissions = _EntrySummary(many=True)
 
     @extend_schema(
-        request=InputSerializer, responses={201: OutputSerializer, 200: OutputSerializer}
+        request=InputSerializer,
+        responses={201: OutputSerializer, 202: OutputSerializer, 200: OutputSerializer},
     )
     def post(self, request: Request) -> Response:
         s = self.InputSerializer(data=request.data)
@@ -73,6 +148,9 @@ class PaymentApi(APIView):
             "paid_at": v["paid_at"].astimezone(UTC).isoformat(),
             "plan": v.get("plan", ""),
         }
+        if v.get("exchange_rate") is not None:
+            # Stored as given (normalized), so a repeat with the same rate is the same call.
+            data["exchange_rate"] = format(v["exchange_rate"].normalize(), "f")
         _, created = submit_api_event(
             kind="payment",
             external_id=v["payment_id"],
@@ -88,16 +166,26 @@ class PaymentApi(APIView):
             if payment
             else []
         )
-        body = {**data, "status": "recorded" if payment else "skipped", "commissions": entries}
-        return Response(self.OutputSerializer(body).data, status=201 if created else 200)
+        waiting = payment is not None and payment.status == Payment.Status.WAITING_FOR_RATE
+        status = "skipped" if payment is None else "waiting_for_rate" if waiting else "recorded"
+        body = {
+            "exchange_rate": None,
+            **data,
+            "status": status,
+            "reason": payment.status_reason if waiting else "",
+            "commissions": entries,
+        }
+        # 202: accepted and stored, its commissions still to come.
+        code = 200 if not created else 202 if waiting else 201
+        return Response(self.OutputSerializer(body).data, status=code)
 
 
 class RefundApi(APIView):
     class InputSerializer(serializers.Serializer):
         refund_id = serializers.CharField(max_length=200)
         payment_id = serializers.CharField(max_length=200)
-        amount = MinorUnitsField(min_value=1, help_text="Minor units refunded.")
-        refunded_at = serializers.DateTimeField()
+        amount = _minor_units("Minor units refunded, at most what is left of the payment:")
+        refunded_at = BoundedMomentField(help_text="Not before the payment; up to a day ahead.")
 
     class OutputSerializer(serializers.Serializer):
         refund_id = serializers.CharField()
@@ -105,12 +193,20 @@ class RefundApi(APIView):
         amount = serializers.IntegerField()
         refunded_at = serializers.CharField()
         status = serializers.ChoiceField(
-            choices=["applied", "waiting_for_payment"],
-            help_text="waiting_for_payment: booked when the payment arrives.",
+            choices=["applied", "waiting_for_payment", "waiting_for_rate"],
+            help_text=(
+                "waiting_for_payment: booked when the payment arrives; waiting_for_rate: "
+                "booked when the payment (waiting for an exchange rate) is computed."
+            ),
         )
 
     @extend_schema(
-        request=InputSerializer, responses={201: OutputSerializer, 200: OutputSerializer}
+        request=InputSerializer,
+        responses={201: OutputSerializer, 200: OutputSerializer},
+        description=(
+            "409 `refund_exceeds_payment` when the amount is more than is left of the "
+            "payment; 400 `refund_before_payment` when `refunded_at` predates it."
+        ),
     )
     def post(self, request: Request) -> Response:
         s = self.InputSerializer(data=request.data)
@@ -132,7 +228,12 @@ class RefundApi(APIView):
         refund = Refund.objects.filter(provider="api", external_id=v["refund_id"]).first()
         if refund is None:
             raise ServiceError("Refund could not be recorded.")
-        status = "applied" if refund.applied_at else "waiting_for_payment"
+        if refund.applied_at:
+            status = "applied"
+        elif refund.payment_id is None:
+            status = "waiting_for_payment"
+        else:
+            status = "waiting_for_rate"
         return Response(
             self.OutputSerializer({**data, "status": status}).data, status=201 if created else 200
         )

@@ -9,13 +9,24 @@ e.g. because a rule was wrong or a plan bonus was configured late — are insert
 
 Other apps add handlers with `register_handler(event_type, handler)` from their
 AppConfig.ready (payouts handles Connect's `account.updated` and `transfer.reversed`).
+
+One bad event never stops the others. Payloads are parsed defensively (a `data.object`
+that is not an object is a MalformedEvent), each event runs in its own savepoint, and
+whatever a handler raises is recorded on the event (error, attempts). A failed event is
+retried with exponential backoff (RETRY_BASE × 2^(attempts−1), stored as
+`next_attempt_at`) and parked after MAX_ATTEMPTS failures: kept, shown in admin with its
+error, retried only when a person asks (admin action, or `--reprocess`). Every failure is
+retried the same way, validation errors included: we cannot tell a malformed payload from
+a parser bug that a deploy fixes, and five tries are cheap. Should a batch fail outside
+the events' savepoints (a database error that aborts its transaction), the batch is run
+again one event per transaction, so the bad one is found and marked and the rest go on.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +47,16 @@ _handlers: dict[str, list[Handler]] = {}
 
 class Skip(Exception):
     """The event is not ours to act on (an unreferred customer, a zero invoice…)."""
+
+
+class MalformedEvent(ServiceError):
+    """The stored payload does not have the shape its type promises."""
+
+
+# Failed events: retried after RETRY_BASE, 2×, 4×, 8× it (2, 4, 8, 16 minutes: past a
+# deploy or a database hiccup), then parked on the MAX_ATTEMPTS-th failure.
+MAX_ATTEMPTS = 5
+RETRY_BASE = timedelta(minutes=2)
 
 
 # Common skip reasons, batched into one UPDATE each.
@@ -62,7 +83,10 @@ def store_event(
     """Store a raw event once per (provider, event id); returns (row, created). Stage two
     is enqueued on commit when the row is new (the sweeper catches a lost enqueue)."""
     event_id = str(event["id"])
-    created = datetime.fromtimestamp(int(event.get("created") or now.timestamp()), tz=UTC)
+    try:
+        created = datetime.fromtimestamp(int(event.get("created") or now.timestamp()), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        created = now  # stored anyway; stage two reports what is wrong with it
     try:
         with transaction.atomic():
             row = StoredEvent.objects.create(
@@ -88,7 +112,7 @@ def _learn_customer_link(row: StoredEvent) -> None:
         obj = _obj(row)
         try:
             if row.type.startswith("customer."):
-                ours = (obj.get("metadata") or {}).get("ambassador_customer_id")
+                ours = _id(_dict(obj.get("metadata")).get("ambassador_customer_id"))
                 stripe_id, how = _id(obj.get("id")), "customer metadata"
             else:
                 ours = obj.get("client_reference_id")
@@ -97,7 +121,7 @@ def _learn_customer_link(row: StoredEvent) -> None:
                 services.link_stripe_customer(
                     stripe_customer_id=stripe_id, customer_id=str(ours), how=how
                 )
-        except (TypeError, AttributeError):  # a malformed object: stage two reports it
+        except (TypeError, AttributeError, ValueError, MalformedEvent):  # stage two reports it
             logger.warning("Could not read customer link from %s", row.event_id)
 
 
@@ -117,8 +141,10 @@ def process_event(
     *, event: StoredEvent, now: datetime, cache: dict | None = None, reprocess: bool = False
 ) -> str:
     """Run the event's handlers in one transaction and mark it processed. Returns the
-    outcome: processed, skipped, unhandled or error (errors stay unprocessed for a retry)."""
+    outcome: processed, skipped, unhandled, error (retried later) or parked."""
     outcome, error = _run_handlers(event=event, now=now, cache=cache, reprocess=reprocess)
+    if outcome == "error":
+        return _mark_failed(event=event, error=error, now=now)
     _mark(pks=[event.pk], outcome=outcome, error=error, now=now)
     return outcome
 
@@ -135,6 +161,24 @@ _CUSTOMER_SCOPED = {
 
 
 def _run_handlers(
+    *, event: StoredEvent, now: datetime, cache: dict | None, reprocess: bool
+) -> tuple[str, str]:
+    """(outcome, error); never raises. What failed is kept on `event.failure`."""
+    event.failure = None  # type: ignore[attr-defined]
+    try:
+        return _run_handlers_unguarded(event=event, now=now, cache=cache, reprocess=reprocess)
+    except Exception as exc:
+        # Outside the handlers' savepoint: the shape checks before it, on a payload that is
+        # not what its type promises.
+        event.failure = exc  # type: ignore[attr-defined]
+        rules.drop_payment_memo(cache)
+        if isinstance(exc, ServiceError):
+            return "error", exc.message
+        logger.warning("Stage two could not read event %s", event.event_id, exc_info=True)
+        return "error", repr(exc)
+
+
+def _run_handlers_unguarded(
     *, event: StoredEvent, now: datetime, cache: dict | None, reprocess: bool
 ) -> tuple[str, str]:
     handlers = handlers_for(event.type)
@@ -186,6 +230,7 @@ def _run_handlers(
         _forget_invoice(event, cache)
         if isinstance(exc, Skip):
             return "skipped", str(exc)
+        event.failure = exc  # type: ignore[attr-defined]
         if isinstance(exc, ServiceError):
             return "error", exc.message
         # A bug: keep the event unprocessed, retry after the fix.
@@ -198,7 +243,7 @@ def _forget_invoice(event: StoredEvent, cache: dict | None) -> None:
     """An invoice whose event was rolled back is not "handled in this run" (see the twin
     check above)."""
     if cache is not None and event.type.startswith("invoice."):
-        cache.pop(("invoice", _obj(event).get("id")), None)
+        cache.pop(("invoice", _loose_obj(event).get("id")), None)
 
 
 def _mark(*, pks: list[int], outcome: str, error: str, now: datetime) -> None:
@@ -209,61 +254,169 @@ def _mark(*, pks: list[int], outcome: str, error: str, now: datetime) -> None:
         outcome=outcome,
         error=error[:2000],
         attempts=F("attempts") + 1,
+        next_attempt_at=None,
+        parked_at=None,
     )
+
+
+def _mark_failed(
+    *, event: StoredEvent | None = None, pk: int = 0, error: str, now: datetime
+) -> str:
+    """Record a failure: attempts + 1, then a retry after the backoff, or parked. Returns the
+    outcome ("error" or "parked")."""
+    if event is not None:
+        pk, attempts = event.pk, event.attempts + 1
+    else:  # the row could not be loaded: read only its counter
+        attempts = 1 + (
+            StoredEvent.objects.filter(pk=pk).values_list("attempts", flat=True).first() or 0
+        )
+    parked = attempts >= MAX_ATTEMPTS
+    StoredEvent.objects.filter(pk=pk).update(
+        processed_at=None,
+        outcome="parked" if parked else "error",
+        error=error[:2000],
+        attempts=attempts,
+        next_attempt_at=None if parked else now + RETRY_BASE * 2 ** (attempts - 1),
+        parked_at=now if parked else None,
+    )
+    return "parked" if parked else "error"
+
+
+def retry_events(*, event_ids: list[int], now: datetime) -> int:
+    """A person's "retry": parked or failing events get a fresh set of attempts and are
+    processed at once (on commit). Returns how many were queued."""
+    with transaction.atomic():
+        ids = list(
+            StoredEvent.objects.filter(pk__in=event_ids, processed_at__isnull=True).values_list(
+                "pk", flat=True
+            )
+        )
+        StoredEvent.objects.filter(pk__in=ids).update(
+            attempts=0, next_attempt_at=None, parked_at=None, outcome=""
+        )
+        for pk in ids:
+            transaction.on_commit(lambda pk=pk: _enqueue(pk))
+    return len(ids)
 
 
 def process_pending_events(
     *,
     now: datetime,
     limit: int | None = None,
-    max_attempts: int = 10,
     batch_size: int = 500,
     reprocess: bool = False,
+    failures: list[dict[str, Any]] | None = None,
 ) -> dict[str, int]:
-    """Process stored, unprocessed events in created order (oldest first, so a customer's
-    events keep their order). Concurrent runs share the work: on PostgreSQL each batch is
-    claimed with SKIP LOCKED."""
-    from django.db import connection
-
+    """Process stored, unprocessed events that are due (not parked, past their retry time)
+    in created order (oldest first, so a customer's events keep their order). Concurrent
+    runs share the work: on PostgreSQL each batch is claimed with SKIP LOCKED. Never raises
+    for a bad event: failures are counted ("error" retried later, "parked"), and listed in
+    `failures` when given (event id, type, error, attempts, outcome)."""
     counts: dict[str, int] = {}
     cache: dict = {}
     done = 0
     last = (datetime.min.replace(tzinfo=UTC), 0)
     while limit is None or done < limit:
         size = batch_size if limit is None else min(batch_size, limit - done)
-        with transaction.atomic():
-            qs = (
-                StoredEvent.objects.filter(processed_at__isnull=True, attempts__lt=max_attempts)
-                .filter(Q(created__gt=last[0]) | Q(created=last[0], pk__gt=last[1]))
+        claimed: list[tuple[int, datetime]] = []
+        try:
+            with transaction.atomic():
+                claimed = _claim(last=last, size=size, now=now)
+                batch = list(
+                    StoredEvent.objects.filter(pk__in=[pk for pk, _ in claimed]).order_by(
+                        "created", "pk"
+                    )
+                )
+                _run_batch(batch, now=now, cache=cache, reprocess=reprocess, counts=counts)
+        except Exception:
+            if not claimed:
+                raise  # claiming itself failed: the database, not an event
+            # Rolled back: a failure outside the events' savepoints (one event's bad data
+            # broke the batch's transaction). Redo it one event per transaction.
+            logger.exception("Stage two batch failed; processing it event by event")
+            cache.clear()
+            for pk, _ in claimed:
+                _run_alone(pk, now=now, reprocess=reprocess, counts=counts)
+        if not claimed:
+            break
+        done += len(claimed)
+        last = (claimed[-1][1], claimed[-1][0])
+        if failures is not None:
+            failures.extend(
+                StoredEvent.objects.filter(
+                    pk__in=[pk for pk, _ in claimed], outcome__in=["error", "parked"]
+                )
                 .order_by("created", "pk")
+                .values("event_id", "type", "error", "attempts", "outcome", "next_attempt_at")
             )
-            if connection.features.has_select_for_update_skip_locked:
-                qs = qs.select_for_update(skip_locked=True, of=("self",))
-            # Claim (lock) and order the batch on its keys alone, then read the payloads:
-            # sorting whole rows spills to disk when many events wait.
-            claimed = list(qs.values_list("pk", flat=True)[:size])
-            batch = list(StoredEvent.objects.filter(pk__in=claimed).order_by("created", "pk"))
+    return counts
+
+
+def _claim(*, last: tuple[datetime, int], size: int, now: datetime) -> list[tuple[int, datetime]]:
+    """(pk, created) of the next due events after `last`, locked for this run."""
+    from django.db import connection
+
+    qs = (
+        StoredEvent.objects.filter(processed_at__isnull=True, parked_at__isnull=True)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(Q(created__gt=last[0]) | Q(created=last[0], pk__gt=last[1]))
+        .order_by("created", "pk")
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    # Claim (lock) and order the batch on its keys alone, then read the payloads: sorting
+    # whole rows spills to disk when many events wait.
+    return list(qs.values_list("pk", "created")[:size])
+
+
+def _run_batch(
+    batch: list[StoredEvent], *, now: datetime, cache: dict, reprocess: bool, counts: dict
+) -> None:
+    try:
+        # Its own savepoint: a lookup that fails (bad ids in a payload) costs the
+        # prefetch, not the batch; the events then read what they need one by one.
+        with transaction.atomic():
             _prefetch_referrals(batch, cache)
             _prefetch_payments(batch, cache)
-            # Outcomes are written per batch, one UPDATE per outcome (errors one by one).
-            done_by_outcome: dict[str, list[int]] = {}
-            for event in batch:
-                outcome, error = _run_handlers(
-                    event=event, now=now, cache=cache, reprocess=reprocess
-                )
-                counts[outcome] = counts.get(outcome, 0) + 1
-                if outcome == "error" or (outcome == "skipped" and error not in _SKIP_REASONS):
-                    _mark(pks=[event.pk], outcome=outcome, error=error, now=now)
-                else:
-                    done_by_outcome.setdefault(f"{outcome}\0{error}", []).append(event.pk)
-            for key, pks in done_by_outcome.items():
-                outcome, error = key.split("\0")
-                _mark(pks=pks, outcome=outcome, error=error, now=now)
-        if not batch:
-            break
-        done += len(batch)
-        last = (batch[-1].created, batch[-1].pk)
-    return counts
+    except Exception:
+        logger.warning("Stage two prefetch failed; reading per event", exc_info=True)
+        for key in [k for k in cache if isinstance(k, tuple) and k[0] == "referral"]:
+            del cache[key]
+        rules.drop_payment_memo(cache)
+    # Outcomes are written per batch, one UPDATE per outcome (errors one by one).
+    done_by_outcome: dict[str, list[int]] = {}
+    for event in batch:
+        outcome, error = _run_handlers(event=event, now=now, cache=cache, reprocess=reprocess)
+        if outcome == "error":
+            outcome = _mark_failed(event=event, error=error, now=now)
+        elif outcome == "skipped" and error not in _SKIP_REASONS:
+            _mark(pks=[event.pk], outcome=outcome, error=error, now=now)
+        else:
+            done_by_outcome.setdefault(f"{outcome}\0{error}", []).append(event.pk)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    for key, pks in done_by_outcome.items():
+        outcome, error = key.split("\0")
+        _mark(pks=pks, outcome=outcome, error=error, now=now)
+
+
+def _run_alone(pk: int, *, now: datetime, reprocess: bool, counts: dict) -> None:
+    """One event in its own transaction; if even that fails, the failure is recorded in
+    another (so its attempts rise and it is parked in the end)."""
+    try:
+        with transaction.atomic():
+            event = (
+                StoredEvent.objects.select_for_update()
+                .filter(pk=pk, processed_at__isnull=True, parked_at__isnull=True)
+                .first()
+            )
+            if event is None:
+                return
+            outcome = process_event(event=event, now=now, reprocess=reprocess)
+    except Exception as exc:
+        logger.exception("Stage two failed for stored event %s", pk)
+        with transaction.atomic():
+            outcome = _mark_failed(pk=pk, error=repr(exc), now=now)
+    counts[outcome] = counts.get(outcome, 0) + 1
 
 
 def _prefetch_referrals(batch: list[StoredEvent], cache: dict) -> None:
@@ -271,7 +424,7 @@ def _prefetch_referrals(batch: list[StoredEvent], cache: dict) -> None:
     wanted = set()
     for event in batch:
         if event.provider == StoredEvent.Provider.STRIPE and event.type in _CUSTOMER_SCOPED:
-            customer = _id(_obj(event).get("customer"))
+            customer = _id(_loose_obj(event).get("customer"))
             if customer and ("referral", customer) not in cache:
                 wanted.add(customer)
     if not wanted:
@@ -295,11 +448,11 @@ def _prefetch_referrals(batch: list[StoredEvent], cache: dict) -> None:
     }
     # Customers whose events name an ambassador_customer_id in their metadata.
     with_metadata = {
-        _id(_obj(event).get("customer"))
+        _id(_loose_obj(event).get("customer"))
         for event in batch
         if event.provider == StoredEvent.Provider.STRIPE
         and event.type in _CUSTOMER_SCOPED
-        and (_obj(event).get("metadata") or {}).get("ambassador_customer_id")
+        and _dict(_loose_obj(event).get("metadata")).get("ambassador_customer_id")
     }
     for customer in wanted:
         referral = found.get(customer) or by_customer_id.get(links.get(customer, ""))
@@ -324,10 +477,15 @@ def _prefetch_payments(batch: list[StoredEvent], cache: dict) -> None:
     invoices: list[tuple[dict, Referral, datetime]] = []
     for event in batch:
         if event.provider == StoredEvent.Provider.STRIPE and event.type.startswith("invoice."):
-            obj = _obj(event)
+            obj = _loose_obj(event)
             referral = cache.get(("referral", _id(obj.get("customer"))))
-            if referral is not None and obj.get("id"):
-                paid_at = _ts((obj.get("status_transitions") or {}).get("paid_at"), event.created)
+            if referral is not None and _id(obj.get("id")):
+                try:
+                    paid_at = _ts(
+                        _dict(obj.get("status_transitions")).get("paid_at"), event.created
+                    )
+                except (TypeError, ValueError, OverflowError, OSError):
+                    continue  # its handler reports it
                 invoices.append((obj, referral, paid_at))
     if not invoices:
         return
@@ -376,27 +534,52 @@ def _prefetch_payments(batch: list[StoredEvent], cache: dict) -> None:
     memo.sales.update(sales)
 
 
-def reprocess_events(*, since: datetime | None, now: datetime) -> dict[str, int]:
+def reprocess_events(
+    *, since: datetime | None, now: datetime, failures: list[dict[str, Any]] | None = None
+) -> dict[str, int]:
     """Mark stored events (created at or after `since`) unprocessed and run stage two again
     over them, from the store only."""
     qs = StoredEvent.objects.all()
     if since is not None:
         qs = qs.filter(created__gte=since)
-    qs.update(processed_at=None, attempts=0, outcome="", error="")
-    return process_pending_events(now=now, reprocess=True)
+    qs.update(
+        processed_at=None, attempts=0, outcome="", error="", next_attempt_at=None, parked_at=None
+    )
+    return process_pending_events(now=now, reprocess=True, failures=failures)
 
 
 # --- Stripe handlers ---------------------------------------------------------------------
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _obj(event: StoredEvent) -> dict[str, Any]:
-    return (event.payload.get("data") or {}).get("object") or {}
+    """The event's `data.object`; MalformedEvent when it is not a JSON object."""
+    obj = _dict(_dict(event.payload).get("data")).get("object")
+    if not isinstance(obj, dict):
+        raise MalformedEvent(
+            f"data.object is {type(obj).__name__}, not an object.", code="malformed_event"
+        )
+    return obj
+
+
+def _loose_obj(event: StoredEvent) -> dict[str, Any]:
+    """`data.object`, or {} when malformed (for prefetches and bookkeeping; the handlers
+    use _obj and report the problem)."""
+    return _dict(_dict(_dict(event.payload).get("data")).get("object"))
 
 
 def _id(value: Any) -> str:
+    """A Stripe id from an id or an expanded object; "" for anything else (Stripe ids are
+    short ASCII; a NUL byte would make PostgreSQL refuse the whole query)."""
     if isinstance(value, dict):
-        return str(value.get("id") or "")
-    return str(value or "")
+        value = value.get("id")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return ""
+    text = str(value)
+    return "" if "\x00" in text or len(text) > 255 else text
 
 
 def _ts(value: Any, default: datetime) -> datetime:
@@ -415,7 +598,7 @@ def referral_for_stripe_customer(
         return cache[key]
     referral = _referral_lookup(stripe_customer_id=stripe_customer_id)
     if referral is None:
-        customer_id = (metadata or {}).get("ambassador_customer_id") or (
+        customer_id = _id(_dict(metadata).get("ambassador_customer_id")) or (
             StripeCustomerLink.objects.filter(stripe_customer_id=stripe_customer_id)
             .values_list("customer_id", flat=True)
             .first()
@@ -468,7 +651,9 @@ def handle_invoice_paid(event: StoredEvent) -> None:
     fx = None
     if isinstance(charge, dict) and isinstance(charge.get("balance_transaction"), dict):
         rate = charge["balance_transaction"].get("exchange_rate")
-        fx = Decimal(str(rate)) if rate else None
+        # Stripe sends it as a JSON number (a float: 0.9174311926605505); stored rates keep
+        # 10 places, so the program amount is computed with the rate as it is stored.
+        fx = Decimal(str(rate)).quantize(Decimal(1).scaleb(-10)) if rate else None
     paid_at = _ts((invoice.get("status_transitions") or {}).get("paid_at"), event.created)
     services.record_payment(
         referral=referral,
@@ -486,6 +671,7 @@ def handle_invoice_paid(event: StoredEvent) -> None:
             provider_fx_rate=fx,
         ),
         now=event.processed_now,  # type: ignore[attr-defined]
+        reported_at=event.created,
         cache=cache,
         recompute=getattr(event, "reprocess", False),
     )
@@ -550,6 +736,7 @@ def _record_stripe_refund(
         currency=str(refund.get("currency") or (charge or {}).get("currency") or "usd"),
         refunded_at=_ts(refund.get("created"), event.created),
         now=event.processed_now,  # type: ignore[attr-defined]
+        reported_at=event.created,
     )
 
 
@@ -595,7 +782,7 @@ def handle_subscription(event: StoredEvent) -> None:
 
 
 def _customer_link_in(event: StoredEvent) -> str:
-    return (_obj(event).get("metadata") or {}).get("ambassador_customer_id") or ""
+    return _id(_dict(_obj(event).get("metadata")).get("ambassador_customer_id"))
 
 
 def handle_customer(event: StoredEvent) -> None:
@@ -627,6 +814,7 @@ def handle_api_payment(event: StoredEvent) -> None:
     referral = _referral_lookup(customer_id=str(data["customer_id"]))
     if referral is None or (referral.affiliate_id is None and referral.employee_id is None):
         raise Skip("customer not referred")
+    rate = data.get("exchange_rate")
     services.record_payment(
         referral=referral,
         data=services.PaymentInput(
@@ -636,6 +824,7 @@ def handle_api_payment(event: StoredEvent) -> None:
             currency=str(data["currency"]),
             paid_at=datetime.fromisoformat(data["paid_at"]),
             product_plan=str(data.get("plan") or ""),
+            provider_fx_rate=Decimal(rate) if rate else None,
         ),
         now=event.processed_now,  # type: ignore[attr-defined]
         cache=getattr(event, "_cache", None),
@@ -751,8 +940,12 @@ def submit_api_event(
                 kind=kind, external_id=external_id, data=data, created=created, now=now
             )
         outcome = process_event(event=row, now=now)
-        if outcome == "error":
-            row.refresh_from_db()
-            raise ServiceError(row.error or "Could not record it.", code="invalid")
+        if outcome in ("error", "parked"):
+            # Raising rolls the stored event back with everything else: the caller gets
+            # the service's own 4xx (e.g. 409 refund_exceeds_payment) and may send it again.
+            failure = getattr(row, "failure", None)
+            if isinstance(failure, ServiceError):
+                raise failure
+            raise failure or ServiceError("Could not record it.")
         row.refresh_from_db()
         return row, True

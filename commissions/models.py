@@ -40,6 +40,12 @@ class StoredEvent(models.Model):
     outcome = models.CharField(max_length=32, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # A failed event is retried with exponential backoff (stage two skips it until
+    # `next_attempt_at`), and after events.MAX_ATTEMPTS failures it is parked: left alone
+    # until a person retries it from admin (or `process_events --reprocess`), so one poison
+    # event costs a bounded amount of work and never blocks the others.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    parked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -113,6 +119,16 @@ class Payment(models.Model):
         WON = "won", "Won"
         LOST = "lost", "Lost"
 
+    class Status(models.TextChoices):
+        # Entries written (or none earned).
+        COMPUTED = "computed", "Computed"
+        # Stored, but its entries wait for an exchange rate: its own currency has no rate
+        # at `paid_at` (fx_rate / program_amount are null), or its earner's tier depends on
+        # last month's sales, which include a payment still without one (`blocked_by`).
+        # Never computed on a guessed rate; services.process_waiting_payments finishes it
+        # when the rate is entered. `status_reason` says what a person has to do.
+        WAITING_FOR_RATE = "waiting_for_rate", "Waiting for an exchange rate"
+
     provider = models.CharField(max_length=16, choices=StoredEvent.Provider.choices)
     external_id = models.CharField(max_length=255, help_text="Stripe invoice id or API payment_id.")
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="payments")
@@ -126,11 +142,29 @@ class Payment(models.Model):
     is_first = models.BooleanField(help_text="The customer's first payment.")
     charge_id = models.CharField(max_length=255, blank=True, db_index=True)
     payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # fx_rate, fx_source and program_amount are written once: at insert, or (from null) when
+    # a payment waiting for its rate gets one.
     fx_rate = models.DecimalField(
-        max_digits=20, decimal_places=10, help_text="Program-currency units per unit."
+        max_digits=20,
+        decimal_places=10,
+        null=True,
+        blank=True,
+        help_text="Program-currency units per unit; empty while no rate is known.",
     )
-    fx_source = models.CharField(max_length=32)
-    program_amount = models.BigIntegerField(help_text="`amount` in the program currency.")
+    fx_source = models.CharField(max_length=32, blank=True)
+    program_amount = models.BigIntegerField(
+        null=True, blank=True, help_text="`amount` in the program currency; empty without a rate."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPUTED)
+    status_reason = models.CharField(max_length=255, blank=True)
+    blocked_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The earlier payment without a rate that this one's tier depends on.",
+    )
     refunded_amount = models.BigIntegerField(default=0)
     dispute_state = models.CharField(
         max_length=8, choices=DisputeState.choices, default=DisputeState.NONE, blank=True
@@ -142,7 +176,22 @@ class Payment(models.Model):
             models.UniqueConstraint(fields=["provider", "external_id"], name="one_payment_per_id"),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="payment_amount_gte_0"),
         ]
-        indexes = [models.Index(fields=["referral", "paid_at"], name="payment_customer_time")]
+        indexes = [
+            models.Index(fields=["referral", "paid_at"], name="payment_customer_time"),
+            # The "needs attention" list and the sweep of payments waiting for a rate.
+            models.Index(
+                fields=["paid_at"],
+                name="payment_waiting",
+                condition=models.Q(status="waiting_for_rate"),
+            ),
+            # "Is any payment still without a program amount?" — asked per batch before a
+            # tiered commission is computed.
+            models.Index(
+                fields=["paid_at"],
+                name="payment_unconverted",
+                condition=models.Q(program_amount__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.external_id} {self.amount} {self.currency}"

@@ -236,7 +236,7 @@ def remember_payment(*, payment: Payment, referral: Referral, cache: dict | None
     for affiliate_id in {referral.affiliate_id, referral.employee_id} - {None}:
         key = (affiliate_id, month)
         if key in memo.sales:
-            memo.sales[key] += payment.program_amount
+            memo.sales[key] += payment.program_amount or 0  # None: waiting for its rate
     known = memo.by_referral.get(referral.pk)
     if known is not None:
         known.append(

@@ -8,6 +8,22 @@ amount is rate(kept after) − rate(kept before), so successive partial refunds 
 exactly the entry's amount when everything is refunded. A lost dispute is booked as a
 refund of whatever is left. Plan bonuses are declined on a full refund while pending and
 are not clawed back after approval (their own long hold is the protection).
+
+Exchange rates: every valid payment is stored. Its entries are in its own currency; only
+program figures (`program_amount`, tiers by last month's sales) need the program currency.
+A payment in another currency with no rate known (none given by the provider or the API
+call, none in the admin's table valid at `paid_at`) waits — status `waiting_for_rate`, the
+reason in `status_reason` — and is never computed on a guessed rate; so does a payment
+whose tier depends on last month's sales while one of those is still without a rate.
+Entering a rate (set_exchange_rate, or admin) enqueues process_waiting_payments on commit;
+the every-minute sweeper runs it too. Refunds and lost disputes of a waiting payment are
+stored and linked at once but booked when its entries are computed (so they decline or
+claw back exactly as if they had come after).
+
+Bounds: amounts are 1 … 10^12 minor units, dates from 2000-01-01 to one day after `now`
+(clock skew between a billing system and us), exchange rates positive, at most 10^6 and 10
+decimal places. Amounts that large are far above any real payment ($10 billion) and keep
+every sum we write (monthly sales, daily rollups) far from bigint's 9.2 × 10^18.
 """
 
 from __future__ import annotations
@@ -16,12 +32,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q, Sum
 
 from commissions import rollups, rules
 from commissions.models import (
@@ -31,9 +47,10 @@ from commissions.models import (
     Payment,
     PlanChange,
     Refund,
+    StoredEvent,
     StripeCustomerLink,
 )
-from config.errors import ServiceError
+from config.errors import Conflict, ServiceError
 from tracking.models import Referral
 
 logger = logging.getLogger(__name__)
@@ -86,14 +103,63 @@ def insert_entries(
         return len(CommissionEntry.objects.bulk_create(entries, ignore_conflicts=True))
 
 
+# --- bounds ------------------------------------------------------------------------------
+
+MIN_AMOUNT = 1
+MAX_AMOUNT = 10**12  # minor units; see the module docstring
+EARLIEST_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
+# A billing system's clock may run ahead of ours; a day more is a typo or a test clock.
+FUTURE_SLACK = timedelta(days=1)
+MAX_FX_RATE = Decimal(10**6)
+FX_DECIMAL_PLACES = 10  # ExchangeRate.rate / Payment.fx_rate store 10 places
+
+
+def check_amount(amount: int, *, field: str = "amount") -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ServiceError(f"{field} must be an integer.", fields={field: ["Not an integer."]})
+    if not MIN_AMOUNT <= amount <= MAX_AMOUNT:
+        raise ServiceError(
+            f"{field} must be between {MIN_AMOUNT} and {MAX_AMOUNT} minor units.",
+            code="amount_out_of_bounds",
+            fields={field: [f"Must be {MIN_AMOUNT} … {MAX_AMOUNT}."]},
+        )
+
+
+def check_moment(moment: datetime, *, now: datetime, field: str) -> None:
+    latest = now + FUTURE_SLACK
+    if not EARLIEST_MOMENT <= moment <= latest:
+        raise ServiceError(
+            f"{field} must be between {EARLIEST_MOMENT:%Y-%m-%d} and one day from now.",
+            code="date_out_of_bounds",
+            fields={field: [f"Must be {EARLIEST_MOMENT:%Y-%m-%d} … {latest.isoformat()}."]},
+        )
+
+
+def check_fx_rate(rate: Decimal, *, field: str = "exchange_rate") -> None:
+    try:
+        ok = rate.is_finite() and 0 < rate <= MAX_FX_RATE
+        places = -rate.as_tuple().exponent if ok else 0  # type: ignore[operator]
+    except (InvalidOperation, TypeError, AttributeError):
+        ok, places = False, 0
+    if not ok or places > FX_DECIMAL_PLACES:
+        raise ServiceError(
+            f"{field} must be a positive decimal of at most {MAX_FX_RATE} with at most "
+            f"{FX_DECIMAL_PLACES} decimal places.",
+            code="invalid_exchange_rate",
+            fields={field: ["Positive, ≤ 1000000, ≤ 10 decimal places."]},
+        )
+
+
 # --- exchange rates ----------------------------------------------------------------------
 
 
 def rate_to_program(
     *, currency: str, at: datetime, provider_rate: Decimal | None = None
-) -> tuple[Decimal, str]:
+) -> tuple[Decimal, str] | None:
     """Program-currency units per unit of `currency` at `at`, and where the figure came from:
-    the provider's rate (Stripe balance transaction) when given, else the admin's table."""
+    the provider's rate (Stripe balance transaction, or `exchange_rate` on the payments API)
+    when given, else the admin's table (the row valid at `at`). None when no rate is known:
+    the caller waits for one rather than guess."""
     currency = currency.upper()
     if currency == settings.PROGRAM_CURRENCY:
         return Decimal(1), "same currency"
@@ -105,19 +171,36 @@ def rate_to_program(
         .first()
     )
     if row is None:
-        raise ServiceError(
-            f"No exchange rate for {currency} at {at.isoformat()}; add one in admin.",
-            code="no_exchange_rate",
-            fields={"currency": [f"No exchange rate for {currency}."]},
-        )
+        return None
     return row.rate, f"rate table #{row.pk}"
 
 
 def set_exchange_rate(*, currency: str, rate: Decimal, valid_from: datetime) -> ExchangeRate:
-    row, _ = ExchangeRate.objects.update_or_create(
-        currency=currency.upper(), valid_from=valid_from, defaults={"rate": rate}
-    )
+    """Enter (or correct) the rate of `currency` from `valid_from`. Payments already
+    computed keep the rate they were recorded with; payments waiting for this currency's
+    rate are processed once this commits."""
+    check_fx_rate(Decimal(rate), field="rate")
+    with transaction.atomic():
+        row, _ = ExchangeRate.objects.update_or_create(
+            currency=currency.upper(), valid_from=valid_from, defaults={"rate": rate}
+        )
+        enqueue_waiting_payments(currency=row.currency)
     return row
+
+
+def enqueue_waiting_payments(*, currency: str) -> None:
+    """On commit, process the payments waiting for `currency`'s rate (also for admin saves
+    of a rate). A lost enqueue is caught by the every-minute sweeper."""
+
+    def enqueue() -> None:
+        from commissions.tasks import process_waiting_payments_task
+
+        try:
+            process_waiting_payments_task.delay(currency)
+        except Exception:  # broker down: the sweeper runs it within a minute
+            logger.warning("Could not enqueue waiting payments for %s", currency, exc_info=True)
+
+    transaction.on_commit(enqueue)
 
 
 # --- customers ---------------------------------------------------------------------------
@@ -158,18 +241,25 @@ def record_payment(
     now: datetime,
     cache: dict | None = None,
     recompute: bool = False,
+    reported_at: datetime | None = None,
 ) -> Payment:
     """Store the payment (once per external id) and append the entries it earns. A repeat
     (the twin `invoice.payment_succeeded`, a redelivery) changes nothing; with `recompute`
     (reprocessing) it inserts the entries that are missing, e.g. after a rule was fixed.
-    Refunds and disputes that arrived before the payment are applied now."""
+    Refunds and disputes that arrived before the payment are applied now.
+
+    `paid_at` may be up to a day after `now`, or after `reported_at` when later: the
+    provider's own time for the event (Stripe's `created`), so that stage two judges an
+    event by when it was sent, the same on every reprocessing."""
     currency = data.currency.upper()
     if currency not in SUPPORTED_CURRENCIES:
         raise ServiceError(
             f"Unsupported currency {currency}.", fields={"currency": ["Unsupported."]}
         )
-    if data.amount < 0:
-        raise ServiceError("Amount must not be negative.", fields={"amount": ["Negative."]})
+    check_amount(data.amount)
+    check_moment(data.paid_at, now=max(now, reported_at or now), field="paid_at")
+    if data.provider_fx_rate is not None:
+        check_fx_rate(data.provider_fx_rate)
     # Stage two (which passes its run cache) calls this inside the event's own savepoint,
     # so a second one here would only cost two round trips; other callers get one.
     with transaction.atomic(savepoint=cache is None):
@@ -186,6 +276,7 @@ def record_payment(
         if payment is not None and not recompute:
             return payment
         new_day = []
+        inserted = False
         if payment is None:
             payment, inserted = _insert_payment(
                 referral=referral, data=data, currency=currency, now=now, cache=cache
@@ -196,12 +287,20 @@ def record_payment(
                 new_day = [(referral.affiliate_id, rollups.utc_day(payment.paid_at))]
             else:  # a concurrent run inserted it first: what the memo knows may be stale
                 rules.drop_payment_memo(cache)
-        insert_entries(
-            entries=rules.entries_for_payment(
-                payment=payment, referral=referral, now=now, cache=cache
-            ),
-            money_days=new_day,
-        )
+        if payment.status == Payment.Status.WAITING_FOR_RATE:
+            # Stored and answered; its entries come when the rate does (a repeat or a
+            # reprocess tries again now, in case the rate has been entered since).
+            if payment.program_amount is None and cache is not None:
+                cache[_UNCONVERTED] = True
+            if recompute or not inserted:
+                _finish_waiting(payment=payment, referral=referral, now=now, cache=cache)
+        else:
+            insert_entries(
+                entries=rules.entries_for_payment(
+                    payment=payment, referral=referral, now=now, cache=cache
+                ),
+                money_days=new_day,
+            )
         refs = [r for r in {payment.external_id, payment.charge_id, payment.payment_intent_id} if r]
         # Refunds and disputes that arrived before their payment, in one query (usually
         # none); each is then claimed by compare-and-set.
@@ -244,9 +343,16 @@ def _insert_payment(
     """(payment, inserted): insert the payment, or return the row a concurrent run inserted
     first (unique on (provider, external_id)). get_or_create without its SELECT: the
     caller has just looked."""
-    fx_rate, fx_source = rate_to_program(
-        currency=currency, at=data.paid_at, provider_rate=data.provider_fx_rate
-    )
+    found = rate_to_program(currency=currency, at=data.paid_at, provider_rate=data.provider_fx_rate)
+    fx_rate, fx_source = found if found is not None else (None, "")
+    program_amount = rules.convert(data.amount, fx_rate) if fx_rate is not None else None
+    if program_amount is not None and program_amount > MAX_AMOUNT:
+        raise ServiceError(
+            f"amount is {program_amount} minor units in {settings.PROGRAM_CURRENCY}, above "
+            f"{MAX_AMOUNT}.",
+            code="amount_out_of_bounds",
+            fields={"amount": [f"Above {MAX_AMOUNT} once converted."]},
+        )
     payment = Payment(
         provider=data.provider,
         external_id=data.external_id,
@@ -265,9 +371,14 @@ def _insert_payment(
         payment_intent_id=data.payment_intent_id,
         fx_rate=fx_rate,
         fx_source=fx_source,
-        program_amount=rules.convert(data.amount, fx_rate),
+        program_amount=program_amount,
         created_at=now,
     )
+    reason, blocker = _why_waiting(payment=payment, referral=referral, cache=cache)
+    if reason:
+        payment.status = Payment.Status.WAITING_FOR_RATE
+        payment.status_reason = reason[:255]
+        payment.blocked_by = blocker
     if cache is not None:
         # Stage two: a lost race raises IntegrityError here, which rolls back the event's
         # savepoint; events._run_handlers then runs the event once more and finds the row.
@@ -283,6 +394,173 @@ def _insert_payment(
             raise
         return existing, False
     return payment, True
+
+
+# --- payments waiting for an exchange rate -----------------------------------------------
+
+# Run-cache key: True once any payment without a program amount may exist (stage two asks
+# the database once per run, not once per tiered payment).
+_UNCONVERTED = ("payments", "unconverted")
+
+
+def _why_waiting(
+    *, payment: Payment, referral: Referral, cache: dict | None
+) -> tuple[str, Payment | None]:
+    """Why the payment's entries cannot be computed yet ("" when they can), and the earlier
+    payment it waits for, if that is the reason."""
+    if payment.fx_rate is None:
+        return (
+            f"No {payment.currency} → {settings.PROGRAM_CURRENCY} exchange rate valid at "
+            f"{payment.paid_at:%Y-%m-%d %H:%M} UTC: add one in admin (Exchange rates) valid "
+            "from that date or earlier, and the payment is processed.",
+            None,
+        )
+    if payment.program_amount is None:
+        return (
+            f"Converted at {payment.fx_rate}, the amount exceeds {MAX_AMOUNT} minor units: "
+            "check the payment and the rate.",
+            None,
+        )
+    blocker = _unconverted_sales(payment=payment, referral=referral, cache=cache)
+    if blocker is not None:
+        return (
+            f"Its tier depends on last month's sales, which include payment "
+            f"{blocker.external_id} still waiting for a {blocker.currency} rate.",
+            blocker,
+        )
+    return "", None
+
+
+def _unconverted_sales(
+    *, payment: Payment, referral: Referral, cache: dict | None
+) -> Payment | None:
+    """A payment of last month without a program amount among the sales that set one of
+    this payment's tiered rates (sales would otherwise count it as 0: a guessed rate)."""
+    if cache is not None:
+        if _UNCONVERTED not in cache:
+            cache[_UNCONVERTED] = Payment.objects.filter(program_amount__isnull=True).exists()
+        if not cache[_UNCONVERTED]:
+            return None
+    start, end = rules.previous_month(payment.paid_at)
+    for affiliate, _ in rules._earners(referral, payment):
+        plan = rules.plan_of(affiliate, cache)
+        if affiliate.commission_override_bp is not None or not plan.use_tiers or not plan.pk:
+            continue
+        if not plan.tiers.all():
+            continue
+        blocker = one(
+            Payment.objects.filter(
+                Q(referral__affiliate_id=affiliate.pk) | Q(referral__employee_id=affiliate.pk),
+                program_amount__isnull=True,
+                paid_at__gte=start,
+                paid_at__lt=end,
+            ).exclude(pk=payment.pk)
+        )
+        if blocker is not None:
+            return blocker
+    return None
+
+
+def _finish_waiting(
+    *, payment: Payment, referral: Referral, now: datetime, cache: dict | None = None
+) -> bool:
+    """Compute a waiting payment if it can be now: take the rate (from null, once), write
+    its entries, book the refunds and disputes that waited with it. Otherwise refresh the
+    reason. The caller holds the payment's row lock (or stage two's transaction)."""
+    if payment.fx_rate is None:
+        found = rate_to_program(currency=payment.currency, at=payment.paid_at)
+        if found is not None:
+            fx_rate, fx_source = found
+            converted = rules.convert(payment.amount, fx_rate)
+            program_amount = converted if converted <= MAX_AMOUNT else None
+            Payment.objects.filter(pk=payment.pk, fx_rate__isnull=True).update(
+                fx_rate=fx_rate, fx_source=fx_source, program_amount=program_amount
+            )
+            payment.fx_rate, payment.fx_source = fx_rate, fx_source
+            payment.program_amount = program_amount
+            rules.drop_payment_memo(cache)  # its sales figures just changed
+    reason, blocker = _why_waiting(payment=payment, referral=referral, cache=cache)
+    if reason:
+        if (reason[:255], blocker) != (payment.status_reason, payment.blocked_by):
+            Payment.objects.filter(pk=payment.pk, status=Payment.Status.WAITING_FOR_RATE).update(
+                status_reason=reason[:255], blocked_by=blocker
+            )
+            payment.status_reason, payment.blocked_by = reason[:255], blocker
+        return False
+    if not Payment.objects.filter(pk=payment.pk, status=Payment.Status.WAITING_FOR_RATE).update(
+        status=Payment.Status.COMPUTED, status_reason="", blocked_by=None
+    ):
+        return False  # another run finished it
+    payment.status, payment.status_reason, payment.blocked_by = Payment.Status.COMPUTED, "", None
+    # Its revenue joins its paid day now that it has a program-currency value.
+    insert_entries(
+        entries=rules.entries_for_payment(payment=payment, referral=referral, now=now, cache=cache),
+        money_days=[(referral.affiliate_id, rollups.utc_day(payment.paid_at))],
+    )
+    # Booked in the order they happened, as if they had come after the entries.
+    for refund in Refund.objects.filter(payment=payment, applied_at__isnull=True).order_by(
+        "refunded_at", "pk"
+    ):
+        apply_refund(refund=refund, now=now)
+    for dispute in Dispute.objects.filter(
+        payment=payment, status=Dispute.Status.LOST, applied_at__isnull=True
+    ):
+        _apply_dispute(dispute=dispute, now=now)
+    return True
+
+
+def process_waiting_payment(*, payment_id: int, now: datetime) -> bool:
+    """Compute one waiting payment if its rate is known now. True when it was computed."""
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update()
+            .filter(pk=payment_id, status=Payment.Status.WAITING_FOR_RATE)
+            .first()
+        )
+        if payment is None:
+            return False
+        referral = Referral.objects.select_related("affiliate", "employee").get(
+            pk=payment.referral_id
+        )
+        return _finish_waiting(payment=payment, referral=referral, now=now)
+
+
+def process_waiting_payments(
+    *, now: datetime, currency: str | None = None, limit: int = 1000
+) -> int:
+    """Compute the waiting payments that can be now (those of `currency`, or blocked by a
+    payment of it; all when None), oldest first, so a payment blocked by an earlier one
+    follows it in the same run. Returns how many were computed. Run on commit of a new
+    rate, and by the every-minute sweeper (it selects only payments whose rate exists or
+    whose blocker got one, so a payment still without a rate costs nothing)."""
+    has_rate = Exists(
+        ExchangeRate.objects.filter(
+            currency=OuterRef("currency"), valid_from__lte=OuterRef("paid_at")
+        )
+    )
+    candidates = Payment.objects.filter(status=Payment.Status.WAITING_FOR_RATE).filter(
+        Q(fx_rate__isnull=True, blocked_by__isnull=True) & Q(has_rate)
+        | Q(blocked_by__isnull=False, blocked_by__program_amount__isnull=False)
+    )
+    if currency is not None:
+        candidates = candidates.filter(
+            Q(currency=currency.upper()) | Q(blocked_by__currency=currency.upper())
+        )
+    computed = tried = 0
+    seen: set[int] = set()
+    while tried < limit:
+        ids = [
+            pk
+            for pk in candidates.order_by("paid_at", "pk").values_list("pk", flat=True)[:limit]
+            if pk not in seen
+        ]
+        if not ids:
+            break
+        for pk in ids[: limit - tried]:
+            seen.add(pk)
+            tried += 1
+            computed += process_waiting_payment(payment_id=pk, now=now)
+    return computed
 
 
 def find_payment(*, provider: str, ref: str) -> Payment | None:
@@ -316,13 +594,25 @@ def record_refund(
     currency: str,
     refunded_at: datetime,
     now: datetime,
+    reported_at: datetime | None = None,
 ) -> Refund:
     """Store a refund once per external id; apply it if its payment is known (else it waits
-    for the payment, which applies it on arrival)."""
-    if amount <= 0:
-        raise ServiceError("Refund amount must be positive.", fields={"amount": ["Must be > 0."]})
+    for the payment, which applies it on arrival).
+
+    A refund reported through the API must fit its known payment: not more than is left of
+    it (409 `refund_exceeds_payment`, counting refunds that wait with a payment waiting for
+    its rate) and not before it was paid (400 `refund_before_payment`): a billing system
+    sending those has a bug we should tell it about. Stripe refunds are facts Stripe has
+    already enforced against the charge, and their amounts include the tax our net payment
+    amount leaves out, so they are booked as they come, capped at what is left. A refund
+    that arrived before its payment was accepted then and is booked, capped, on arrival."""
+    check_amount(amount)
+    check_moment(refunded_at, now=max(now, reported_at or now), field="refunded_at")
     with transaction.atomic():
         payment = find_payment(provider=provider, ref=payment_ref)
+        known = Refund.objects.filter(provider=provider, external_id=external_id).exists()
+        if payment is not None and not known and provider == StoredEvent.Provider.API:
+            _check_refund_fits(payment_id=payment.pk, amount=amount, refunded_at=refunded_at)
         refund, _ = Refund.objects.get_or_create(
             provider=provider,
             external_id=external_id,
@@ -343,9 +633,41 @@ def record_refund(
         return refund
 
 
+def _check_refund_fits(*, payment_id: int, amount: int, refunded_at: datetime) -> None:
+    # The row lock makes two concurrent refunds of one payment check one after the other.
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    if refunded_at < payment.paid_at:
+        raise ServiceError(
+            f"The refund ({refunded_at.isoformat()}) predates its payment "
+            f"({payment.paid_at.isoformat()}).",
+            code="refund_before_payment",
+            fields={"refunded_at": ["Before the payment was made."]},
+        )
+    waiting = (
+        Refund.objects.filter(payment=payment, applied_at__isnull=True).aggregate(s=Sum("amount"))[
+            "s"
+        ]
+        or 0
+    )
+    left = 0 if payment.dispute_state == Payment.DisputeState.LOST else payment.amount
+    left = max(0, left - payment.refunded_amount - waiting)
+    if amount > left:
+        raise Conflict(
+            f"The refund of {amount} exceeds the {left} left of payment {payment.external_id}.",
+            code="refund_exceeds_payment",
+            fields={"amount": [f"At most {left}."]},
+        )
+
+
 def apply_refund(*, refund: Refund, now: datetime) -> bool:
-    """Book a refund against its payment's entries, once (compare-and-set on applied_at)."""
+    """Book a refund against its payment's entries, once (compare-and-set on applied_at).
+    A payment still waiting for its rate has no entries yet: the refund stays unapplied
+    and is booked when they are computed (_finish_waiting)."""
     with transaction.atomic():
+        if Payment.objects.filter(
+            pk=refund.payment_id, status=Payment.Status.WAITING_FOR_RATE
+        ).exists():
+            return False
         if not Refund.objects.filter(pk=refund.pk, applied_at__isnull=True).update(applied_at=now):
             return False
         _reverse(
@@ -374,6 +696,8 @@ def record_dispute(
     full reversal, won releases them."""
     if status not in Dispute.Status.values:
         raise ServiceError(f"Unknown dispute status {status}.", fields={"status": ["Unknown."]})
+    if amount:  # a dispute's amount is informational (a loss reverses what is left)
+        check_amount(amount)
     with transaction.atomic():
         payment = find_payment(provider=provider, ref=payment_ref)
         dispute, created = Dispute.objects.get_or_create(
@@ -411,6 +735,8 @@ def _apply_dispute(*, dispute: Dispute, now: datetime) -> None:
     ).exists()
     if dispute.status == Dispute.Status.LOST:
         Payment.objects.filter(pk=payment_id).update(dispute_state=Payment.DisputeState.LOST)
+        if Payment.objects.filter(pk=payment_id, status=Payment.Status.WAITING_FOR_RATE).exists():
+            return  # booked when the payment's entries are computed (_finish_waiting)
         if Dispute.objects.filter(pk=dispute.pk, applied_at__isnull=True).update(applied_at=now):
             payment = Payment.objects.get(pk=payment_id)
             _reverse(

@@ -16,25 +16,38 @@ def process_event_task(event_pk: int) -> str:
     from commissions.events import process_event
     from commissions.models import StoredEvent
 
-    event = StoredEvent.objects.filter(pk=event_pk, processed_at__isnull=True).first()
+    event = StoredEvent.objects.filter(
+        pk=event_pk, processed_at__isnull=True, parked_at__isnull=True
+    ).first()
     if event is None:
-        return "gone"  # processed already (by the sweeper or an earlier delivery)
+        return "gone"  # processed already (by the sweeper or an earlier delivery), or parked
     return process_event(event=event, now=timezone.now())
 
 
 @shared_task(name="commissions.process_pending_events")
 def process_pending_events_task() -> dict:
-    """Sweeper: stored events not yet processed, signup bounties whose task was lost, and
-    the money columns of the daily rollups."""
+    """Sweeper: stored events not yet processed (or due for a retry), signup bounties whose
+    task was lost, payments waiting for an exchange rate that is now known (the on-commit
+    task after a rate was saved may have been lost), and the money columns of the daily
+    rollups."""
     from commissions import rollups
     from commissions.events import process_pending_events
-    from commissions.services import write_missing_signup_entries
+    from commissions.services import process_waiting_payments, write_missing_signup_entries
 
     now = timezone.now()
     counts = process_pending_events(now=now, limit=20_000)
     counts["signups"] = write_missing_signup_entries(now=now)
+    counts["waiting_payments"] = process_waiting_payments(now=now)
     counts["rollup_rows"] = rollups.refresh_daily_money(now=now)
     return counts
+
+
+@shared_task(name="commissions.process_waiting_payments")
+def process_waiting_payments_task(currency: str | None = None) -> int:
+    """Enqueued on commit of a new exchange rate: the payments that waited for it."""
+    from commissions.services import process_waiting_payments
+
+    return process_waiting_payments(now=timezone.now(), currency=currency)
 
 
 @shared_task(name="commissions.record_signup_commission")

@@ -67,13 +67,6 @@ def test_bad_payment_is_a_400_and_changes_nothing(api, customer, bad):
     assert not StoredEvent.objects.exists()
 
 
-def test_payment_in_a_currency_without_a_rate_is_a_400_and_stores_nothing(api, customer):
-    response = api.post("/api/v1/payments", {**PAYMENT, "currency": "EUR"}, format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid"
-    assert not StoredEvent.objects.exists()
-
-
 def test_unreferred_customer_payment_is_accepted_and_skipped(api, default_plan):
     response = api.post("/api/v1/payments", {**PAYMENT, "customer_id": "stranger"}, format="json")
     assert response.status_code == 201
@@ -190,7 +183,8 @@ def test_done_when_from_outside(api, customer, capsys):
             "refund_id": "ref_9",
             "payment_id": "pay_1",
             "amount": 4000,
-            "refunded_at": "2026-12-20T00:00:00Z",
+            # (within the bounds: not more than a day after the real clock's now)
+            "refunded_at": "2026-11-20T00:00:00Z",
         },
         format="json",
     )

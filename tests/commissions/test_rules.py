@@ -233,10 +233,10 @@ def test_euro_payment_is_entered_in_euros_with_its_rate(affiliate):
     assert payment.program_amount == 4320
 
 
-def test_payment_in_a_currency_without_rate_is_refused(affiliate):
-    from config.errors import ServiceError
-
+def test_payment_in_a_currency_without_rate_is_stored_and_waits(affiliate):
     referral = ReferralFactory(affiliate=affiliate)
-    with pytest.raises(ServiceError):
-        pay(referral, external_id="p1", amount=4000, currency="GBP", paid_at=NOV)
+
+    payment = pay(referral, external_id="p1", amount=4000, currency="GBP", paid_at=NOV)
+
+    assert (payment.status, payment.fx_rate) == ("waiting_for_rate", None)
     assert not CommissionEntry.objects.exists()

@@ -29,9 +29,23 @@ class Command(BaseCommand):
         if since and not options["reprocess"]:
             raise CommandError("--since goes with --reprocess.")
         now = timezone.now()
+        failures: list[dict] = []
         if options["reprocess"]:
-            counts = reprocess_events(since=since, now=now)
+            counts = reprocess_events(since=since, now=now, failures=failures)
         else:
-            counts = process_pending_events(now=now)
+            counts = process_pending_events(now=now, failures=failures)
         summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing to do"
         self.stdout.write(summary)
+        # Failed events are reported, not fatal: they are recorded on the event, retried
+        # with backoff and parked in the end (admin: Stored events, "Needs attention"), and
+        # a non-zero exit would make cron or CI retry the whole run for one bad event.
+        for f in failures:
+            when = (
+                "parked"
+                if f["outcome"] == "parked"
+                else f"retry after {f['next_attempt_at']:%Y-%m-%d %H:%M} UTC"
+            )
+            self.stdout.write(
+                f"failed: {f['event_id']} ({f['type']}), attempt {f['attempts']}, {when}: "
+                f"{f['error'][:300]}"
+            )
