@@ -83,7 +83,7 @@ def is_transient(exc: BaseException) -> bool:
 def send_email_task(self, *, to: list[str], subject: str, body: str) -> int:
     """Send one queued e-mail. A task runs at least once (acks late): a message may, rarely,
     arrive twice; that is preferred over losing a takeover warning."""
-    timeout = getattr(settings, "EMAIL_TIMEOUT", None) or DEFAULT_TIMEOUT_SECONDS
+    timeout = settings.EMAIL_TIMEOUT or DEFAULT_TIMEOUT_SECONDS
     try:
         return send_mail(
             subject,

@@ -70,6 +70,8 @@ class PayoutRunAdmin(admin.ModelAdmin):
         "carried_count",
     )
     list_filter = ("state", "two_weekly_only")
+    # The raw {"USD": 19065} is replaced by its money display, and stays read-only.
+    exclude = ("totals",)
     readonly_fields = [f.name for f in PayoutRun._meta.fields if f.name != "totals"] + [
         "totals_display"
     ]

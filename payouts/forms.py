@@ -47,6 +47,21 @@ def multi_line(value: str) -> None:
     _refuse_control_characters(value, allowed=MULTILINE_ALLOWED)
 
 
+class TextField(forms.CharField):
+    """A CharField that refuses control characters in the value as posted: CharField
+    strips first, which would silently drop a trailing vertical tab or NEL and accept the
+    rest, so the check runs before."""
+
+    def __init__(self, *, multiline: bool = False, **kwargs) -> None:
+        self.check = multi_line if multiline else single_line
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            self.check(value)
+        return super().to_python(value)
+
+
 class AddressField(forms.EmailField):
     """Django's EmailField, except that a CR/LF or other control character is refused
     wherever it is: EmailField strips the value first, silently dropping a trailing CRLF."""
@@ -57,6 +72,17 @@ class AddressField(forms.EmailField):
         return super().to_python(value)
 
 
+class CountryField(forms.RegexField):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            regex=r"\A[A-Za-z]{2}\Z",  # \Z: "$" would also match before a trailing newline
+            max_length=_max_length("tax_country"),
+            required=False,
+            error_messages={"invalid": "Two letters (ISO 3166), e.g. DE."},
+            **kwargs,
+        )
+
+
 def _max_length(field: str) -> int:
     return PayoutAccount._meta.get_field(field).max_length
 
@@ -64,9 +90,7 @@ def _max_length(field: str) -> int:
 class PasswordForm(forms.Form):
     """The affiliate's current password: every change of payout details asks for it."""
 
-    password = forms.CharField(
-        max_length=PASSWORD_MAX_LENGTH, strip=False, validators=[single_line]
-    )
+    password = TextField(max_length=PASSWORD_MAX_LENGTH, strip=False)
 
 
 class PayPalForm(PasswordForm):
@@ -74,7 +98,7 @@ class PayPalForm(PasswordForm):
 
 
 class ManualForm(PasswordForm):
-    bank_details = forms.CharField(max_length=BANK_DETAILS_MAX_LENGTH, validators=[multi_line])
+    bank_details = TextField(max_length=BANK_DETAILS_MAX_LENGTH, multiline=True)
 
 
 class StripeForm(PasswordForm):
@@ -82,18 +106,9 @@ class StripeForm(PasswordForm):
 
 
 class TaxForm(PasswordForm):
-    tax_legal_name = forms.CharField(
-        max_length=_max_length("tax_legal_name"), required=False, validators=[single_line]
-    )
-    tax_country = forms.RegexField(
-        regex=r"^[A-Za-z]{2}$",
-        max_length=_max_length("tax_country"),
-        required=False,
-        error_messages={"invalid": "Two letters (ISO 3166), e.g. DE."},
-    )
-    tax_id = forms.CharField(
-        max_length=_max_length("tax_id"), required=False, validators=[single_line]
-    )
+    tax_legal_name = TextField(max_length=_max_length("tax_legal_name"), required=False)
+    tax_country = CountryField()
+    tax_id = TextField(max_length=_max_length("tax_id"), required=False)
     tax_form = forms.ChoiceField(choices=PayoutAccount.TaxForm.choices, required=False)
 
 
@@ -118,26 +133,18 @@ class StaffChangeForm(forms.Form):
     ]
     what = forms.ChoiceField(choices=WHAT, widget=forms.RadioSelect)
     paypal_email = AddressField(max_length=_max_length("paypal_email"), required=False)
-    bank_details = forms.CharField(
+    bank_details = TextField(
         max_length=BANK_DETAILS_MAX_LENGTH,
         required=False,
-        validators=[multi_line],
+        multiline=True,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    tax_legal_name = forms.CharField(
-        max_length=_max_length("tax_legal_name"), required=False, validators=[single_line]
-    )
-    tax_country = forms.RegexField(
-        regex=r"^[A-Za-z]{2}$", max_length=_max_length("tax_country"), required=False
-    )
-    tax_id = forms.CharField(
-        max_length=_max_length("tax_id"), required=False, validators=[single_line]
-    )
+    tax_legal_name = TextField(max_length=_max_length("tax_legal_name"), required=False)
+    tax_country = CountryField()
+    tax_id = TextField(max_length=_max_length("tax_id"), required=False)
     tax_form = forms.ChoiceField(choices=PayoutAccount.TaxForm.choices, required=False)
-    reason = forms.CharField(
-        max_length=500,
-        validators=[single_line],
-        help_text="Why (kept in the audit log and sent to the affiliate).",
+    reason = TextField(
+        max_length=500, help_text="Why (kept in the audit log and sent to the affiliate)."
     )
 
     def clean(self):

@@ -252,3 +252,85 @@ def test_check_ledger_sees_a_paid_entry_outside_any_paid_payout(now):
     problems = selectors.ledger_violations()
 
     assert f"entry {entry.pk} is paid but in no paid payout" in problems
+
+
+def test_an_affiliate_whose_user_is_deactivated_is_held_with_the_reason(now):
+    affiliate = payable()
+    affiliate.user.is_active = False
+    affiliate.user.save(update_fields=["is_active"])
+    entries = approved(affiliate, 6000)  # $60.00 due, over the $50.00 threshold
+
+    result = services.run_payouts(now=now)
+
+    assert result.payouts == 0 and not Payout.objects.exists()
+    skip = PayoutSkip.objects.get()
+    assert (skip.affiliate, skip.amount, skip.currency) == (affiliate, 6000, "USD")
+    assert skip.reason == "affiliate's user account is deactivated: payouts held"
+    assert states(entries) == [APPROVED]  # kept, not forfeited
+    account = PayoutAccount.objects.get(affiliate=affiliate)
+    assert "deactivated" in services.hold_reason(affiliate=affiliate, account=account, now=now)
+
+
+def test_a_suspension_after_the_run_was_built_holds_the_payout_at_approval(now, settings, enqueued):
+    settings.PAYOUT_REQUIRE_APPROVAL = True
+    kept, suspended = payable(), payable()
+    approved(kept, 6000)
+    suspended_entries = approved(suspended, 7000)
+    result = services.run_payouts(now=now)
+    Affiliate.objects.filter(pk=suspended.pk).update(status=Affiliate.Status.SUSPENDED)
+
+    sent = services.approve_run(run_id=result.run.pk, actor=None, now=now)
+
+    assert sent == 1
+    assert Payout.objects.get(affiliate=kept).state == Payout.State.PENDING
+    held = Payout.objects.get(affiliate=suspended)
+    assert held.state == Payout.State.FAILED and "suspended" in held.failure_reason
+    assert states(suspended_entries) == [APPROVED]  # back in the balance, held by the next run
+
+
+def test_two_back_to_back_runs_record_one_run_and_one_set_of_skips(now):
+    approved(payable(), 6000)
+    held = payable()
+    PayoutAccount.objects.filter(affiliate=held).update(paypal_confirmed_at=None)
+    approved(held, 6000)
+
+    first = services.run_payouts(now=now)
+    second = services.run_payouts(now=now + timedelta(seconds=1))
+
+    assert (first.payouts, second.payouts) == (1, 0)
+    assert second.run is None
+    assert PayoutRun.objects.count() == 1 and PayoutSkip.objects.count() == 1
+
+
+def test_a_run_that_only_carries_balances_is_not_recorded(now):
+    approved(payable(), 1000)  # $10.00, under the $50.00 threshold
+
+    result = services.run_payouts(now=now)
+
+    assert result.run is None and result.carried == 1
+    assert not PayoutRun.objects.exists()
+
+
+def test_a_run_holding_something_new_is_recorded_even_without_payouts(now):
+    held = payable()
+    PayoutAccount.objects.filter(affiliate=held).update(paypal_confirmed_at=None)
+    approved(held, 6000)
+    services.run_payouts(now=now)
+    approved(held, 1000)  # the held balance grows: $60.00 + $10.00 = $70.00
+
+    again = services.run_payouts(now=now + timedelta(days=1))
+
+    assert again.run is not None and again.run.state == PayoutRun.State.DONE
+    assert sorted(PayoutSkip.objects.values_list("amount", flat=True)) == [6000, 7000]
+
+
+def test_a_skip_row_is_unique_per_run_and_balance(now):
+    from django.db import IntegrityError, transaction
+
+    held = payable()
+    PayoutAccount.objects.filter(affiliate=held).update(paypal_confirmed_at=None)
+    approved(held, 6000)
+    run = services.run_payouts(now=now).run
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PayoutSkip.objects.create(run=run, affiliate=held, currency="USD", amount=1, reason="x")

@@ -415,9 +415,7 @@ def test_affiliate_is_emailed_when_paid_and_when_failed_with_what_to_fix(
     assert "could not be sent" in failed.subject and "Check your PayPal e-mail" in failed.body
 
 
-def test_run_summary_goes_to_program_managers(
-    now, mailoutbox, django_capture_on_commit_callbacks
-):
+def test_run_summary_goes_to_program_managers(now, mailoutbox, django_capture_on_commit_callbacks):
     from django.contrib.auth.models import Group
 
     from affiliates.roles import PROGRAM_MANAGER
@@ -433,3 +431,51 @@ def test_run_summary_goes_to_program_managers(
 
     (mail,) = mailoutbox
     assert mail.to == [manager.email] and "Total USD: 60.00" in mail.body
+
+
+# --- The run's final state ------------------------------------------------------------
+
+
+def test_a_run_completes_when_its_last_payout_is_paid_or_failed(now, peer):
+    from payouts.models import PayoutRun
+
+    good, bad = paypal_affiliate(), paypal_affiliate("nobody@paypal.invalid")
+    peer.control("paypal/outcome", receiver="nobody@paypal.invalid", status="FAILED")
+    manual = AffiliateFactory()
+    PayoutAccountFactory(affiliate=manual, method="manual", bank_details="IBAN DE00")
+    approved(good, 6000)
+    approved(bad, 7000)
+    approved(manual, 8000)
+    run = services.run_payouts(now=now).run
+
+    send_all_paypal(now)
+    services.poll_payouts(now=now)  # PayPal: one SUCCESS, one FAILED
+
+    run.refresh_from_db()
+    assert run.state == PayoutRun.State.APPROVED  # the manual payout is still pending
+    assert run.completed_at is None
+
+    later = now + timedelta(days=1)
+    services.mark_paid_manually(
+        payout_ids=[Payout.objects.get(affiliate=manual).pk],
+        reference="BANK-REF-1",
+        actor=None,
+        now=later,
+    )
+
+    run.refresh_from_db()
+    assert (run.state, run.completed_at) == (PayoutRun.State.COMPLETED, later)
+    assert run.get_state_display() == "Completed (every payout final)"
+
+
+def test_a_stripe_run_completes_when_the_transfer_is_made(now, peer, stripe_account):
+    from payouts.models import PayoutRun
+
+    affiliate = stripe_affiliate(stripe_account())
+    approved(affiliate, 6000)
+    run = services.run_payouts(now=now).run
+
+    services.send_stripe_payout(payout_id=Payout.objects.get().pk, now=now)
+
+    run.refresh_from_db()
+    assert run.state == PayoutRun.State.COMPLETED
