@@ -922,7 +922,8 @@ def mark_paid_manually(
             if payout.paypal_batch_id:  # an `unresolved` batch ends once a person settled all
                 _close_batch_if_final(payout.paypal_batch_id)
             # The money went to the payout's snapshot (the CSV export shows it), not to
-            # whatever the account says now; the audit records which snapshot that was.
+            # whatever the account says now; the audit records which snapshot that was (by
+            # its time, not its content: Support reads the audit log, not destinations).
             _audit(
                 action="payout_marked_paid",
                 affiliate=payout.affiliate,
@@ -931,7 +932,6 @@ def mark_paid_manually(
                 payout=payout_id,
                 reference=reference,
                 method=payout.method,
-                destination=payout.destination or "bank details as at the payout's creation",
                 destination_as_at=payout.created_at.isoformat(),
             )
     return done
