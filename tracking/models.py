@@ -110,7 +110,8 @@ class DailyStat(models.Model):
 
     Click and signup columns are recomputed by `refresh_rollups` (today and yesterday,
     every 30 s); money columns are written only by the commissions app through
-    `set_daily_money`, in minor units of the program currency.
+    `set_daily_money`, in minor units of the program currency, for the days its writers
+    marked due (DailyStatMoneyDue), whatever the day.
     """
 
     affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")

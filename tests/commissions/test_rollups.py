@@ -171,3 +171,25 @@ def test_a_refresh_clears_the_marks_it_recomputed_and_a_second_one_writes_nothin
     assert refresh_daily_money(now=now) == 1
     assert not DailyStatMoneyDue.objects.exists()
     assert refresh_daily_money(now=now) == 0
+
+
+def test_the_upgrade_marks_every_past_money_day_for_a_rebuild(affiliate, now):
+    import importlib
+
+    from django.apps import apps
+
+    from tracking.models import DailyStatMoneyDue
+
+    # given a $100.00 payment 60 days ago whose day an older release never rolled up
+    paid_at = now - timedelta(days=60)
+    pay(ReferralFactory(affiliate=affiliate), external_id="past", amount=10_000, paid_at=paid_at)
+    DailyStatMoneyDue.objects.all().delete()
+
+    # when the upgrade's data migration runs, then the sweeper
+    migration = importlib.import_module("commissions.migrations.0005_rebuild_money_rollups")
+    migration.mark_every_money_day(apps, None)
+    refresh_daily_money(now=now)
+
+    # then that day holds revenue 10000 and commission 50 % × 10000 = 5000
+    stat = DailyStat.objects.get(affiliate=affiliate, day=paid_at.date())
+    assert (stat.revenue, stat.commission) == (10_000, 5000)
