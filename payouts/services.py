@@ -136,14 +136,19 @@ def _check_length(value: str, *, field: str, max_length: int) -> None:
 
 
 def _details_changed(
-    *, account: PayoutAccount, now: datetime, what: str, actor: Any, reason: str = ""
+    *,
+    account: PayoutAccount,
+    now: datetime,
+    what: str,
+    actor: Any,
+    reason: str = "",
+    by_staff: bool = False,
 ) -> None:
     """Any change of method or details: start the 48 h hold and tell the affiliate, at the
     address on file (an attacker who changed the details does not read that mailbox)."""
     account.details_changed_at = now
     account.updated_at = now
     affiliate = account.affiliate
-    by_staff = isinstance(actor, User) and actor.pk != affiliate.user_id
     details: dict[str, Any] = {"what": what}
     if by_staff:
         details.update(by="staff", reason=reason[:500])
@@ -192,7 +197,14 @@ def set_paypal_email(
         account.paypal_email = email
         account.paypal_confirmed_at = None
         account.paypal_confirm_token = new_token()
-        _details_changed(account=account, now=now, what="PayPal e-mail", actor=actor, reason=reason)
+        _details_changed(
+            account=account,
+            now=now,
+            what="PayPal e-mail",
+            actor=actor,
+            reason=reason,
+            by_staff=staff is not None,
+        )
         account.save()
         link = settings.AMBASSADOR_URL + reverse(
             "payouts-paypal-confirm", args=[account.paypal_confirm_token]
@@ -248,7 +260,14 @@ def set_manual_details(
         )
         account.method = PayoutAccount.Method.MANUAL
         account.bank_details = bank_details
-        _details_changed(account=account, now=now, what="bank details", actor=actor, reason=reason)
+        _details_changed(
+            account=account,
+            now=now,
+            what="bank details",
+            actor=actor,
+            reason=reason,
+            by_staff=staff is not None,
+        )
         account.save()
     return account
 
