@@ -261,3 +261,26 @@ def test_stripe_invoice_uses_the_balance_transactions_rate(referral):
         4330,
     )
     assert payment_entries() == [("first_payment", 2000, "EUR", Decimal("1.0825"), "pending")]
+
+
+def test_a_dispute_lost_while_the_payment_waited_is_booked_when_it_is_computed(api, customer, now):
+    from commissions.services import record_dispute
+
+    api.post("/api/v1/payments", PAYMENT, format="json")
+    record_dispute(
+        provider="api",
+        external_id="dp_1",
+        payment_ref="pay_eur",
+        amount=4000,
+        currency="EUR",
+        status="lost",
+        at=now,
+        now=now,
+    )
+
+    set_exchange_rate(currency="EUR", rate=Decimal("1.08"), valid_from=JAN)
+    process_waiting_payments(now=now)
+
+    # the 2000 entry is written, then declined by the lost dispute (all 4000 reversed)
+    assert payment_entries() == [("first_payment", 2000, "EUR", Decimal("1.08"), "declined")]
+    assert Payment.objects.get().refunded_amount == 4000
