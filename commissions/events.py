@@ -82,6 +82,9 @@ def store_event(
 ) -> tuple[StoredEvent, bool]:
     """Store a raw event once per (provider, event id); returns (row, created). Stage two
     is enqueued on commit when the row is new (the sweeper catches a lost enqueue)."""
+    # PostgreSQL's jsonb cannot hold U+0000 (it refuses the whole row): a NUL inside a
+    # string (a customer's metadata, say) is stored as U+FFFD rather than losing the event.
+    event = _without_nul(event)
     event_id = str(event["id"])
     try:
         created = datetime.fromtimestamp(int(event.get("created") or now.timestamp()), tz=UTC)
@@ -105,17 +108,27 @@ def store_event(
     return row, True
 
 
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
 def _learn_customer_link(row: StoredEvent) -> None:
     """Customer links are learnt already at store time: deliveries are unordered, and an
     invoice processed before its `customer.created` must still find its referral."""
     if row.type in ("customer.created", "customer.updated", "checkout.session.completed"):
-        obj = _obj(row)
+        obj = _loose_obj(row)
         try:
             if row.type.startswith("customer."):
                 ours = _id(_dict(obj.get("metadata")).get("ambassador_customer_id"))
                 stripe_id, how = _id(obj.get("id")), "customer metadata"
             else:
-                ours = obj.get("client_reference_id")
+                ours = _id(obj.get("client_reference_id"))
                 stripe_id, how = _id(obj.get("customer")), "checkout client_reference_id"
             if ours and stripe_id:
                 services.link_stripe_customer(
@@ -246,13 +259,18 @@ def _forget_invoice(event: StoredEvent, cache: dict | None) -> None:
         cache.pop(("invoice", _loose_obj(event).get("id")), None)
 
 
+def _clean(error: str) -> str:
+    # Error text may quote the payload; PostgreSQL text cannot hold NUL.
+    return error.replace("\x00", "\\x00")[:2000]
+
+
 def _mark(*, pks: list[int], outcome: str, error: str, now: datetime) -> None:
     from django.db.models import F
 
     StoredEvent.objects.filter(pk__in=pks).update(
         processed_at=None if outcome == "error" else now,
         outcome=outcome,
-        error=error[:2000],
+        error=_clean(error),
         attempts=F("attempts") + 1,
         next_attempt_at=None,
         parked_at=None,
@@ -274,7 +292,7 @@ def _mark_failed(
     StoredEvent.objects.filter(pk=pk).update(
         processed_at=None,
         outcome="parked" if parked else "error",
-        error=error[:2000],
+        error=_clean(error),
         attempts=attempts,
         next_attempt_at=None if parked else now + RETRY_BASE * 2 ** (attempts - 1),
         parked_at=now if parked else None,

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from commissions import services
 from commissions.models import CommissionEntry, ExchangeRate, Payment, StoredEvent
-from commissions.services import process_waiting_payments, set_exchange_rate
+from commissions.services import set_exchange_rate
 from tests.factories import ReferralFactory
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +93,7 @@ def test_a_rate_valid_only_after_the_payment_leaves_it_waiting(api, customer):
     set_exchange_rate(
         currency="EUR", rate=Decimal("1.08"), valid_from=datetime(2026, 11, 11, tzinfo=UTC)
     )
-    process_waiting_payments(now=datetime(2026, 11, 12, tzinfo=UTC))
+    services.process_waiting_payments(now=datetime(2026, 11, 12, tzinfo=UTC))
 
     assert Payment.objects.get().status == "waiting_for_rate"
     assert not CommissionEntry.objects.filter(source_type="payment").exists()
@@ -231,7 +232,7 @@ def test_a_tier_waits_for_last_months_payment_without_a_rate(affiliate, now):
     assert "oct" in november.status_reason
 
     set_exchange_rate(currency="EUR", rate=Decimal("1.08"), valid_from=JAN)
-    assert process_waiting_payments(now=now, currency="EUR") == 2
+    assert services.process_waiting_payments(now=now, currency="EUR") == 2
 
     # October: first payment, 60000 × 50 % = 30000 euro cents; program 60000 × 1.08 =
     # 64800 US cents ≥ 50000, so November is tier 2: recurring 4000 × 25 % = 1000 cents
@@ -261,3 +262,26 @@ def test_stripe_invoice_uses_the_balance_transactions_rate(referral):
         4330,
     )
     assert payment_entries() == [("first_payment", 2000, "EUR", Decimal("1.0825"), "pending")]
+
+
+def test_a_dispute_lost_while_the_payment_waited_is_booked_when_it_is_computed(api, customer, now):
+    from commissions.services import record_dispute
+
+    api.post("/api/v1/payments", PAYMENT, format="json")
+    record_dispute(
+        provider="api",
+        external_id="dp_1",
+        payment_ref="pay_eur",
+        amount=4000,
+        currency="EUR",
+        status="lost",
+        at=now,
+        now=now,
+    )
+
+    set_exchange_rate(currency="EUR", rate=Decimal("1.08"), valid_from=JAN)
+    services.process_waiting_payments(now=now)
+
+    # the 2000 entry is written, then declined by the lost dispute (all 4000 reversed)
+    assert payment_entries() == [("first_payment", 2000, "EUR", Decimal("1.08"), "declined")]
+    assert Payment.objects.get().refunded_amount == 4000
