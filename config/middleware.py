@@ -113,9 +113,7 @@ class JsonErrorMiddleware:
             return json_error("bad_request", "Content-Length is not a number.", 400)
         limit = _max_body()
         if limit is not None and size > limit:
-            return json_error(
-                "too_large", f"The request body is larger than {limit} bytes.", 413
-            )
+            return json_error("too_large", f"The request body is larger than {limit} bytes.", 413)
         return None
 
 
@@ -139,4 +137,3 @@ def _as_json(response: HttpResponse) -> JsonResponse:
         if header in response:
             replaced[header] = response[header]
     return replaced
-

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+
+# Provider ids and event types are short printable ASCII ("evt_1Nq…", "WH-7Y…",
+# "invoice.paid"): anything else is not a provider's event.
+_TOKEN = re.compile(r"[!-~]+")
 
 
 def parse_event(body: bytes, *, id_max: int, type_key: str, type_max: int) -> dict | None:
@@ -10,6 +15,10 @@ def parse_event(body: bytes, *, id_max: int, type_key: str, type_max: int) -> di
     anything is stored: a body nested past Python's recursion limit, a list, a number, an id
     that is an object or longer than its column would otherwise end in a 500 (and the
     provider's retries with it)."""
+    if b"\\u0000" in body:
+        # PostgreSQL's jsonb cannot hold U+0000 ("unsupported Unicode escape sequence"): the
+        # INSERT would fail with a 500 on every retry. Refused before storing.
+        return None
     try:
         event = json.loads(body)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
@@ -17,8 +26,7 @@ def parse_event(body: bytes, *, id_max: int, type_key: str, type_max: int) -> di
     if not isinstance(event, dict):
         return None
     event_id, event_type = event.get("id"), event.get(type_key)
-    if not isinstance(event_id, str) or not 0 < len(event_id) <= id_max:
-        return None
-    if not isinstance(event_type, str) or not 0 < len(event_type) <= type_max:
-        return None
+    for value, longest in ((event_id, id_max), (event_type, type_max)):
+        if not isinstance(value, str) or len(value) > longest or not _TOKEN.fullmatch(value):
+            return None
     return event

@@ -126,9 +126,7 @@ class SignupApi(APIView):
         customer_id = serializers.CharField(max_length=200)
         # 254: the longest address SMTP carries (RFC 5321 path limit) and Referral.email's
         # column; without the bound PostgreSQL refused the INSERT and the API answered 500.
-        email = serializers.EmailField(
-            max_length=254, required=False, allow_blank=True, default=""
-        )
+        email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
         referral = _opt(max_length=64, help_text="The `referral` cookie's value.")
         referral_click = _opt(max_length=64, help_text="The `referral_click` cookie's value.")
         coupon = _opt(max_length=64)

@@ -460,9 +460,10 @@ def attribute_signup(
         # when they come one after the other — a Stripe customer pays for one product
         # customer, and merging them (an upsert) would credit one customer's payments to the
         # other's affiliate. The first insert stands; the caller sees which field clashed.
-        if stripe_customer_id and Referral.objects.filter(
-            stripe_customer_id=stripe_customer_id
-        ).exists():
+        if (
+            stripe_customer_id
+            and Referral.objects.filter(stripe_customer_id=stripe_customer_id).exists()
+        ):
             raise _stripe_customer_taken(stripe_customer_id) from None
         raise
     row.created = True

@@ -76,9 +76,7 @@ def test_nul_and_control_characters_in_paths_and_queries_are_a_400(api, url):
 def test_an_email_over_254_characters_is_a_field_error(api):
     email = "a" * 64 + "@" + ".".join(["b" * 63] * 3) + ".com"  # 64 + 1 + 191 + 4 = 260
 
-    response = api.post(
-        "/api/v1/signups", {"customer_id": "c-long", "email": email}, format="json"
-    )
+    response = api.post("/api/v1/signups", {"customer_id": "c-long", "email": email}, format="json")
 
     error = assert_json_error(response, 400)
     assert "email" in error["fields"]
@@ -115,7 +113,9 @@ def test_a_webhook_body_over_the_size_limit_is_a_413_in_json(client, settings):
     body = json.dumps({"id": "evt_big", "type": "x", "pad": "x" * 2000}).encode()
 
     response = client.post(
-        "/webhooks/stripe/", body, content_type="application/json",
+        "/webhooks/stripe/",
+        body,
+        content_type="application/json",
         HTTP_STRIPE_SIGNATURE=stripe_sign(body),
     )
 
@@ -191,14 +191,14 @@ def test_a_crash_of_a_page_stays_an_html_500(client):
         b"[" * 50_000 + b"]" * 50_000,
     ],
 )
-def test_a_validly_signed_malformed_stripe_body_is_a_400_and_stores_nothing(
-    client, settings, body
-):
+def test_a_validly_signed_malformed_stripe_body_is_a_400_and_stores_nothing(client, settings, body):
     settings.STRIPE_WEBHOOK_SECRET = STRIPE_SECRET
     before = _count_rows()
 
     response = client.post(
-        "/webhooks/stripe/", body, content_type="application/json",
+        "/webhooks/stripe/",
+        body,
+        content_type="application/json",
         HTTP_STRIPE_SIGNATURE=stripe_sign(body),
     )
 
@@ -212,7 +212,9 @@ def test_a_stripe_signature_error_does_not_quote_the_sdk(client, settings):
     body = json.dumps({"id": "evt_1", "type": "invoice.paid", "created": 1}).encode()
 
     response = client.post(
-        "/webhooks/stripe/", body, content_type="application/json",
+        "/webhooks/stripe/",
+        body,
+        content_type="application/json",
         HTTP_STRIPE_SIGNATURE=stripe_sign(body, secret="whsec_other"),
     )
 
@@ -267,7 +269,9 @@ def test_a_validly_signed_malformed_paypal_body_is_a_400_and_stores_nothing(
     before = _count_rows()
 
     response = client.post(
-        "/webhooks/paypal/", body, content_type="application/json",
+        "/webhooks/paypal/",
+        body,
+        content_type="application/json",
         **paypal_headers(paypal_peer, body),
     )
 
@@ -300,7 +304,8 @@ def test_concurrent_signups_sharing_a_new_stripe_customer_get_one_201_and_one_40
         try:
             with transaction.atomic():
                 Referral.objects.create(
-                    customer_id="c-first", stripe_customer_id="cus_shared",
+                    customer_id="c-first",
+                    stripe_customer_id="cus_shared",
                     created_at="2026-11-02T12:00:00Z",
                 )
                 inserted.set()
