@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('commissions', '0005_event_retry_backoff'),
-        ('commissions', '0005_rebuild_money_rollups'),
+        ("commissions", "0005_event_retry_backoff"),
+        ("commissions", "0005_rebuild_money_rollups"),
     ]
 
-    operations = [
-    ]
+    operations = []

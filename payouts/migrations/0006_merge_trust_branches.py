@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payouts', '0004_one_skip_per_run_balance'),
-        ('payouts', '0005_export_payout_destinations_permission'),
+        ("payouts", "0004_one_skip_per_run_balance"),
+        ("payouts", "0005_export_payout_destinations_permission"),
     ]
 
-    operations = [
-    ]
+    operations = []
