@@ -15,10 +15,17 @@ SUPPORT = "Support"
 
 # Program managers: every permission of these apps (payouts actions and API keys included).
 MANAGER_APPS = ("affiliates", "tracking", "commissions", "payouts")
-# Support: read-only on these apps' models, minus secrets: API keys, and payout accounts
-# (bank details, tax ids). Support sees payouts and runs but no action is open to it.
+# Support: read-only on these apps' models, minus secrets: API keys, and payout destinations —
+# payout accounts (bank details, tax ids), and PayPal's stored batches and webhook events,
+# whose raw JSON names every receiver's PayPal e-mail. Support sees payouts (their admin hides
+# the destination snapshot without `export_payout_destinations`) and runs, no action.
 SUPPORT_APPS = ("affiliates", "tracking", "commissions", "payouts")
-SUPPORT_EXCLUDED_MODELS = {("affiliates", "apikey"), ("payouts", "payoutaccount")}
+SUPPORT_EXCLUDED_MODELS = {
+    ("affiliates", "apikey"),
+    ("payouts", "payoutaccount"),
+    ("payouts", "paypalbatch"),
+    ("payouts", "paypalevent"),
+}
 
 
 def _content_types(app_labels: tuple[str, ...], apps=global_apps) -> list[ContentType]:

@@ -101,8 +101,18 @@ def test_support_sees_the_affiliates_but_cannot_change_their_status(support_clie
     assert change.status_code == 403
 
 
-@pytest.mark.parametrize("url", ["/admin/affiliates/apikey/", "/admin/auth/group/"])
-def test_support_is_refused_api_keys_and_roles(support_client, url):
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/affiliates/apikey/",
+        "/admin/auth/group/",
+        # Raw PayPal JSON: every receiver's PayPal e-mail is in a batch's answer and its events.
+        "/admin/payouts/paypalbatch/",
+        "/admin/payouts/paypalevent/",
+        "/admin/payouts/payoutaccount/",
+    ],
+)
+def test_support_is_refused_api_keys_roles_and_payout_destinations(support_client, url):
     assert support_client.get(url).status_code == 403
 
 
