@@ -10,8 +10,10 @@ refund of whatever is left. Plan bonuses are declined on a full refund while pen
 are not clawed back after approval (their own long hold is the protection).
 
 Exchange rates: every valid payment is stored. Its entries are in its own currency; only
-program figures (`program_amount`, tiers by last month's sales) need the program currency.
-A payment in another currency with no rate known (none given by the provider or the API
+program figures (`program_amount`, tiers by last month's sales) need the program currency —
+but every entry records its payment's rate, immutably (the program dashboard's commission
+cost reads it), so a payment in another currency needs its rate before its entries are
+written, whatever its plan. A payment in another currency with no rate known (none given by the provider or the API
 call, none in the admin's table valid at `paid_at`) waits — status `waiting_for_rate`, the
 reason in `status_reason` — and is never computed on a guessed rate; so does a payment
 whose tier depends on last month's sales while one of those is still without a rate.
@@ -481,7 +483,8 @@ def _finish_waiting(
             rules.drop_payment_memo(cache)  # its sales figures just changed
     reason, blocker = _why_waiting(payment=payment, referral=referral, cache=cache)
     if reason:
-        if (reason[:255], blocker) != (payment.status_reason, payment.blocked_by):
+        blocker_id = blocker.pk if blocker is not None else None
+        if (reason[:255], blocker_id) != (payment.status_reason, payment.blocked_by_id):
             Payment.objects.filter(pk=payment.pk, status=Payment.Status.WAITING_FOR_RATE).update(
                 status_reason=reason[:255], blocked_by=blocker
             )
