@@ -189,6 +189,10 @@ def test_a_crash_of_a_page_stays_an_html_500(client):
         b'{"id": "evt_1", "type": "invoice.paid", "created": "yesterday"}',
         json.dumps({"id": "e" * 256, "type": "invoice.paid"}).encode(),
         b"[" * 50_000 + b"]" * 50_000,
+        # Python's json reads these JavaScript constants; no JSON column can store them.
+        b'{"id": "evt_1", "type": "invoice.paid", "data": {"object": {"amount_paid": NaN}}}',
+        b'{"id": "evt_1", "type": "invoice.paid", "created": 1, "x": Infinity}',
+        b'{"id": "evt_1", "type": "invoice.paid", "created": 1, "x": -Infinity}',
     ],
 )
 def test_a_validly_signed_malformed_stripe_body_is_a_400_and_stores_nothing(client, settings, body):
@@ -261,6 +265,7 @@ def paypal_headers(server, body: bytes) -> dict[str, str]:
         json.dumps({"id": "W" * 65, "event_type": "PAYMENT.PAYOUTS-ITEM.SUCCEEDED"}).encode(),
         json.dumps({"id": "WH-1", "event_type": "P" * 65}).encode(),
         b"[" * 50_000 + b"]" * 50_000,
+        b'{"id": "WH-1", "event_type": "PAYMENT.PAYOUTS-ITEM.SUCCEEDED", "x": NaN}',
     ],
 )
 def test_a_validly_signed_malformed_paypal_body_is_a_400_and_stores_nothing(
