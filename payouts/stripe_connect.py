@@ -36,7 +36,7 @@ def construct_connect_event(*, payload: bytes, signature: str | None) -> dict[st
             tolerance=SIGNATURE_TOLERANCE_SECONDS,
         )
         event = json.loads(payload)
-    except (stripe.SignatureVerificationError, ValueError) as exc:  # incl. bad UTF-8 / JSON
+    except (stripe.SignatureVerificationError, ValueError, RecursionError) as exc:  # bad UTF-8/JSON
         raise InvalidConnectWebhook("Invalid signature or body.") from exc
     if not isinstance(event, dict):
         raise InvalidConnectWebhook("The body is not a Stripe event.")

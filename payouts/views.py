@@ -3,6 +3,7 @@ the PayPal webhook, and the admin's CSV exports. Thin: parse, call one service, 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
@@ -191,7 +192,14 @@ def _json_error(code: str, message: str, status: int) -> JsonResponse:
 @require_POST
 def stripe_connect_webhook(request: HttpRequest) -> JsonResponse:
     """Stripe Connect endpoint (connected accounts' events, `account.updated`): verify the
-    raw body with the Connect secret, store once, answer 2xx; stage two handles it."""
+    raw body with the Connect secret, store once, answer 2xx; stage two handles it.
+    The body's shape is checked first, as on the platform endpoint: a list, deep nesting or
+    NaN after a valid signature ended in a 500 (and Stripe's retries with it)."""
+    if not settings.STRIPE_CONNECT_WEBHOOK_SECRET:
+        return _json_error("not_configured", "Stripe Connect webhooks are not configured.", 503)
+    payload = parse_event(request.body, id_max=255, type_key="type", type_max=100)
+    if payload is None or not isinstance(payload.get("created", 0), int):
+        return _json_error("invalid", "Not a Stripe event.", 400)
     try:
         created = services.store_connect_event(
             payload=request.body,

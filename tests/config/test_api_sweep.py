@@ -283,6 +283,8 @@ def webhooks_configured(settings):
 
     server = fake_providers.start_in_thread(webhook_id="WH-SWEEP")
     settings.STRIPE_WEBHOOK_SECRET = STRIPE_SECRET
+    # The Connect endpoint has its own secret in production; one value here signs for both.
+    settings.STRIPE_CONNECT_WEBHOOK_SECRET = STRIPE_SECRET
     # 256 kB instead of Django's 2.5 MB keeps oversize examples cheap; huge fields stay under.
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
     settings.PAYPAL_CLIENT_ID = "fake-client"
