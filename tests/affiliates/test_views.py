@@ -116,10 +116,13 @@ def test_login_works_through_the_form_and_is_locked_after_repeated_failures(clie
     assert "_auth_user_id" not in client.session
 
 
-def test_password_reset_mails_a_link_that_sets_a_new_password(client):
+def test_password_reset_mails_a_link_that_sets_a_new_password(
+    client, django_capture_on_commit_callbacks
+):
     UserFactory(email="a@example.org")
 
-    client.post("/accounts/password_reset/", {"email": "a@example.org"})
+    with django_capture_on_commit_callbacks(execute=True):  # the mail is queued on commit
+        client.post("/accounts/password_reset/", {"email": "a@example.org"})
     link = next(line for line in mail.outbox[0].body.splitlines() if "/accounts/reset/" in line)
     form_page = client.get(link.strip(), follow=True)
     done = client.post(
@@ -129,6 +132,35 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(client):
 
     assert done.status_code == 302
     assert User.objects.get(email="a@example.org").check_password("brand-new-pass-7")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_password_reset_with_smtp_down_answers_normally_and_the_mail_is_retried(client, settings):
+    # given a user, and an SMTP server that refuses connections (a port nobody listens on)
+    import socket
+
+    from celery.exceptions import Retry
+    from celery.signals import task_retry
+
+    UserFactory(email="a@example.org")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", closed_port
+    retries = []
+    record = lambda sender=None, reason=None, **kw: retries.append(reason)  # noqa: E731
+    task_retry.connect(record, weak=False)
+
+    # when the user asks for a reset link
+    try:
+        response = client.post("/accounts/password_reset/", {"email": "a@example.org"})
+    finally:
+        task_retry.disconnect(record)
+
+    # then the page answers as usual (Django inlined the send: a 500), and the worker retries
+    assert response.status_code == 302
+    assert retries and all(isinstance(r, Retry) for r in retries)
 
 
 def test_the_dashboard_needs_a_login(client):
