@@ -4,10 +4,11 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.utils import timezone
 
+from affiliates.roles import SUPPORT
 from commissions.models import CommissionEntry
 from payouts import services
 from payouts.models import Payout, PayoutAccount
@@ -173,10 +174,9 @@ def test_paypal_mass_pay_csv_has_email_amount_currency_id_note(client, now):
 
 def test_support_sees_payouts_in_admin_but_cannot_mark_them_paid(client, now):
     _, payout = _paid_payout(now)
+    # the Support group as the migrations create it (affiliates.roles.sync_roles)
     support = UserFactory(is_staff=True)
-    group, _ = Group.objects.get_or_create(name="Support view test")
-    group.permissions.add(Permission.objects.get(codename="view_payout"))
-    support.groups.add(group)
+    support.groups.add(Group.objects.get(name=SUPPORT))
     client.force_login(support)
 
     listing = client.get("/admin/payouts/payout/")
