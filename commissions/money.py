@@ -26,3 +26,18 @@ def convert(amount: int, fx_rate: Decimal) -> int:
     """`amount` minor units times `fx_rate` (target units per source unit), rounded half-up.
     The currencies handled (USD, EUR, GBP) all have 2 decimals, so minor units convert 1:1."""
     return round_half_up(Decimal(amount) * fx_rate)
+
+
+# ISO 4217 minor-unit exponents that are not 2 (the currencies we might meet).
+EXPONENTS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "BHD": 3, "KWD": 3, "JOD": 3}
+
+
+def format_money(amount: int, currency: str) -> str:
+    """Integer minor units as "USD 1,234.50" (negative: "USD -12.50"); integer arithmetic
+    only (divmod), never a float."""
+    currency = (currency or "").upper()
+    exponent = EXPONENTS.get(currency, 2)
+    sign = "-" if amount < 0 else ""
+    major, minor = divmod(abs(int(amount)), 10**exponent)
+    figure = f"{major:,}" + (f".{minor:0{exponent}d}" if exponent else "")
+    return f"{currency} {sign}{figure}".strip()

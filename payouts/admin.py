@@ -17,8 +17,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from commissions.money import format_money
 from config.errors import ServiceError
-from dashboard.templatetags.money import format_money
 from payouts import services
 from payouts.forms import StaffChangeForm
 from payouts.models import (
@@ -43,11 +43,6 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-def _money(amount: int, currency: str) -> str:
-    # Minor units shown as money ("USD 190.65"), by the project's one formatter.
-    return format_money(amount, currency)
-
-
 class PayoutSkipInline(ReadOnlyInline):
     model = PayoutSkip
     fields = ("affiliate", "currency", "held_amount", "reason")
@@ -55,7 +50,7 @@ class PayoutSkipInline(ReadOnlyInline):
 
     @admin.display(description="Amount")
     def held_amount(self, obj: PayoutSkip) -> str:
-        return _money(obj.amount, obj.currency)
+        return format_money(obj.amount, obj.currency)
 
 
 @admin.register(PayoutRun)
@@ -84,7 +79,7 @@ class PayoutRunAdmin(admin.ModelAdmin):
     @admin.display(description="Totals")
     def totals_display(self, obj: PayoutRun) -> str:
         # One figure per currency, never summed across currencies.
-        return ", ".join(_money(v, c) for c, v in sorted((obj.totals or {}).items())) or "—"
+        return ", ".join(format_money(v, c) for c, v in sorted((obj.totals or {}).items())) or "—"
 
     @admin.action(description="Approve selected runs (send their payouts)", permissions=["change"])
     def approve_runs(self, request, queryset):
@@ -151,7 +146,7 @@ class PayoutAdmin(admin.ModelAdmin):
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj: Payout) -> str:
-        return _money(obj.amount, obj.currency)
+        return format_money(obj.amount, obj.currency)
 
     @admin.action(
         description="Mark paid manually (with the reference below)", permissions=["change"]
