@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint format clean
+.PHONY: run test install lint format typecheck clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +28,13 @@ test: install
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# mypy (django-stubs) over the typed layers: services, selectors and gateways of each app,
+# whether a module or a package, and config's shared kernel.
+TYPED = config/money.py config/queue.py $(wildcard */services.py */services */selectors.py \
+	*/selectors */gateways)
+typecheck: install
+	$(BIN)/mypy $(filter-out tests/% .venv/%,$(TYPED))
 
 format: install
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .

@@ -29,6 +29,7 @@ from affiliates.models import (
     Username,
 )
 from config.errors import ServiceError
+from config.money import format_money
 
 # Fields that make or shape a staff account. Staff accounts and permissions are managed by
 # superusers only (DESIGN.md "who may do what"): a program manager holds every affiliates
@@ -278,8 +279,7 @@ class AffiliateAdmin(admin.ModelAdmin):
 
     @admin.display(description="Earned (30 d)", ordering="_earnings_30d")
     def earnings_30d(self, obj: Affiliate) -> str:
-        cents = obj._earnings_30d
-        return f"{settings.PROGRAM_CURRENCY} {cents // 100:,}.{cents % 100:02d}"
+        return format_money(obj._earnings_30d, settings.PROGRAM_CURRENCY)
 
     # Status and username have their own services (e-mails, aliases, cache invalidation).
     readonly_fields = [

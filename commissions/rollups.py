@@ -33,7 +33,7 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 
 from commissions.models import CommissionEntry, Payment
-from commissions.money import convert
+from config.money import convert
 from tracking.models import Referral
 from tracking.services import mark_daily_money_due, refresh_due_daily_money
 

@@ -23,8 +23,8 @@ from django.db.models import Q, Sum
 
 from affiliates.models import Affiliate, Plan
 from commissions.models import CommissionEntry, Payment
-from commissions.money import apply_rate, convert
 from config.errors import ServiceError
+from config.money import apply_rate, convert
 from tracking.models import Referral
 
 Kind = CommissionEntry.Kind

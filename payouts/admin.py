@@ -17,8 +17,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from commissions.money import format_money
 from config.errors import ServiceError
+from config.money import format_money
 from payouts import services
 from payouts.forms import StaffChangeForm
 from payouts.models import (

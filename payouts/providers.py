@@ -8,21 +8,11 @@ may have been accepted; a PermanentError (refused request) will fail the same wa
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Protocol
 
 from django.conf import settings
 
 from config.errors import ServiceError
-
-# ISO 4217 minor-unit exponents that are not 2 (the currencies we might meet).
-_EXPONENTS = {"JPY": 0, "KRW": 0, "HUF": 2, "CLP": 0, "ISK": 0, "TWD": 2, "BHD": 3, "KWD": 3}
-
-
-def to_decimal_string(amount: int, currency: str) -> str:
-    """Minor units → the decimal string providers want ("12.50"); exact, no floats."""
-    exponent = _EXPONENTS.get(currency.upper(), 2)
-    return str((Decimal(amount) / (Decimal(10) ** exponent)).quantize(Decimal(1).scaleb(-exponent)))
 
 
 class ProviderError(Exception):

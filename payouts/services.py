@@ -28,6 +28,7 @@ from commissions.models import CommissionEntry
 from commissions.services import move_entries
 from config.errors import Conflict, NotFound, ServiceError
 from config.mail import send_email_on_commit
+from config.money import to_decimal_string
 from payouts import providers
 from payouts.models import (
     Payout,
@@ -40,7 +41,7 @@ from payouts.models import (
     new_key,
     new_token,
 )
-from payouts.providers import PermanentError, TransientError, to_decimal_string
+from payouts.providers import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from affiliates.access import affiliate_required, is_impersonating, refuse_when_impersonating
 from config.errors import ServiceError
+from config.money import to_decimal_string
 from config.spreadsheet import csv_writer
 from config.webhooks import parse_event
 from payouts import forms, selectors, services
@@ -27,7 +28,6 @@ from payouts.providers import (
     TransientError,
     paypal_enabled,
     stripe_connect_enabled,
-    to_decimal_string,
 )
 
 

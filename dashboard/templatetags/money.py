@@ -1,6 +1,6 @@
 """`{{ amount|money:currency }}`: integer minor units → "USD 1,234.50" (negative: "USD -12.50").
 
-The formatting itself is `commissions.money.format_money`, so code outside the dashboard
+The formatting itself is `config.money.format_money`, so code outside the dashboard
 (the payouts admin) formats money the same way without importing the dashboard.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django import template
 
-from commissions.money import format_money
+from config.money import format_money
 
 register = template.Library()
 

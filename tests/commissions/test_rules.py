@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from commissions.models import CommissionEntry
-from commissions.money import apply_rate, round_half_up
 from commissions.services import approve_due_commissions, record_signup_commission
+from config.money import apply_rate, round_half_up
 from tests.commissions.conftest import pay
 from tests.factories import AffiliateFactory, PlanFactory, ReferralFactory
 

@@ -20,9 +20,9 @@ from django.core.management import call_command
 from affiliates.models import Affiliate, User
 from affiliates.roles import PROGRAM_MANAGER
 from commissions.models import CommissionEntry, Payment
-from commissions.money import convert
 from commissions.rollups import refresh_daily_money
 from commissions.services import approve_due_commissions, record_dispute, record_refund
+from config.money import convert
 from dashboard.management.commands.seed_demo import DEMO_NOW
 from dashboard.templatetags.money import format_money
 from tests.commissions.conftest import pay
