@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +12,7 @@ from rest_framework.views import APIView
 from affiliates.models import Affiliate
 from affiliates.selectors import get_affiliate_by_public_id, list_affiliates
 from config.errors import NotFound
+from config.pagination import Pagination
 
 
 class AffiliateOutputSerializer(serializers.Serializer):
@@ -58,11 +58,6 @@ class AffiliateDetailApi(APIView):
 
 
 class AffiliateListApi(APIView):
-    class Pagination(PageNumberPagination):
-        page_size = 50
-        page_size_query_param = "page_size"
-        max_page_size = 500
-
     class InputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=Affiliate.Status.choices, required=False)
         q = serializers.CharField(required=False, max_length=254)
@@ -90,6 +85,6 @@ class AffiliateListApi(APIView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         queryset = list_affiliates(**params.validated_data)
-        paginator = self.Pagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

@@ -98,6 +98,9 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
+        # Every template of ours is under templates/ (one place, by app: templates/<app>/…,
+        # admin overrides under templates/admin/); APP_DIRS finds Django's and the
+        # libraries' own (admin, DRF, drf-spectacular).
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.pagination import Pagination
 from payouts.models import Payout, PayoutAccount
 from payouts.selectors import payouts_for_api
 
 
 class PayoutListApi(APIView):
-    class Pagination(PageNumberPagination):
-        page_size = 50
-        page_size_query_param = "page_size"
-        max_page_size = 500
-
     class InputSerializer(serializers.Serializer):
         affiliate = serializers.CharField(required=False, max_length=16)
         state = serializers.ChoiceField(choices=Payout.State.choices, required=False)
@@ -49,6 +44,6 @@ class PayoutListApi(APIView):
             affiliate_public_id=params.validated_data.get("affiliate"),
             state=params.validated_data.get("state"),
         )
-        paginator = self.Pagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

@@ -4,7 +4,6 @@ Each app contributes a `demo.py` with `seed(*, now, rng, progress)`; they run in
 order, so later issues grow the demo by adding to their own app's demo module.
 """
 
-import importlib
 import random
 import sys
 from datetime import UTC, datetime
@@ -12,7 +11,13 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-STEPS = ["affiliates", "tracking", "commissions", "payouts"]
+import affiliates.demo
+import commissions.demo
+import payouts.demo
+import tracking.demo
+
+# In dependency order: each app's demo builds on the rows of the ones before it.
+STEPS = [affiliates.demo, tracking.demo, commissions.demo, payouts.demo]
 # Fixed demo clock: the same data every run, whatever today is.
 DEMO_NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
@@ -43,13 +48,7 @@ class Command(BaseCommand):
         parser.add_argument("--quiet-progress", action="store_true")
 
     def handle(self, *args, **options):
-        modules = []
-        for app in STEPS:
-            try:
-                modules.append((app, importlib.import_module(f"{app}.demo")))
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{app}.demo":
-                    raise
+        modules = [(module.__name__.split(".")[0], module) for module in STEPS]
         progress = Progress(
             sys.stderr if not options["quiet_progress"] else open("/dev/null", "w"), len(modules)
         )
