@@ -6,7 +6,8 @@ Rules: no app module over MAX_LINES (migrations aside); no import cycle between 
 imports inside functions count, since a local import that dodges a cycle is still one; no
 import against the app order `affiliates ← tracking ← commissions ← payouts`, nothing
 imports `dashboard`, the shared kernel in config/ imports no app; `apps.get_model()` with a
-literal app label obeys the same order; no `except ImportError` in app code.
+literal app label obeys the same order; no `except ImportError` in app code; each provider
+SDK is imported by exactly one gateway module (everything else talks to the gateway).
 
 A package's submodules import their siblings (`payouts.services.runs` imports
 `payouts.services.transitions`), never their own package's `__init__`, which may re-export
@@ -27,6 +28,7 @@ ORDER = {"affiliates": 0, "tracking": 1, "commissions": 2, "payouts": 3}
 APPS = (*ORDER, "dashboard", "config", "devtools")
 # config modules that wire the apps together (URLs, the API router, Celery, settings) sit
 # above every app; every other config module is the shared kernel and imports no app.
+SDKS = ("stripe", "paypalrestsdk")
 CONFIG_WIRING = {"config.urls", "config.api", "config.celery", "config.settings", "config.schema"}
 
 
@@ -138,6 +140,12 @@ def breaches() -> Iterator[str]:
         for target in sorted(targets):
             if why := _against_order(module, target.split(".")[0]):
                 yield f"{module} imports {target}: {why}"
+    for sdk in SDKS:
+        users = sorted(
+            m for m, p in known.items() if not m.startswith("devtools.") and _imports_sdk(p, sdk)
+        )
+        if len(users) > 1:
+            yield f"{sdk} is imported by {len(users)} modules ({', '.join(users)}): one gateway only"
     for module, path in known.items():
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
@@ -151,6 +159,15 @@ def breaches() -> Iterator[str]:
                 and (why := _against_order(module, str(node.args[0].value)))
             ):
                 yield f"{path.relative_to(ROOT)}:{node.lineno}: get_model({node.args[0].value!r}): {why}"
+
+
+def _imports_sdk(path: Path, sdk: str) -> bool:
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == sdk for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == sdk:
+            return True
+    return False
 
 
 def _names_import_error(node: ast.expr | None) -> bool:
