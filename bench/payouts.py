@@ -111,7 +111,8 @@ def main() -> None:
     parser.add_argument("--stripe-share", type=float, default=0.0, help="Fraction paid by Stripe.")
     args = parser.parse_args()
 
-    from payouts import fake_providers, providers, selectors, services
+    from payouts import fake_providers, selectors, services
+    from payouts.gateways.registry import get_paypal, get_stripe_connect
     from payouts.models import Payout, PayPalBatch
 
     setup_test_environment()
@@ -123,7 +124,7 @@ def main() -> None:
         settings.STRIPE_CONNECT_SECRET_KEY = "sk_test_bench"
         settings.PAYOUT_REQUIRE_APPROVAL = False
         services.enqueue = lambda name, **kw: None  # the bench calls the senders itself
-        stripe = providers.get_stripe_connect()
+        stripe = get_stripe_connect()
         account = stripe.create_account(
             email="b@example.org", country="US", affiliate_public_id="b"
         )["id"]
@@ -137,7 +138,7 @@ def main() -> None:
         result = services.run_payouts(now=NOW)
         t_run = time.perf_counter() - t0
 
-        paypal = TimedClient(providers.get_paypal())
+        paypal = TimedClient(get_paypal())
         stripe_timed = TimedClient(stripe)
         t0 = time.perf_counter()
         for batch_id in PayPalBatch.objects.values_list("pk", flat=True):

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from payouts import fake_providers, services
+from payouts.gateways.registry import get_stripe_connect
 
 
 class Peer:
@@ -76,8 +77,8 @@ def _providers(settings, peer, monkeypatch):
     settings.STRIPE_CONNECT_API_BASE = peer.base_url
     settings.PAYOUT_REQUIRE_APPROVAL = False
     # Short timeouts so the "timeout" failure mode costs a second, not half a minute.
-    monkeypatch.setattr("payouts.paypal_client.TIMEOUT", (2, 1))
-    monkeypatch.setattr("payouts.stripe_connect.TIMEOUT", 1)
+    monkeypatch.setattr("payouts.gateways.paypal.TIMEOUT", (2, 1))
+    monkeypatch.setattr("payouts.gateways.stripe_connect.TIMEOUT", 1)
 
 
 @pytest.fixture(autouse=True)
@@ -93,8 +94,6 @@ def stripe_account(peer):
     """Create a connected Express account on the peer with payouts enabled; returns its id."""
 
     def make(email: str = "connect@example.org", enabled: bool = True) -> str:
-        from payouts.providers import get_stripe_connect
-
         account_id = get_stripe_connect().create_account(
             email=email, country="US", affiliate_public_id="x"
         )["id"]
