@@ -111,13 +111,14 @@ def main() -> None:
     parser.add_argument("--stripe-share", type=float, default=0.0, help="Fraction paid by Stripe.")
     args = parser.parse_args()
 
-    from payouts import fake_providers, selectors, services
+    from devtools import peers
+    from payouts import selectors, services
     from payouts.gateways.registry import get_paypal, get_stripe_connect
     from payouts.models import Payout, PayPalBatch
 
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    server = fake_providers.start_in_thread()
+    server = peers.start_in_thread()
     try:
         settings.PAYPAL_CLIENT_ID = settings.PAYPAL_CLIENT_SECRET = "bench"
         settings.PAYPAL_API_BASE = settings.STRIPE_CONNECT_API_BASE = server.base_url

@@ -1,4 +1,4 @@
-"""The local PayPal + Stripe Connect peer (payouts.fake_providers) on 127.0.0.1, the
+"""The local PayPal + Stripe Connect peer (devtools.peers) on 127.0.0.1, the
 settings pointing the real SDKs at it, and a recorder in place of Celery enqueueing."""
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from payouts import fake_providers, services
+from devtools import peers
+from payouts import services
 from payouts.gateways.registry import get_stripe_connect
 
 
 class Peer:
-    def __init__(self, server: fake_providers.FakeServer) -> None:
+    def __init__(self, server: peers.FakeServer) -> None:
         self.server = server
         self.base_url = server.base_url
 
@@ -53,7 +54,7 @@ class Peer:
 
 @pytest.fixture(scope="session")
 def _peer_server():
-    server = fake_providers.start_in_thread(webhook_id="WH-TEST")
+    server = peers.start_in_thread(webhook_id="WH-TEST")
     yield server
     server.shutdown()
     server.server_close()
