@@ -16,8 +16,15 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 
-from commissions.gateways import stripe as stripe_gateway
-from commissions.gateways.stripe import SIGNATURE_TOLERANCE_SECONDS
+from commissions.gateways.stripe import (
+    SIGNATURE_TOLERANCE_SECONDS,
+    InvalidWebhook,
+    StripeRefusedError,
+    StripeTransientError,
+    make_client,
+    verify_signature,
+)
+from commissions.gateways.stripe import call as call_stripe
 from payouts.gateways.base import InvalidConnectWebhook, PermanentError, TransientError
 
 __all__ = ["SIGNATURE_TOLERANCE_SECONDS", "StripeConnectClient", "construct_connect_event"]
@@ -36,11 +43,11 @@ def construct_connect_event(*, payload: bytes, signature: str | None) -> dict[st
     if not signature:
         raise InvalidConnectWebhook("Missing Stripe-Signature header.")
     try:
-        stripe_gateway.verify_signature(
+        verify_signature(
             payload=payload, signature=signature, secret=settings.STRIPE_CONNECT_WEBHOOK_SECRET
         )
         event = json.loads(payload)
-    except (stripe_gateway.InvalidWebhook, ValueError, RecursionError) as exc:  # bad JSON
+    except (InvalidWebhook, ValueError, RecursionError) as exc:  # bad JSON
         raise InvalidConnectWebhook("Invalid signature or body.") from exc
     if not isinstance(event, dict):
         raise InvalidConnectWebhook("The body is not a Stripe event.")
@@ -49,10 +56,10 @@ def construct_connect_event(*, payload: bytes, signature: str | None) -> dict[st
 
 def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
-        return stripe_gateway.call(fn, *args, **kwargs)
-    except stripe_gateway.StripeTransientError as exc:
+        return call_stripe(fn, *args, **kwargs)
+    except StripeTransientError as exc:
         raise TransientError(exc.message, response=exc.response) from exc
-    except stripe_gateway.StripeRefusedError as exc:
+    except StripeRefusedError as exc:
         raise PermanentError(exc.message, response=exc.response) from exc
 
 
@@ -62,7 +69,7 @@ def _plain(obj: Any) -> dict:
 
 class StripeConnectClient:
     def __init__(self) -> None:
-        self.client = stripe_gateway.make_client(
+        self.client = make_client(
             settings.STRIPE_CONNECT_SECRET_KEY,
             api_base=settings.STRIPE_CONNECT_API_BASE.rstrip("/"),
             timeout=TIMEOUT,
