@@ -1,6 +1,6 @@
-"""Moved: re-exports payouts.gateways.stripe_connect until the lead rewrites the importers at merge.
+"""Moved: re-exports payouts.gateways.stripe_connect until the lead rewrites the importers at merge."""
 
-TIMEOUT here is a copy: patch payouts.gateways.stripe_connect.TIMEOUT, which the client reads."""
+# TIMEOUT here is a copy: patch payouts.gateways.stripe_connect.TIMEOUT, which the client reads.
 
 from payouts.gateways.stripe_connect import (
     SIGNATURE_TOLERANCE_SECONDS,
