@@ -7,6 +7,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf 
 # dependencies), so a code change does not re-install them.
 COPY pyproject.toml ./
 RUN pip install --upgrade pip && pip install .
+# The apps, config, templates, static and manage.py; .dockerignore keeps out tests, the
+# local payment peers (devtools/), bench, docs and any .env.
 COPY . .
 RUN DEBUG=0 SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput -v0 \
     && useradd --create-home ambassador && mkdir -p var && chown -R ambassador var

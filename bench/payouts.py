@@ -111,19 +111,21 @@ def main() -> None:
     parser.add_argument("--stripe-share", type=float, default=0.0, help="Fraction paid by Stripe.")
     args = parser.parse_args()
 
-    from payouts import fake_providers, providers, selectors, services
+    from devtools import peers
+    from payouts import selectors, services
+    from payouts.gateways.registry import get_paypal, get_stripe_connect
     from payouts.models import Payout, PayPalBatch
 
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    server = fake_providers.start_in_thread()
+    server = peers.start_in_thread()
     try:
         settings.PAYPAL_CLIENT_ID = settings.PAYPAL_CLIENT_SECRET = "bench"
         settings.PAYPAL_API_BASE = settings.STRIPE_CONNECT_API_BASE = server.base_url
         settings.STRIPE_CONNECT_SECRET_KEY = "sk_test_bench"
         settings.PAYOUT_REQUIRE_APPROVAL = False
         services.enqueue = lambda name, **kw: None  # the bench calls the senders itself
-        stripe = providers.get_stripe_connect()
+        stripe = get_stripe_connect()
         account = stripe.create_account(
             email="b@example.org", country="US", affiliate_public_id="b"
         )["id"]
@@ -137,7 +139,7 @@ def main() -> None:
         result = services.run_payouts(now=NOW)
         t_run = time.perf_counter() - t0
 
-        paypal = TimedClient(providers.get_paypal())
+        paypal = TimedClient(get_paypal())
         stripe_timed = TimedClient(stripe)
         t0 = time.perf_counter()
         for batch_id in PayPalBatch.objects.values_list("pk", flat=True):

@@ -279,9 +279,9 @@ def _stripe_signature(body: bytes) -> str:
 
 @pytest.fixture
 def webhooks_configured(settings):
-    from payouts import fake_providers
+    from devtools import peers
 
-    server = fake_providers.start_in_thread(webhook_id="WH-SWEEP")
+    server = peers.start_in_thread(webhook_id="WH-SWEEP")
     settings.STRIPE_WEBHOOK_SECRET = STRIPE_SECRET
     # The Connect endpoint has its own secret in production; one value here signs for both.
     settings.STRIPE_CONNECT_WEBHOOK_SECRET = STRIPE_SECRET

@@ -229,9 +229,9 @@ def test_a_stripe_signature_error_does_not_quote_the_sdk(client, settings):
 
 @pytest.fixture
 def paypal_peer(settings):
-    from payouts import fake_providers
+    from devtools import peers
 
-    server = fake_providers.start_in_thread(webhook_id="WH-ERRORS")
+    server = peers.start_in_thread(webhook_id="WH-ERRORS")
     settings.PAYPAL_CLIENT_ID = "fake-client"
     settings.PAYPAL_CLIENT_SECRET = "fake-secret"
     settings.PAYPAL_MODE = "sandbox"

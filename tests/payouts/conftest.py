@@ -1,4 +1,4 @@
-"""The local PayPal + Stripe Connect peer (payouts.fake_providers) on 127.0.0.1, the
+"""The local PayPal + Stripe Connect peer (devtools.peers) on 127.0.0.1, the
 settings pointing the real SDKs at it, and a recorder in place of Celery enqueueing."""
 
 from __future__ import annotations
@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
-from payouts import fake_providers, services
+from devtools import peers
+from payouts import services
+from payouts.gateways.registry import get_stripe_connect
 
 
 class Peer:
-    def __init__(self, server: fake_providers.FakeServer) -> None:
+    def __init__(self, server: peers.FakeServer) -> None:
         self.server = server
         self.base_url = server.base_url
 
@@ -52,7 +54,7 @@ class Peer:
 
 @pytest.fixture(scope="session")
 def _peer_server():
-    server = fake_providers.start_in_thread(webhook_id="WH-TEST")
+    server = peers.start_in_thread(webhook_id="WH-TEST")
     yield server
     server.shutdown()
     server.server_close()
@@ -76,8 +78,8 @@ def _providers(settings, peer, monkeypatch):
     settings.STRIPE_CONNECT_API_BASE = peer.base_url
     settings.PAYOUT_REQUIRE_APPROVAL = False
     # Short timeouts so the "timeout" failure mode costs a second, not half a minute.
-    monkeypatch.setattr("payouts.paypal_client.TIMEOUT", (2, 1))
-    monkeypatch.setattr("payouts.stripe_connect.TIMEOUT", 1)
+    monkeypatch.setattr("payouts.gateways.paypal.TIMEOUT", (2, 1))
+    monkeypatch.setattr("payouts.gateways.stripe_connect.TIMEOUT", 1)
 
 
 @pytest.fixture(autouse=True)
@@ -93,8 +95,6 @@ def stripe_account(peer):
     """Create a connected Express account on the peer with payouts enabled; returns its id."""
 
     def make(email: str = "connect@example.org", enabled: bool = True) -> str:
-        from payouts.providers import get_stripe_connect
-
         account_id = get_stripe_connect().create_account(
             email=email, country="US", affiliate_public_id="x"
         )["id"]

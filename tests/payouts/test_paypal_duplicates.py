@@ -7,8 +7,8 @@ import requests
 
 from commissions.models import CommissionEntry
 from payouts import services
+from payouts.gateways.base import TransientError
 from payouts.models import Payout, PayPalBatch
-from payouts.providers import TransientError
 from tests.factories import AffiliateFactory, CommissionEntryFactory, PayoutAccountFactory
 
 pytestmark = pytest.mark.django_db

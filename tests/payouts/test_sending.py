@@ -7,9 +7,9 @@ import pytest
 
 from commissions.models import CommissionEntry
 from payouts import selectors, services
+from payouts.gateways.base import TransientError
+from payouts.gateways.paypal import PayPalClient
 from payouts.models import Payout, PayoutAccount, PayPalBatch
-from payouts.paypal_client import PayPalClient
-from payouts.providers import TransientError
 from tests.factories import AffiliateFactory, CommissionEntryFactory, PayoutAccountFactory
 
 pytestmark = pytest.mark.django_db

@@ -18,8 +18,8 @@ from commissions.events import process_event
 from commissions.models import StoredEvent
 from config.celery import app as celery_app
 from payouts import services
+from payouts.gateways.registry import get_stripe_connect
 from payouts.models import PayoutAccount
-from payouts.providers import get_stripe_connect
 from tests.factories import AffiliateFactory, PayoutAccountFactory
 
 pytestmark = pytest.mark.django_db
