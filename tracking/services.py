@@ -1,4 +1,4 @@
-"""Every write of the tracking app: clicks, attribution of signups, daily rollups, links."""
+"""Every write of the tracking app: clicks, attribution of signups, daily rollups."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from html import escape
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -647,43 +645,3 @@ def refresh_due_daily_money(*, compute: MoneyRows, limit: int = 5000) -> tuple[i
         for i in range(0, len(ids), 1000):
             DailyStatMoneyDue.objects.filter(pk__in=ids[i : i + 1000]).delete()
         return len(pairs), len(marks) == limit
-
-
-# --- link generator --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AffiliateLink:
-    url: str  # https://example.com/blog/post/alice (the site forwards it to Ambassador)
-    ref_url: str  # https://example.com/blog/post/?ref=alice (static pages, JS snippet)
-    redirect_url: str  # {AMBASSADOR_URL}/r/blog/post/alice (works without site changes)
-    html: str
-
-
-def build_affiliate_link(*, affiliate: Affiliate, url: str, text: str = "") -> AffiliateLink:
-    """Any URL on the site (or a path) → the affiliate's links and an HTML snippet with
-    rel="sponsored noopener" (search engines must not count affiliate links as endorsements)."""
-    raw = (url or "").strip()
-    if raw.startswith("/") and not raw.startswith("//"):
-        raw = settings.SITE_URL + raw
-    if not links.is_site_url(raw):
-        raise ServiceError(
-            f"{url!r} is not a page of the site ({', '.join(settings.SITE_HOSTS)}).",
-            code="off_site",
-            fields={"url": [f"Use a URL on {', '.join(settings.SITE_HOSTS)}."]},
-        )
-    parts = urlsplit(raw)
-    segments = [s for s in parts.path.split("/") if s]
-    base = "/" + "/".join(quote(s, safe=links._SEGMENT_SAFE + "%") for s in segments)
-    name = affiliate.username
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    query = [(k, v) for k, v in query if k.lower() != "ref"]
-    qs = ("?" + urlencode(query, quote_via=quote)) if query else ""
-    origin = f"{parts.scheme}://{parts.netloc}"
-    path_link = origin + base.rstrip("/") + "/" + name + qs
-    slash = "/" if settings.SITE_TRAILING_SLASH and base != "/" else ""
-    ref_link = origin + base + slash + "?" + urlencode(query + [("ref", name)], quote_via=quote)
-    redirect_url = f"{settings.AMBASSADOR_URL}/r{base.rstrip('/')}/{name}{qs}"
-    label = escape(text or path_link)
-    html = f'<a href="{escape(path_link)}" rel="sponsored noopener">{label}</a>'
-    return AffiliateLink(url=path_link, ref_url=ref_link, redirect_url=redirect_url, html=html)
