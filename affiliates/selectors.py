@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from affiliates import resolver_cache
-from affiliates.models import Affiliate, ApiKey, Username
+from affiliates.models import Affiliate, ApiKey, Coupon, Username
 from affiliates.resolver_cache import (
     GENERATION_KEY,
     INACTIVE_USER,
@@ -162,6 +162,36 @@ def get_api_key_by_raw(*, raw: str) -> ApiKey | None:
 
 def get_affiliate_by_public_id(public_id: str) -> Affiliate | None:
     return Affiliate.objects.select_related("user", "plan").filter(public_id=public_id).first()
+
+
+def get_affiliate_by_name_or_public_id(value: str) -> Affiliate | None:
+    """The affiliate a caller names by username (current or any earlier one, any case) or,
+    failing that, by public id: the link API's `affiliate` and a customer's declared
+    "who referred you?". Whatever its status (callers check it)."""
+    affiliates = Affiliate.objects.select_related("user")
+    resolved = resolve_username(value)
+    if resolved is not None:
+        found = affiliates.filter(pk=resolved.id).first()
+        if found is not None:
+            return found
+    return affiliates.filter(public_id=value).first()
+
+
+def get_coupon_by_code(code: str) -> Coupon | None:
+    """A coupon by its code, any case, active or not (callers say which it is)."""
+    return Coupon.objects.select_related("affiliate__user").filter(code__iexact=code).first()
+
+
+def get_approved_employee(name: str) -> Affiliate | None:
+    """An employee affiliate named at signup or upgrade, by username or public id: approved,
+    with an active account, or None."""
+    raw = name.strip()
+    return (
+        Affiliate.objects.select_related("user")
+        .filter(Q(username=raw.lower()) | Q(public_id=raw))
+        .filter(is_employee=True, status=Affiliate.Status.APPROVED, user__is_active=True)
+        .first()
+    )
 
 
 def list_affiliates(*, status: str | None = None, q: str | None = None) -> QuerySet[Affiliate]:

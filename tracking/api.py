@@ -13,8 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from affiliates.models import Affiliate
-from affiliates.selectors import resolve_username
+from affiliates.selectors import get_affiliate_by_name_or_public_id
 from config.errors import NotFound, ServiceError
 from tracking import links, services
 
@@ -194,11 +193,7 @@ class LinkApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        resolved = resolve_username(v["affiliate"])
-        affiliate = (
-            Affiliate.objects.filter(pk=resolved.id if resolved else None).first()
-            or Affiliate.objects.filter(public_id=v["affiliate"]).first()
-        )
+        affiliate = get_affiliate_by_name_or_public_id(v["affiliate"])
         if affiliate is None:
             raise NotFound("No affiliate with this public id or username.")
         link = links.build_affiliate_link(affiliate=affiliate, url=v["url"], text=v["text"])
