@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from affiliates import resolver_cache
+from affiliates.models import Affiliate
 from affiliates.resolver_cache import GENERATION_KEY, ResolvedAffiliate, decode_answer
 from tracking.models import Click
 
@@ -200,8 +201,6 @@ def _insert(clicks: list[Click]) -> int:
     if not clicks:
         return 0
     # A click whose affiliate was deleted meanwhile would fail the whole batch on its FK.
-    from affiliates.models import Affiliate
-
     known = set(
         Affiliate.objects.filter(pk__in={c.affiliate_id for c in clicks}).values_list(
             "pk", flat=True
