@@ -11,21 +11,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from affiliates.models import Affiliate
-from affiliates.roles import PROGRAM_MANAGER
 
 IMPERSONATOR_SESSION_KEY = "impersonator_id"
 
 
 def is_impersonating(request: HttpRequest) -> bool:
     return bool(getattr(request, "session", None) and request.session.get(IMPERSONATOR_SESSION_KEY))
-
-
-def is_program_manager(user: Any) -> bool:
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and (user.is_superuser or user.groups.filter(name=PROGRAM_MANAGER).exists())
-    )
 
 
 def get_affiliate(request: HttpRequest) -> Affiliate | None:

@@ -1,18 +1,13 @@
 """Django admin for the program's people. Status changes go through the services (so e-mails
 go out and the audit log records who did it); usernames change only through the affiliate's
-own settings (so aliases are kept)."""
+own settings (so aliases are kept). The affiliates list's rollup columns (clicks and earnings
+over 30 days) are added by tracking.admin, which may read tracking's rollups."""
 
-from datetime import timedelta
-
-from django.apps import apps
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.db import models
-from django.db.models import OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
@@ -29,7 +24,6 @@ from affiliates.models import (
     Username,
 )
 from config.errors import ServiceError
-from config.money import format_money
 
 # Fields that make or shape a staff account. Staff accounts and permissions are managed by
 # superusers only (DESIGN.md "who may do what"): a program manager holds every affiliates
@@ -228,6 +222,9 @@ def reinstate_selected(modeladmin, request, queryset):
 
 @admin.register(Affiliate)
 class AffiliateAdmin(admin.ModelAdmin):
+    """The affiliates list and page. Its last-30-day columns come from tracking's rollups,
+    which this app must not read: tracking.admin re-registers a subclass that adds them."""
+
     list_display = [
         "username",
         "email",
@@ -236,8 +233,6 @@ class AffiliateAdmin(admin.ModelAdmin):
         "is_paying_customer",
         "is_employee",
         "created_at",
-        "clicks_30d",
-        "earnings_30d",
     ]
     list_select_related = ["user", "plan"]
     list_filter = [
@@ -254,32 +249,6 @@ class AffiliateAdmin(admin.ModelAdmin):
     inlines = [UsernameInline, CouponInline]
     # A scheme-less website ("example.org") reads as https, as Django 6 will.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-
-    def get_queryset(self, request):
-        # Last-30-day figures from the daily rollups (never the raw clicks), one subquery
-        # each. The rollup model belongs to tracking, which depends on this app: looked up
-        # by name so affiliates never imports it.
-        stats = apps.get_model("tracking", "DailyStat").objects.filter(
-            affiliate=OuterRef("pk"), day__gt=timezone.now().date() - timedelta(days=30)
-        )
-
-        def total(column: str):
-            summed = stats.values("affiliate").annotate(t=Sum(column)).values("t")
-            return Coalesce(Subquery(summed), 0)
-
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(_clicks_30d=total("clicks"), _earnings_30d=total("commission"))
-        )
-
-    @admin.display(description="Clicks (30 d)", ordering="_clicks_30d")
-    def clicks_30d(self, obj: Affiliate) -> int:
-        return obj._clicks_30d
-
-    @admin.display(description="Earned (30 d)", ordering="_earnings_30d")
-    def earnings_30d(self, obj: Affiliate) -> str:
-        return format_money(obj._earnings_30d, settings.PROGRAM_CURRENCY)
 
     # Status and username have their own services (e-mails, aliases, cache invalidation).
     readonly_fields = [

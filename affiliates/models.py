@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from affiliates import username_rules
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -224,8 +226,8 @@ class Username(models.Model):
     retired_at = models.DateTimeField(
         null=True, blank=True, help_text="When it stopped being current."
     )
-    # Look-alike key (affiliates.usernames.skeleton): unique, so "a1ice" can never sit beside
-    # "alice". Null only for rows written by bulk_create, which skips save().
+    # Look-alike key (affiliates.username_rules.skeleton): unique, so "a1ice" can never sit
+    # beside "alice". Null only for rows written by bulk_create, which skips save().
     skeleton = models.CharField(max_length=30, unique=True, null=True, blank=True, editable=False)
 
     class Meta:
@@ -235,9 +237,7 @@ class Username(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        from affiliates.usernames import skeleton
-
-        self.skeleton = skeleton(self.name)
+        self.skeleton = username_rules.skeleton(self.name)
         super().save(*args, **kwargs)
 
 

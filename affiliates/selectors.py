@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from affiliates.models import Affiliate, ApiKey, Username
+from affiliates import resolver_cache
+from affiliates.models import Affiliate, ApiKey, Coupon, Username
+from affiliates.resolver_cache import (
+    GENERATION_KEY,
+    INACTIVE_USER,
+    ResolvedAffiliate,
+    decode_answer,
+)
 
-
-@dataclass(frozen=True, slots=True)
-class ResolvedAffiliate:
-    id: int
-    public_id: str
-    username: str  # the current username (the resolved name may be an earlier alias)
-    status: str
-
-    @property
-    def is_approved(self) -> bool:
-        return self.status == Affiliate.Status.APPROVED
+if TYPE_CHECKING:
+    from redis import Redis
 
 
 # The redirect resolves a username on every click, so answers are memoised in each process
-# and stamped with the resolver's *generation*: a random token that every username or status
-# change replaces (forget_usernames, on commit). The generation lives in Redis when REDIS_URL
-# is set (shared by every web process), else in a file under var/ (the one-machine setup).
+# and stamped with the resolver's generation (affiliates.resolver_cache: the shared cache's
+# keys, encoding and generation, in Redis when REDIS_URL is set, else in a file under var/).
 #
 # - resolve_username(): always current — one Redis call (the generation, and the answer
 #   other processes already found in this generation) or a small file read, and a SELECT only
@@ -36,14 +31,12 @@ class ResolvedAffiliate:
 # - resolve_username_memoised(): no round trip at all when memoised; the caller must check
 #   the generation it gets back. tracking.clicks does so inside the same Redis script that
 #   records the click, so an honoured click costs one Redis call and no SELECT.
-GENERATION_KEY = "ambassador:resolver:generation"
-_GENERATION_FILE = settings.VAR_DIR / "resolver-generation"
 _MEMO_MAX = 200_000  # random 404 paths must not grow a worker without bound
 _memo: dict[str, tuple[str, ResolvedAffiliate | None]] = {}
-_redis = None
+_redis: Redis | None = None
 
 
-def _redis_client():
+def _redis_client() -> Redis | None:
     """One connection pool per process (gunicorn forks before the first request)."""
     global _redis
     if _redis is None and settings.REDIS_URL:
@@ -53,67 +46,21 @@ def _redis_client():
     return _redis
 
 
-# One round trip: the current generation (created when missing — first use, or Redis was
-# flushed: every memo becomes stale) and the answer cached under it, if any. The shared
-# answers live in one hash per generation, so a change simply starts a new, empty hash.
-_GENERATION_AND_ANSWER = """
-local g = redis.call('GET', KEYS[1])
-if not g then
-  redis.call('SET', KEYS[1], ARGV[2], 'NX')
-  g = redis.call('GET', KEYS[1])
-end
-return {g, redis.call('HGET', KEYS[1] .. ':' .. g, ARGV[1])}
-"""
-_SHARED_TTL = 24 * 60 * 60
-_NONE = "-"
-
-
-def _encode(value: ResolvedAffiliate | None) -> str:
-    if value is None:
-        return _NONE
-    return f"{value.id}|{value.public_id}|{value.username}|{value.status}"
-
-
-def decode_answer(raw: bytes) -> ResolvedAffiliate | None:
-    """A shared answer as stored in the generation's hash (tracking.clicks reads it in Lua)."""
-    text = raw.decode()
-    if text == _NONE:
-        return None
-    pk, public_id, username, status = text.split("|")
-    return ResolvedAffiliate(int(pk), public_id, username, status)
+# One round trip: the current generation (created when missing) and the answer cached
+# under it, if any.
+_GENERATION_AND_ANSWER = (
+    resolver_cache.lua_lookup(generation_key="KEYS[1]", name="ARGV[1]", token="ARGV[2]")
+    + "return {g, answer}\n"
+)
 
 
 def resolver_generation() -> str:
-    client = _redis_client()
-    if client is not None:
-        value = client.get(GENERATION_KEY)
-        if value is None:  # first use, or Redis was flushed: every memo becomes stale
-            client.set(GENERATION_KEY, secrets.token_hex(8), nx=True)
-            value = client.get(GENERATION_KEY)
-        return value.decode()
-    try:
-        return _GENERATION_FILE.read_text()
-    except FileNotFoundError:
-        return _new_file_generation()
-
-
-def _new_file_generation() -> str:
-    token = secrets.token_hex(8)
-    tmp = _GENERATION_FILE.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(token)
-    tmp.replace(_GENERATION_FILE)  # atomic: a reader sees the old token or the new one
-    return token
+    return resolver_cache.current_generation(_redis_client())
 
 
 def _normalise(name: str) -> str | None:
     name = (name or "").strip().lower()
     return name if name and len(name) <= 30 else None
-
-
-# The resolver's status for an approved affiliate whose user account is deactivated: its
-# links are not honoured, like a suspended one's. Letters only (tracking.clicks' Lua script
-# reads the status as `%a+`) and not a real status, so nothing mistakes it for approved.
-INACTIVE_USER = "inactive"
 
 
 def _lookup(name: str) -> ResolvedAffiliate | None:
@@ -142,10 +89,12 @@ def _remember(name: str, generation: str, value: ResolvedAffiliate | None) -> No
 
 def resolve_username(name: str) -> ResolvedAffiliate | None:
     """Current username or any earlier one → its affiliate, whatever its status (callers
-    check `is_approved`; a deactivated user's affiliate reads status INACTIVE_USER). Case-insensitive. Always current; a SELECT only on a memo miss."""
-    name = _normalise(name)
-    if name is None:
+    check `is_approved`; a deactivated user's affiliate reads status INACTIVE_USER).
+    Case-insensitive. Always current; a SELECT only on a memo miss."""
+    normalised = _normalise(name)
+    if normalised is None:
         return None
+    name = normalised
     client = _redis_client()
     if client is None:
         generation = resolver_generation()  # before the SELECT: a change in between is seen
@@ -155,7 +104,7 @@ def resolve_username(name: str) -> ResolvedAffiliate | None:
         value = _lookup(name)
     else:
         raw_generation, shared = client.eval(
-            _GENERATION_AND_ANSWER, 1, GENERATION_KEY, name, secrets.token_hex(8)
+            _GENERATION_AND_ANSWER, 1, GENERATION_KEY, name, resolver_cache.new_token()
         )
         generation = raw_generation.decode()
         hit = _memo.get(name)
@@ -166,11 +115,7 @@ def resolve_username(name: str) -> ResolvedAffiliate | None:
             # the old generation's hash, which nobody reads any more. (A memo of this
             # generation is as good as the SELECT; the hash may have expired under it.)
             value = hit[1] if hit is not None and hit[0] == generation else _lookup(name)
-            key = f"{GENERATION_KEY}:{generation}"
-            pipe = client.pipeline(transaction=False)
-            pipe.hset(key, name, _encode(value))
-            pipe.expire(key, _SHARED_TTL)
-            pipe.execute()
+            resolver_cache.store_answer(client, generation=generation, name=name, value=value)
     _remember(name, generation, value)
     return value
 
@@ -179,14 +124,14 @@ def resolve_username_memoised(name: str) -> tuple[ResolvedAffiliate | None, str 
     """The hot path's lookup: (answer, generation it belongs to), with no round trip when
     memoised. The answer may be stale: the caller must compare the generation with the
     current one (tracking.clicks does it atomically with the click write)."""
-    name = _normalise(name)
-    if name is None:
+    normalised = _normalise(name)
+    if normalised is None:
         return None, None
-    hit = _memo.get(name)
+    hit = _memo.get(normalised)
     if hit is not None:
         return hit[1], hit[0]
-    value = resolve_username(name)
-    generation = _memo[name][0]
+    value = resolve_username(normalised)
+    generation = _memo[normalised][0]
     return value, generation
 
 
@@ -195,11 +140,7 @@ def forget_usernames(names: list[str]) -> None:
     becomes stale at once. `names` is kept for the callers' clarity; the generation is global
     because changes are rare (admin actions) and a refill is one SELECT per name."""
     _memo.clear()
-    client = _redis_client()
-    if client is not None:
-        client.set(GENERATION_KEY, secrets.token_hex(8))
-    else:
-        _new_file_generation()
+    resolver_cache.bump_generation(_redis_client())
 
 
 def clear_resolver_memo() -> None:
@@ -221,6 +162,36 @@ def get_api_key_by_raw(*, raw: str) -> ApiKey | None:
 
 def get_affiliate_by_public_id(public_id: str) -> Affiliate | None:
     return Affiliate.objects.select_related("user", "plan").filter(public_id=public_id).first()
+
+
+def get_affiliate_by_name_or_public_id(value: str) -> Affiliate | None:
+    """The affiliate a caller names by username (current or any earlier one, any case) or,
+    failing that, by public id: the link API's `affiliate` and a customer's declared
+    "who referred you?". Whatever its status (callers check it)."""
+    affiliates = Affiliate.objects.select_related("user")
+    resolved = resolve_username(value)
+    if resolved is not None:
+        found = affiliates.filter(pk=resolved.id).first()
+        if found is not None:
+            return found
+    return affiliates.filter(public_id=value).first()
+
+
+def get_coupon_by_code(code: str) -> Coupon | None:
+    """A coupon by its code, any case, active or not (callers say which it is)."""
+    return Coupon.objects.select_related("affiliate__user").filter(code__iexact=code).first()
+
+
+def get_approved_employee(name: str) -> Affiliate | None:
+    """An employee affiliate named at signup or upgrade, by username or public id: approved,
+    with an active account, or None."""
+    raw = name.strip()
+    return (
+        Affiliate.objects.select_related("user")
+        .filter(Q(username=raw.lower()) | Q(public_id=raw))
+        .filter(is_employee=True, status=Affiliate.Status.APPROVED, user__is_active=True)
+        .first()
+    )
 
 
 def list_affiliates(*, status: str | None = None, q: str | None = None) -> QuerySet[Affiliate]:

@@ -14,19 +14,22 @@ from affiliates.models import Affiliate, ApiKey, AuditLog, Plan, User, Username
 from affiliates.selectors import forget_usernames, hash_api_key
 from affiliates.usernames import validate_username
 from config.errors import Conflict, ServiceError
+from config.mail import send_email_on_commit
 
 Status = Affiliate.Status
 
-# Allowed status moves (DESIGN.md): applied → approved | rejected, approved → suspended →
-# approved. A rejected applicant may still be approved later (an admin changing their mind).
-TRANSITIONS: dict[str, set[str]] = {
-    Status.APPLIED: {Status.APPROVED, Status.REJECTED},
-    Status.REJECTED: {Status.APPROVED},
-    Status.APPROVED: {Status.SUSPENDED},
-    Status.SUSPENDED: {Status.APPROVED},
+# Every allowed status move (DESIGN.md), by the action that makes it: (from, to). An
+# applicant is approved or rejected; a rejected applicant may still be approved later (an
+# admin changing their mind); an approved affiliate may be suspended, and a suspended one
+# reinstated. `_transition` is the one place that moves a status, and only along this table.
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "approve": (frozenset({Status.APPLIED, Status.REJECTED}), Status.APPROVED),
+    "reject": (frozenset({Status.APPLIED}), Status.REJECTED),
+    "suspend": (frozenset({Status.APPROVED}), Status.SUSPENDED),
+    "reinstate": (frozenset({Status.SUSPENDED}), Status.APPROVED),
 }
 # The milestone timestamp each target status stamps.
-_STAMP = {
+_STAMP: dict[str, str] = {
     Status.APPROVED: "approved_at",
     Status.REJECTED: "rejected_at",
     Status.SUSPENDED: "suspended_at",
@@ -92,7 +95,8 @@ def set_user_active(*, user: User, active: bool, now: datetime, actor: User | No
 def _forget_all_names_on_commit(affiliate_id: int, *extra: str) -> None:
     """The tracking redirect caches username → affiliate; after any change to a username or a
     status every name the affiliate ever held must be re-read, so drop them all once the
-    change is visible to other connections (on commit)."""
+    change is visible to other connections (on commit). Local work, not a task: it must
+    happen in this process too (its memo), and at once, not when a worker gets to it."""
     names = list(Username.objects.filter(affiliate_id=affiliate_id).values_list("name", flat=True))
     names.extend(extra)
     transaction.on_commit(lambda: forget_usernames(names))
@@ -190,7 +194,7 @@ def submit_application(
     _forget_all_names_on_commit(affiliate.pk)
     if is_paying_customer and settings.AUTO_APPROVE_PAYING_CUSTOMERS:
         return approve_affiliate(affiliate=affiliate, now=now, note="Paying customer")
-    _email_on_commit(affiliate.pk, "applied")
+    send_status_email(affiliate_id=affiliate.pk, event="applied")
     return affiliate
 
 
@@ -206,21 +210,17 @@ def mark_paying_customer(*, affiliate: Affiliate, now: datetime) -> Affiliate:
 
 
 def _transition(
-    *,
-    affiliate: Affiliate,
-    to: str,
-    from_: set[str],
-    now: datetime,
-    actor: User | None,
-    note: str,
+    *, action: str, affiliate: Affiliate, now: datetime, actor: User | None, note: str
 ) -> Affiliate:
-    """Compare-and-set: the row moves only from an allowed status; side effects (audit row,
-    e-mail, resolver cache) only when exactly this call moved it."""
+    """Move `affiliate` by TRANSITIONS[action]. Compare-and-set: the row moves only from one
+    of the action's source statuses; side effects (audit row, e-mail, resolver cache) only
+    when exactly this call moved it."""
+    sources, to = TRANSITIONS[action]
     changes = {"status": to, _STAMP[to]: now}
     if note:
         changes["status_note"] = note[:300]
     with transaction.atomic():
-        moved = Affiliate.objects.filter(pk=affiliate.pk, status__in=from_).update(**changes)
+        moved = Affiliate.objects.filter(pk=affiliate.pk, status__in=sources).update(**changes)
         if moved != 1:
             current = Affiliate.objects.filter(pk=affiliate.pk).values_list("status", flat=True)
             was = next(iter(current), "missing")
@@ -235,7 +235,7 @@ def _transition(
             details={"note": note} if note else {},
         )
         _forget_all_names_on_commit(affiliate.pk)
-        _email_on_commit(affiliate.pk, to)
+        send_status_email(affiliate_id=affiliate.pk, event=to)
     affiliate.refresh_from_db()
     return affiliate
 
@@ -243,53 +243,25 @@ def _transition(
 def approve_affiliate(
     *, affiliate: Affiliate, now: datetime, actor: User | None = None, note: str = ""
 ) -> Affiliate:
-    return _transition(
-        affiliate=affiliate,
-        to=Status.APPROVED,
-        from_={Status.APPLIED, Status.REJECTED},
-        now=now,
-        actor=actor,
-        note=note,
-    )
+    return _transition(action="approve", affiliate=affiliate, now=now, actor=actor, note=note)
 
 
 def reject_affiliate(
     *, affiliate: Affiliate, now: datetime, actor: User | None = None, note: str = ""
 ) -> Affiliate:
-    return _transition(
-        affiliate=affiliate,
-        to=Status.REJECTED,
-        from_={Status.APPLIED},
-        now=now,
-        actor=actor,
-        note=note,
-    )
+    return _transition(action="reject", affiliate=affiliate, now=now, actor=actor, note=note)
 
 
 def suspend_affiliate(
     *, affiliate: Affiliate, now: datetime, actor: User | None = None, note: str = ""
 ) -> Affiliate:
-    return _transition(
-        affiliate=affiliate,
-        to=Status.SUSPENDED,
-        from_={Status.APPROVED},
-        now=now,
-        actor=actor,
-        note=note,
-    )
+    return _transition(action="suspend", affiliate=affiliate, now=now, actor=actor, note=note)
 
 
 def reinstate_affiliate(
     *, affiliate: Affiliate, now: datetime, actor: User | None = None, note: str = ""
 ) -> Affiliate:
-    return _transition(
-        affiliate=affiliate,
-        to=Status.APPROVED,
-        from_={Status.SUSPENDED},
-        now=now,
-        actor=actor,
-        note=note,
-    )
+    return _transition(action="reinstate", affiliate=affiliate, now=now, actor=actor, note=note)
 
 
 @transaction.atomic
@@ -386,11 +358,10 @@ _SUBJECTS = {
 }
 
 
-def _email_on_commit(affiliate_id: int, event: str) -> None:
-    transaction.on_commit(lambda: send_status_email(affiliate_id=affiliate_id, event=event))
-
-
 def send_status_email(*, affiliate_id: int, event: str) -> None:
+    """E-mail the affiliate about its application or status, once the caller's transaction
+    commits (config.mail queues it then, and never for a rolled-back change). Rendered now,
+    from the row as this transaction sees it."""
     affiliate = Affiliate.objects.select_related("user").get(pk=affiliate_id)
     context = {
         "affiliate": affiliate,
@@ -399,8 +370,6 @@ def send_status_email(*, affiliate_id: int, event: str) -> None:
         "ambassador_url": settings.AMBASSADOR_URL,
     }
     body = render_to_string(f"affiliates/email/{event}.txt", context)
-    from config.mail import send_email_on_commit
-
     send_email_on_commit(
         to=[affiliate.user.email], subject=f"{settings.PROGRAM_NAME}: {_SUBJECTS[event]}", body=body
     )

@@ -1,5 +1,8 @@
 """Username rules (DESIGN.md "Usernames"): the charset, reserved names and look-alikes.
 
+The shape rules (length, charset, skeleton) are pure and sit in affiliates.username_rules;
+this module adds what needs the URL resolver and the Username table (reserved, taken).
+
 A username becomes the last path segment of a link on the marketing site and the root short
 link `/<username>` here, so it must never shadow a route: every first path segment Ambassador
 serves is reserved automatically (read from the URL resolver), plus the marketing site's own
@@ -13,39 +16,13 @@ import re
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from affiliates.models import Affiliate, Username
+from affiliates.username_rules import CHARSET, MAX_LENGTH, MIN_LENGTH, skeleton
 from config.errors import ServiceError
 
-MIN_LENGTH = 3
-MAX_LENGTH = 30
-_CHARSET = re.compile(r"^[a-z0-9_-]+$")
-
-# Characters that read alike in a link or an e-mail. The skeleton maps each group to one
-# representative, so two names with the same skeleton are look-alikes. The charset is ASCII
-# (Unicode confusables are already excluded), so this short table is the whole problem.
-_CONFUSABLES = str.maketrans(
-    {
-        "0": "o",
-        "1": "l",
-        "i": "l",
-        "3": "e",
-        "4": "a",
-        "5": "s",
-        "7": "t",
-        "8": "b",
-    }
-)
-# Multi-letter look-alikes, applied after the single-character map.
-_SEQUENCES = (("rn", "m"), ("vv", "w"))
-
-
-def skeleton(name: str) -> str:
-    """The look-alike key of a name: lowercase, separators dropped (`-`, `_` and none read
-    alike: "bob-smith", "bob_smith", "bobsmith"), confusable characters folded ("a1ice" and
-    "alice" both → "allce")."""
-    folded = name.lower().replace("-", "").replace("_", "").translate(_CONFUSABLES)
-    for seq, rep in _SEQUENCES:
-        folded = folded.replace(seq, rep)
-    return folded
+# The shape rules live in affiliates.username_rules (no models: Username.save() uses them
+# too); they are re-exported here, the module forms and callers know as "the username rules".
+__all__ = ["MAX_LENGTH", "MIN_LENGTH", "reserved_usernames", "skeleton", "validate_username"]
 
 
 def _first_segments(patterns: list, prefix: str = "") -> set[str]:
@@ -91,18 +68,16 @@ def _error(message: str, code: str = "invalid_username") -> ServiceError:
     return ServiceError(message, code=code, fields={"username": [message]})
 
 
-def validate_username(name: str, *, affiliate=None) -> str:
+def validate_username(name: str, *, affiliate: Affiliate | None = None) -> str:
     """Return the normalised (lowercase) username or raise ServiceError naming the broken rule.
 
     `affiliate`: the affiliate choosing the name; its own earlier usernames are allowed back
     (they are its aliases anyway), nobody else's ever are."""
-    from affiliates.models import Username
-
     name = (name or "").strip()
     normalised = name.lower()
     if not MIN_LENGTH <= len(normalised) <= MAX_LENGTH:
         raise _error(f"A username has {MIN_LENGTH} to {MAX_LENGTH} characters.")
-    if not _CHARSET.match(normalised):
+    if not CHARSET.match(normalised):
         raise _error(
             "A username may contain only letters a-z, digits 0-9, hyphens (-) and underscores (_)."
         )

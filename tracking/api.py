@@ -13,11 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from affiliates.models import Affiliate
-from affiliates.selectors import resolve_username
+from affiliates.selectors import get_affiliate_by_name_or_public_id
 from config.errors import NotFound, ServiceError
 from tracking import links, services
-from tracking.views import CLICK_COOKIE_NAME, COOKIE_NAME
 
 
 def _opt(**kwargs) -> serializers.CharField:
@@ -44,7 +42,11 @@ class ClickApi(APIView):
         honoured = serializers.BooleanField()
         reason = serializers.CharField(help_text="'' or ad_param / ad_referrer / bot.")
         redirect = serializers.CharField(help_text="The clean link to send the visitor to.")
-        cookie = serializers.DictField(allow_null=True)
+        cookie = serializers.DictField(
+            allow_null=True,
+            help_text="The two cookies to set (name/value, click_name/click_value) and their "
+            "attributes: max_age, domain, path, secure, httponly, samesite.",
+        )
 
     @extend_schema(
         operation_id="clicks_create",
@@ -91,31 +93,37 @@ class ClickApi(APIView):
         )
         if outcome.affiliate is None:
             raise NotFound("No approved affiliate with this username.")
-        query = links.clean_params(params)
-        if outcome.honoured and settings.UTM_TAGS:
-            domain = links.referrer_domain(v.get("referrer") or "")
-            query = links.utm_params(
-                query,
-                domain=domain,
-                medium=links.medium_for(domain),
-                username=outcome.affiliate.username,
-            )
+        dest = links.destination(
+            path=path,
+            params=params,
+            referrer=v.get("referrer") or "",
+            honoured=outcome.affiliate if outcome.honoured else None,
+            click_id=outcome.click_id,
+            now=now,
+            secure=links.secure_cookies(request),
+        )
         cookie = None
-        if outcome.honoured:
+        if dest.cookies:
+            # The site sets both cookies itself, with the flags the redirect gives them.
+            referral, click = dest.cookies
             cookie = {
-                "name": COOKIE_NAME,
-                "value": outcome.affiliate.public_id,
-                "click_name": CLICK_COOKIE_NAME,
-                "click_value": f"{outcome.click_id}.{int(now.timestamp())}",
-                "max_age": settings.REFERRAL_COOKIE_DAYS * 24 * 60 * 60,
-                "domain": settings.COOKIE_DOMAIN,
+                "name": referral.name,
+                "value": referral.value,
+                "click_name": click.name,
+                "click_value": click.value,
+                "max_age": referral.max_age,
+                "domain": referral.domain,
+                "path": referral.path,
+                "secure": referral.secure,
+                "httponly": referral.httponly,
+                "samesite": referral.samesite,
             }
         body = {
             "id": outcome.click_id,
             "affiliate": outcome.affiliate.public_id if outcome.honoured else None,
             "honoured": outcome.honoured,
             "reason": outcome.reason,
-            "redirect": links.build_location(path, query),
+            "redirect": dest.location,
             "cookie": cookie,
         }
         return Response(self.OutputSerializer(body).data, status=201 if outcome.honoured else 200)
@@ -185,12 +193,8 @@ class LinkApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        resolved = resolve_username(v["affiliate"])
-        affiliate = (
-            Affiliate.objects.filter(pk=resolved.id if resolved else None).first()
-            or Affiliate.objects.filter(public_id=v["affiliate"]).first()
-        )
+        affiliate = get_affiliate_by_name_or_public_id(v["affiliate"])
         if affiliate is None:
             raise NotFound("No affiliate with this public id or username.")
-        link = services.build_affiliate_link(affiliate=affiliate, url=v["url"], text=v["text"])
+        link = links.build_affiliate_link(affiliate=affiliate, url=v["url"], text=v["text"])
         return Response(self.OutputSerializer(link).data)

@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 
-from affiliates.selectors import GENERATION_KEY, ResolvedAffiliate, decode_answer
+from affiliates import resolver_cache
+from affiliates.models import Affiliate
+from affiliates.resolver_cache import GENERATION_KEY, ResolvedAffiliate, decode_answer
 from tracking.models import Click
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,9 @@ FIELDS = (
 # answer belongs to ('' = just validated). A stale answer (a username or status changed since)
 # records nothing and returns -2, so the caller resolves again: the check and the write are
 # one round trip.
-_PUSH = """
-if ARGV[2] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[2] then return -2 end
+_STALE = resolver_cache.lua_generation_changed(generation_key="KEYS[3]", generation="ARGV[2]")
+_PUSH = f"""
+if ARGV[2] ~= '' and {_STALE} then return -2 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local id = redis.call('INCR', KEYS[1])
 redis.call('RPUSH', KEYS[2], id .. '|' .. ARGV[1])
@@ -126,26 +128,22 @@ def _decode(item: bytes) -> Click:
 
 
 # The redirect's one round trip: resolve the username from the resolver's shared answers
-# (affiliates.selectors: a hash per generation, "pk|public id|username|status") and, when it
-# names an approved affiliate, record the click, atomically. KEYS: generation, seq, buffer.
+# (affiliates.resolver_cache.lua_lookup: the current generation's hash) and, when it names an
+# approved affiliate, record the click, atomically. KEYS: generation, seq, buffer.
 # ARGV: name, the click's other fields, a token for a missing generation.
 # Returns {answer or false, click id}: id 0 = nothing recorded (no answer cached yet, or not
 # approved), -1 = the id counter is missing (the caller seeds it).
-_RESOLVE_AND_PUSH = """
-local g = redis.call('GET', KEYS[1])
-if not g then
-  redis.call('SET', KEYS[1], ARGV[3], 'NX')
-  g = redis.call('GET', KEYS[1])
-end
-local answer = redis.call('HGET', KEYS[1] .. ':' .. g, ARGV[1])
+_RESOLVE_AND_PUSH = (
+    resolver_cache.lua_lookup(generation_key="KEYS[1]", name="ARGV[1]", token="ARGV[3]")
+    + """
 if not answer then return {false, 0} end
-local pk, status = string.match(answer, '^(%d+)|.*|(%a+)$')
-if status ~= 'approved' then return {answer, 0} end
+if not approved_pk then return {answer, 0} end
 if redis.call('EXISTS', KEYS[2]) == 0 then return {answer, -1} end
 local id = redis.call('INCR', KEYS[2])
-redis.call('RPUSH', KEYS[3], id .. '|' .. pk .. '|' .. ARGV[2])
+redis.call('RPUSH', KEYS[3], id .. '|' .. approved_pk .. '|' .. ARGV[2])
 return {answer, id}
 """
+)
 
 
 def resolve_and_write(*, name: str, row: dict) -> tuple[bool, ResolvedAffiliate | None, int | None]:
@@ -155,7 +153,7 @@ def resolve_and_write(*, name: str, row: dict) -> tuple[bool, ResolvedAffiliate 
     redis_client()
     raw, click_id = _scripts["resolve_push"](
         keys=[GENERATION_KEY, SEQ_KEY, BUFFER_KEY],
-        args=[name, _encode_rest(row), secrets.token_hex(8)],
+        args=[name, _encode_rest(row), resolver_cache.new_token()],
     )
     if raw is None:
         return False, None, None
@@ -203,8 +201,6 @@ def _insert(clicks: list[Click]) -> int:
     if not clicks:
         return 0
     # A click whose affiliate was deleted meanwhile would fail the whole batch on its FK.
-    from affiliates.models import Affiliate
-
     known = set(
         Affiliate.objects.filter(pk__in={c.affiliate_id for c in clicks}).values_list(
             "pk", flat=True

@@ -1,7 +1,9 @@
-"""Pure functions of the redirect: parsing the link, classifying the click, and building a
-`Location` that can only ever point at the marketing site.
+"""Pure functions of links: parsing the link, classifying the click, building a `Location`
+that can only ever point at the marketing site and the referral cookies that go with it
+(`destination`, shared by the redirect and the click API), reading the `referral_click`
+cookie back, and generating an affiliate's links (`build_affiliate_link`).
 
-No database, no cache: everything here is a function of the request and settings, so the
+No database, no cache: everything here is a function of its arguments and settings, so the
 Hypothesis property test can throw anything at it.
 """
 
@@ -10,12 +12,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import lru_cache
-from urllib.parse import quote, urlencode, urlsplit
+from html import escape
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from crawlerdetect import CrawlerDetect
 from django.conf import settings
+
+from config.errors import ServiceError
+
+if TYPE_CHECKING:
+    from affiliates.models import Affiliate
+    from affiliates.resolver_cache import ResolvedAffiliate
+
+# DESIGN.md "Cookie": `referral` holds the affiliate's public id; `referral_click` names the
+# click, "<click id>.<unix time the cookie was set>".
+COOKIE_NAME = "referral"
+CLICK_COOKIE_NAME = "referral_click"
 
 USERNAME_RE = re.compile(r"[a-z0-9_-]{3,30}")
 PUBLIC_ID_RE = re.compile(r"[A-Za-z0-9_-]{6,16}")
@@ -188,3 +204,125 @@ def client_ip(meta: dict) -> str:
     value = meta.get(settings.CLICK_IP_HEADER) or meta.get("REMOTE_ADDR") or ""
     # X-Forwarded-For: the last entry is the one our own proxy appended (not spoofable).
     return value.rsplit(",", 1)[-1].strip()
+
+
+# --- where an honoured click lands, and its cookies ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cookie:
+    """One referral cookie with its flags (DESIGN.md "Cookie": first-party, server-set,
+    Secure, SameSite=Lax; HttpOnly, since no script of the site needs to read it)."""
+
+    name: str
+    value: str
+    max_age: int
+    domain: str | None
+    secure: bool
+    path: str = "/"
+    httponly: bool = True
+    samesite: str = "Lax"
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    location: str  # on the site only (build_location)
+    cookies: tuple[Cookie, ...]  # empty unless the click was honoured
+
+
+class _Request(Protocol):
+    def is_secure(self) -> bool: ...
+
+
+def secure_cookies(request: _Request) -> bool:
+    """Secure always, except on a developer's DEBUG server over plain http. `request`: the
+    redirect's HttpRequest or the click API's DRF Request."""
+    return not (settings.DEBUG and not request.is_secure())
+
+
+def click_cookie_value(click_id: int | None, now: datetime) -> str:
+    return f"{click_id}.{int(now.timestamp())}"
+
+
+def parse_click_cookie(value: str | None) -> tuple[int | None, datetime | None]:
+    """`referral_click` → (click id, when the cookie was set); (None, None) when unreadable."""
+    if not value:
+        return None, None
+    raw_id, _, raw_ts = value.partition(".")
+    try:
+        click_id = int(raw_id)
+        set_at = datetime.fromtimestamp(int(raw_ts), tz=UTC) if raw_ts else None
+    except (ValueError, OverflowError, OSError):
+        return None, None
+    return (click_id if click_id > 0 else None), set_at
+
+
+def destination(
+    *,
+    path: str,
+    params: list[tuple[str, str]],
+    referrer: str,
+    honoured: ResolvedAffiliate | None,
+    click_id: int | None,
+    now: datetime,
+    secure: bool,
+) -> Destination:
+    """Where a click lands and the cookies it sets — the one recipe of the redirect and the
+    click API. `path` is the landing path (landing_path), `params` the link's query;
+    `honoured` the affiliate when the click is honoured (UTM tags when settings.UTM_TAGS,
+    and the referral cookies), None otherwise (the clean link, no cookie)."""
+    query = clean_params(params)
+    if honoured is None:
+        return Destination(build_location(path, query), ())
+    if settings.UTM_TAGS:
+        domain = referrer_domain(referrer)
+        query = utm_params(
+            query, domain=domain, medium=medium_for(domain), username=honoured.username
+        )
+    max_age = settings.REFERRAL_COOKIE_DAYS * 24 * 60 * 60
+    domain_attr = settings.COOKIE_DOMAIN
+    cookies = (
+        Cookie(COOKIE_NAME, honoured.public_id, max_age, domain_attr, secure),
+        Cookie(CLICK_COOKIE_NAME, click_cookie_value(click_id, now), max_age, domain_attr, secure),
+    )
+    return Destination(build_location(path, query), cookies)
+
+
+# --- link generator ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AffiliateLink:
+    url: str  # https://example.com/blog/post/alice (the site forwards it to Ambassador)
+    ref_url: str  # https://example.com/blog/post/?ref=alice (static pages, JS snippet)
+    redirect_url: str  # {AMBASSADOR_URL}/r/blog/post/alice (works without site changes)
+    html: str
+
+
+def build_affiliate_link(*, affiliate: Affiliate, url: str, text: str = "") -> AffiliateLink:
+    """Any URL on the site (or a path) → the affiliate's links and an HTML snippet with
+    rel="sponsored noopener" (search engines must not count affiliate links as endorsements)."""
+    raw = (url or "").strip()
+    if raw.startswith("/") and not raw.startswith("//"):
+        raw = settings.SITE_URL + raw
+    if not is_site_url(raw):
+        raise ServiceError(
+            f"{url!r} is not a page of the site ({', '.join(settings.SITE_HOSTS)}).",
+            code="off_site",
+            fields={"url": [f"Use a URL on {', '.join(settings.SITE_HOSTS)}."]},
+        )
+    parts = urlsplit(raw)
+    segments = [s for s in parts.path.split("/") if s]
+    base = "/" + "/".join(quote(s, safe=_SEGMENT_SAFE + "%") for s in segments)
+    name = affiliate.username
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query = [(k, v) for k, v in query if k.lower() != "ref"]
+    qs = ("?" + urlencode(query, quote_via=quote)) if query else ""
+    origin = f"{parts.scheme}://{parts.netloc}"
+    path_link = origin + base.rstrip("/") + "/" + name + qs
+    slash = "/" if settings.SITE_TRAILING_SLASH and base != "/" else ""
+    ref_link = origin + base + slash + "?" + urlencode(query + [("ref", name)], quote_via=quote)
+    redirect_url = f"{settings.AMBASSADOR_URL}/r{base.rstrip('/')}/{name}{qs}"
+    label = escape(text or path_link)
+    html = f'<a href="{escape(path_link)}" rel="sponsored noopener">{label}</a>'
+    return AffiliateLink(url=path_link, ref_url=ref_link, redirect_url=redirect_url, html=html)

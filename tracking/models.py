@@ -52,6 +52,10 @@ class Referral(models.Model):
     plan = models.CharField(max_length=80, blank=True, help_text="Product plan at signup.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    # Not a column: attribute_signup sets it on the row it returns (True when this call
+    # created it), so the signups API answers 201 or 200.
+    created: bool
+
     class Meta:
         indexes = [models.Index(fields=["affiliate", "created_at"])]
 

@@ -1,12 +1,8 @@
-"""Reads of tracking data shared by the API, the commissions app and the dashboard."""
+"""Reads of tracking data shared by the services, the API and the commissions app."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from django.db.models import QuerySet
-
-from tracking.models import Click, DailyStat, Referral
+from tracking.models import Click, Referral
 
 
 def referral_for_customer(
@@ -24,12 +20,12 @@ def referral_for_customer(
     return None
 
 
-def click_by_id(click_id: int) -> Click | None:
-    return Click.objects.filter(pk=click_id).first()
+def stripe_customer_is_linked(stripe_customer_id: str) -> bool:
+    """Whether some customer already carries this Stripe customer id (one each)."""
+    return Referral.objects.filter(stripe_customer_id=stripe_customer_id).exists()
 
 
-def daily_stats(*, affiliate_id: int, since: date, until: date) -> QuerySet[DailyStat]:
-    """Rollup rows of one affiliate, oldest first, both days inclusive."""
-    return DailyStat.objects.filter(
-        affiliate_id=affiliate_id, day__gte=since, day__lte=until
-    ).order_by("day")
+def click_of_affiliate(*, click_id: int, affiliate_id: int) -> Click | None:
+    """The stored click a `referral_click` cookie names, if it is this affiliate's. None
+    also while the click still sits in the Redis buffer (flushed every 2 s)."""
+    return Click.objects.filter(pk=click_id, affiliate_id=affiliate_id).first()

@@ -1,8 +1,8 @@
 """The tracked redirect: `/r/<path>/<username>` and the root short link `/<username>`.
 
-Thin adapter: parse the request, `services.record_click`, build a Location from SITE_URL
-only (tracking.links), set the cookie. No database query when the username is cached and
-clicks are buffered in Redis.
+Thin adapter: parse the request, `services.record_click`, then `links.destination` (the
+Location, from SITE_URL only, and the cookies: the same recipe as the click API's), set them.
+No database query when the username is cached and clicks are buffered in Redis.
 """
 
 from __future__ import annotations
@@ -15,16 +15,13 @@ from django.utils import timezone
 
 from tracking import links, services
 
-COOKIE_NAME = "referral"
-CLICK_COOKIE_NAME = "referral_click"
-
 
 def _keep_existing_cookie(request: HttpRequest) -> bool:
     """First referrer wins: a cookie already set by an earlier click stays (with its click),
     unless settings.ATTRIBUTION is "last_click"."""
     if settings.ATTRIBUTION == "last_click":
         return False
-    existing = request.COOKIES.get(COOKIE_NAME, "")
+    existing = request.COOKIES.get(links.COOKIE_NAME, "")
     return bool(links.PUBLIC_ID_RE.fullmatch(existing))
 
 
@@ -46,34 +43,32 @@ def _redirect(request: HttpRequest, segments: list[str], username: str) -> HttpR
         ip=links.client_ip(request.META),
         now=now,
     )
-    query = links.clean_params(params)
-    if outcome.honoured and settings.UTM_TAGS:
-        domain = links.referrer_domain(referrer)
-        query = links.utm_params(
-            query,
-            domain=domain,
-            medium=links.medium_for(domain),
-            username=outcome.affiliate.username,
-        )
+    dest = links.destination(
+        path=path if safe is not None else "/",
+        params=params,
+        referrer=referrer,
+        honoured=outcome.affiliate if outcome.honoured else None,
+        click_id=outcome.click_id,
+        now=now,
+        secure=links.secure_cookies(request),
+    )
     response = HttpResponse(status=302)
-    response["Location"] = links.build_location(path if safe is not None else "/", query)
+    response["Location"] = dest.location
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "strict-origin-when-cross-origin"
-    if outcome.honoured and not _keep_existing_cookie(request):
-        cookie = {
-            "max_age": settings.REFERRAL_COOKIE_DAYS * 24 * 60 * 60,
-            "domain": settings.COOKIE_DOMAIN,
-            "path": "/",
-            # Secure always, except a developer's DEBUG server on plain http.
-            "secure": not (settings.DEBUG and not request.is_secure()),
-            "httponly": True,
-            "samesite": "Lax",
-        }
-        response.set_cookie(COOKIE_NAME, outcome.affiliate.public_id, **cookie)
-        response.set_cookie(
-            CLICK_COOKIE_NAME, f"{outcome.click_id}.{int(now.timestamp())}", **cookie
-        )
+    if dest.cookies and not _keep_existing_cookie(request):
+        for c in dest.cookies:
+            response.set_cookie(
+                c.name,
+                c.value,
+                max_age=c.max_age,
+                domain=c.domain,
+                path=c.path,
+                secure=c.secure,
+                httponly=c.httponly,
+                samesite=c.samesite,
+            )
     return response
 
 

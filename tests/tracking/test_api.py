@@ -31,6 +31,27 @@ def test_the_click_api_records_an_honoured_click_and_gives_the_cookie(api, alice
     assert Click.objects.get(pk=body["id"]).landing_path == "/blog/post/"
 
 
+def test_the_click_api_gives_the_cookies_the_same_flags_as_the_redirect(client, api, alice):
+    redirect = client.get("/r/blog/post/alice", HTTP_USER_AGENT=CHROME)
+    response = api.post(
+        "/api/v1/clicks",
+        {"username": "alice", "link": "/blog/post/", "user_agent": CHROME},
+        format="json",
+    )
+
+    set_cookie = redirect.cookies["referral"]
+    given = response.json()["cookie"]
+    assert response.status_code == 201
+    assert (given["name"], given["click_name"]) == ("referral", "referral_click")
+    assert given["max_age"] == set_cookie["max-age"]
+    assert given["path"] == set_cookie["path"] == "/"
+    assert given["domain"] == (set_cookie["domain"] or None)
+    assert given["secure"] is True and bool(set_cookie["secure"])
+    assert given["httponly"] is True and bool(set_cookie["httponly"])
+    assert given["samesite"] == set_cookie["samesite"] == "Lax"
+    assert redirect.cookies["referral_click"]["samesite"] == "Lax"
+
+
 def test_the_click_api_answers_404_json_for_an_unknown_username(api, alice):
     response = api.post("/api/v1/clicks", {"username": "nobody", "link": "/blog/"}, format="json")
 

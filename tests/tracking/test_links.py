@@ -4,7 +4,7 @@ import pytest
 
 from config.errors import ServiceError
 from tracking import links
-from tracking.services import build_affiliate_link
+from tracking.links import build_affiliate_link
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,40 @@
+"""Every write of the tracking app, one module per thing it writes:
+
+- `clicks`: record_click — classify one click (ad, bot, unknown name) and store it through
+  the click buffer (tracking.clicks); flush_clicks — the buffer into the table.
+- `attribution`: attribute_signup — who referred a new customer (first referrer wins), and
+  self_referral_reason, the rule shared with employees.
+- `rollups`: the daily rollups dashboards read — clicks and signups recomputed from the raw
+  rows, money columns marked and recomputed for the commissions app.
+
+Pure link functions (parsing, Location, cookies, the link generator) are in tracking.links;
+reads in tracking.selectors. This package's face re-exports the public functions, so
+callers write `from tracking.services import attribute_signup` whichever module holds it.
+"""
+
+from tracking.services.attribution import attribute_signup, self_referral_reason
+from tracking.services.clicks import ClickOutcome, flush_clicks, record_click
+from tracking.services.rollups import (
+    MONEY_REFRESH_LOCK_KEY,
+    MoneyRows,
+    mark_daily_money_due,
+    refresh_due_daily_money,
+    refresh_rollups,
+    refresh_rollups_for_day,
+    set_daily_money,
+)
+
+__all__ = [
+    "MONEY_REFRESH_LOCK_KEY",
+    "ClickOutcome",
+    "MoneyRows",
+    "attribute_signup",
+    "flush_clicks",
+    "mark_daily_money_due",
+    "record_click",
+    "refresh_due_daily_money",
+    "refresh_rollups",
+    "refresh_rollups_for_day",
+    "self_referral_reason",
+    "set_daily_money",
+]

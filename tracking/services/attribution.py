@@ -1,0 +1,323 @@
+"""Attribution of a new customer to the affiliate who referred it (first referrer wins), and
+the self-referral rule shared with employees.
+
+The evidence (coupon, referral cookie, declared name) is read through tracking.selectors;
+a new attribution queues its signup commission by task name (config.queue), since tracking
+must not import commissions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from affiliates import selectors as affiliates_selectors
+from affiliates.emails import canonical_domain, canonical_mailbox, registrable_domain
+from affiliates.models import Affiliate, Coupon
+from config.errors import Conflict, ServiceError
+from config.queue import enqueue_on_commit
+from tracking import links, selectors
+from tracking.models import Referral
+
+
+@dataclass
+class _Candidate:
+    source: str
+    affiliate: Affiliate
+    evidence: str  # "coupon SAVE10 of alice"
+    click_id: int | None = None
+    cookie_set_at: datetime | None = None
+    coupon: Coupon | None = None
+
+
+@dataclass
+class _Evidence:
+    candidates: list[_Candidate] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def _free_mail(domain: str) -> bool:
+    """A provider anyone can get an address at (settings.WEBMAIL_DOMAINS, by the domain or
+    its registrable part: mail.yahoo.com is yahoo.com)."""
+    webmail = {canonical_domain("x@" + d) for d in settings.WEBMAIL_DOMAINS if d.strip()}
+    return domain in webmail or registrable_domain(domain) in webmail
+
+
+def self_referral_reason(*, customer_email: str, affiliate: Affiliate) -> str:
+    """Words saying why crediting `affiliate` (an affiliate or an employee) with this customer
+    would be a self-referral, or '' when it is not.
+
+    - The same mailbox, however spelled (affiliates.emails.canonical_mailbox: case, `+tags`,
+      Gmail's dots, googlemail.com): always.
+    - The same organisation: both addresses under one registrable domain (Public Suffix List:
+      boss@sub.example.com and alice@example.com are one company) — colleagues at one company
+      are one buyer, and a company signing itself up through its own employee's link is not
+      new business. Not on a free-mail provider (settings.WEBMAIL_DOMAINS): two gmail users
+      are two people, so there only the same mailbox counts.
+    """
+    customer = canonical_mailbox(customer_email)
+    own = canonical_mailbox(affiliate.user.email)
+    if not customer or not own:
+        return ""
+    if customer == own:
+        return (
+            f"self-referral: the customer's e-mail {customer_email.strip().lower()} is "
+            f"{affiliate.username}'s own mailbox"
+        )
+    domain = registrable_domain(canonical_domain(customer))
+    same_org = domain and domain == registrable_domain(canonical_domain(own))
+    if same_org and not _free_mail(canonical_domain(customer)):
+        return (
+            f"self-referral: the customer's e-mail domain {domain} is {affiliate.username}'s "
+            "organisation"
+        )
+    return ""
+
+
+def _gather(
+    *, coupon: str | None, referral: str | None, referral_click: str | None, referred_by: str | None
+) -> _Evidence:
+    """Candidates in precedence order: coupon > cookie > declared.
+
+    A coupon is the strongest evidence (the customer typed it at checkout, after any click);
+    the cookie is a recorded click; a declared "who referred you?" name is the weakest. An
+    unusable piece (unknown, inactive, not approved) is skipped with a note, and the next
+    one is tried."""
+    ev = _Evidence()
+    if coupon:
+        found = affiliates_selectors.get_coupon_by_code(coupon.strip())
+        if found is None:
+            ev.ignored.append(f"coupon {coupon} is unknown")
+        elif not found.is_active:
+            ev.ignored.append(f"coupon {found.code} is inactive")
+        else:
+            ev.candidates.append(
+                _Candidate(
+                    "coupon",
+                    found.affiliate,
+                    f"coupon {found.code} of {found.affiliate.username}",
+                    coupon=found,
+                )
+            )
+    if referral:
+        aff = affiliates_selectors.get_affiliate_by_public_id(referral.strip())
+        if aff is None:
+            ev.ignored.append("the referral cookie names no affiliate")
+        else:
+            click_id, set_at = links.parse_click_cookie(referral_click)
+            click = (
+                selectors.click_of_affiliate(click_id=click_id, affiliate_id=aff.pk)
+                if click_id
+                else None
+            )
+            if click is not None:
+                set_at = click.at
+                words = (
+                    f"cookie from click {click.pk} on {click.at:%Y-%m-%d} via "
+                    f"{click.landing_path}{aff.username}"
+                )
+            elif click_id:
+                # The click may still sit in the Redis buffer (flushed every 2 s).
+                words = f"cookie from click {click_id} of {aff.username}"
+                if set_at:
+                    words += f" on {set_at:%Y-%m-%d}"
+            else:
+                words = f"referral cookie of {aff.username}"
+            ev.candidates.append(
+                _Candidate("cookie", aff, words, click_id=click_id, cookie_set_at=set_at)
+            )
+    if referred_by:
+        aff = affiliates_selectors.get_affiliate_by_name_or_public_id(referred_by)
+        if aff is None:
+            ev.ignored.append(f"declared referrer {referred_by} is unknown")
+        else:
+            ev.candidates.append(
+                _Candidate("declared", aff, f"declared by the customer: {aff.username}")
+            )
+    return ev
+
+
+def _resolve_employee(name: str) -> Affiliate:
+    aff = affiliates_selectors.get_approved_employee(name)
+    if aff is None:
+        raise ServiceError(
+            f"{name} is not an approved employee affiliate.",
+            fields={"employee": ["Not an approved employee affiliate."]},
+        )
+    return aff
+
+
+def _employee_self_referral(emp: Affiliate | None, customer_email: str) -> str:
+    """An employee is never credited for its own account (or its own organisation's, the
+    same rule as affiliates: self_referral_reason). '' when `emp` may be credited."""
+    if emp is None:
+        return ""
+    reason = self_referral_reason(customer_email=customer_email, affiliate=emp)
+    return f"employee {emp.username} not credited: {reason}" if reason else ""
+
+
+def _add_later_facts(
+    referral: Referral,
+    *,
+    employee: str | None,
+    stripe_customer_id: str | None,
+    now: datetime,
+) -> Referral:
+    """A repeat call keeps the first answer; it may only add what was not known yet: the
+    employee named at upgrade and the Stripe customer id."""
+    changed: list[str] = []
+    emp = _resolve_employee(employee) if employee and referral.employee_id is None else None
+    emp_note = _employee_self_referral(emp, referral.email)
+    if emp_note:
+        # Not credited, and the trail says why (once: a retried call adds nothing).
+        if emp_note not in referral.why:
+            referral.why = f"{referral.why}; {emp_note}" if referral.why else emp_note
+            changed.append("why")
+    elif emp is not None:
+        referral.employee, referral.employee_at = emp, now
+        changed += ["employee", "employee_at"]
+        if referral.affiliate_id is None:
+            referral.source = Referral.Source.EMPLOYEE
+            referral.why = f"employee {emp.username} named at upgrade on {now:%Y-%m-%d}; " + (
+                referral.why
+            )
+            changed += ["source", "why"]
+    if stripe_customer_id and not referral.stripe_customer_id:
+        if selectors.stripe_customer_is_linked(stripe_customer_id):
+            raise _stripe_customer_taken(stripe_customer_id)
+        referral.stripe_customer_id = stripe_customer_id
+        changed.append("stripe_customer_id")
+    if changed:
+        try:
+            with transaction.atomic():
+                referral.save(update_fields=changed)
+        except IntegrityError:
+            # Another customer took this Stripe id between the check above and the save.
+            raise _stripe_customer_taken(stripe_customer_id) from None
+    return referral
+
+
+def _stripe_customer_taken(stripe_customer_id: str | None) -> Conflict:
+    return Conflict(
+        f"Stripe customer {stripe_customer_id} is already linked to another customer.",
+        fields={"stripe_customer_id": ["Already linked to another customer."]},
+    )
+
+
+def attribute_signup(
+    *,
+    customer_id: str,
+    email: str,
+    referral: str | None = None,
+    referral_click: str | None = None,
+    coupon: str | None = None,
+    referred_by: str | None = None,
+    employee: str | None = None,
+    stripe_customer_id: str | None = None,
+    plan: str | None = None,
+    now: datetime,
+) -> Referral:
+    """Credit a new customer to an affiliate; first referrer wins.
+
+    Precedence when several pieces of evidence are present: **coupon > cookie > declared**
+    (see `_gather`). A piece naming an affiliate that is not approved, or a self-referral
+    (same e-mail, or same non-webmail domain), is not credited and the next piece is tried.
+    The first call for a customer decides: a repeat call returns the same referral (its
+    `created` attribute is False) and may only add the employee named at upgrade and the
+    Stripe customer id. `referral` is the `referral` cookie's value (the affiliate's public
+    id); `referral_click` the `referral_click` cookie's value, naming the click.
+    """
+    customer_id = (customer_id or "").strip()
+    if not customer_id or len(customer_id) > 200:
+        raise ServiceError(
+            "customer_id is required (at most 200 characters).",
+            fields={"customer_id": ["Required, at most 200 characters."]},
+        )
+    existing = selectors.referral_for_customer(customer_id=customer_id)
+    if existing is not None:
+        with transaction.atomic():
+            result = _add_later_facts(
+                existing, employee=employee, stripe_customer_id=stripe_customer_id, now=now
+            )
+        result.created = False
+        return result
+
+    emp = _resolve_employee(employee) if employee else None
+    emp_note = _employee_self_referral(emp, email)
+    if emp_note:
+        emp = None
+    if stripe_customer_id and selectors.stripe_customer_is_linked(stripe_customer_id):
+        raise _stripe_customer_taken(stripe_customer_id)
+    ev = _gather(
+        coupon=coupon, referral=referral, referral_click=referral_click, referred_by=referred_by
+    )
+    chosen: _Candidate | None = None
+    notes = list(ev.ignored) + ([emp_note] if emp_note else [])
+    for cand in ev.candidates:
+        if not cand.affiliate.is_approved:
+            notes.append(f"{cand.evidence}: {cand.affiliate.username} is {cand.affiliate.status}")
+            continue
+        if not cand.affiliate.user.is_active:
+            # A deactivated account's links are not honoured (the redirect ignores them too).
+            notes.append(f"{cand.evidence}: {cand.affiliate.username}'s account is deactivated")
+            continue
+        self_ref = self_referral_reason(customer_email=email, affiliate=cand.affiliate)
+        if self_ref:
+            notes.append(f"{cand.evidence}: {self_ref}")
+            continue
+        chosen = cand
+        break
+
+    if chosen is not None:
+        source, why = chosen.source, f"credited {chosen.affiliate.username} by {chosen.evidence}"
+    elif emp is not None:
+        source, why = Referral.Source.EMPLOYEE, f"employee {emp.username} named at signup"
+    else:
+        source, why = Referral.Source.NONE, "not attributed"
+        if not notes:
+            notes.append("no referral evidence")
+    if notes:
+        why += " (" + "; ".join(notes) + ")"
+
+    row = Referral(
+        customer_id=customer_id,
+        email=(email or "").strip().lower(),
+        affiliate=chosen.affiliate if chosen else None,
+        source=source,
+        why=why,
+        click_id=chosen.click_id if chosen else None,
+        cookie_set_at=chosen.cookie_set_at if chosen else None,
+        coupon=chosen.coupon if chosen else None,
+        employee=emp,
+        employee_at=now if emp else None,
+        stripe_customer_id=stripe_customer_id or None,
+        plan=(plan or "")[:80],
+        created_at=now,
+    )
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+            if row.affiliate_id is not None:
+                # By task name: tracking must not import commissions. Sent after commit; a
+                # broker outage is logged, never fails the signup (the commissions sweeper
+                # catches a missed one).
+                enqueue_on_commit("commissions.record_signup_commission", referral_id=row.pk)
+    except IntegrityError:
+        # A concurrent call for the same customer won the race: its answer stands.
+        winner = selectors.referral_for_customer(customer_id=customer_id)
+        if winner is not None:
+            winner.created = False
+            return winner
+        # Otherwise the unique column that refused us is stripe_customer_id: two new
+        # customers sent at once with the same Stripe customer. Decision: the same 409 as
+        # when they come one after the other — a Stripe customer pays for one product
+        # customer, and merging them (an upsert) would credit one customer's payments to the
+        # other's affiliate. The first insert stands; the caller sees which field clashed.
+        if stripe_customer_id and selectors.stripe_customer_is_linked(stripe_customer_id):
+            raise _stripe_customer_taken(stripe_customer_id) from None
+        raise
+    row.created = True
+    return row
