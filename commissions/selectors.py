@@ -1,4 +1,9 @@
-"""Reads of the ledger shared by the API, the dashboard and check_ledger."""
+"""Reads of the ledger shared by the API, the dashboard and
+check_ledger.
+
+Entry reads start from `CommissionEntry.objects`, whose QuerySet (commissions.querysets) has
+the chainable filters and the append-only guard, so nothing read here can be bulk-changed.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +12,18 @@ from datetime import datetime
 from django.db import models
 from django.db.models import Count, Sum
 
-from commissions.models import CommissionEntry
+from commissions.models import CommissionEntry, Dispute, Payment, Refund
+from commissions.querysets import CommissionEntryQuerySet
+from tracking.models import Referral
 
 State = CommissionEntry.State
-BALANCE_STATES = (State.PENDING, State.APPROVED, State.IN_PAYOUT, State.PAID)
-
-
-class EntryQuerySet(models.QuerySet):
-    def for_affiliate(self, affiliate_id: int) -> EntryQuerySet:
-        return self.filter(affiliate_id=affiliate_id)
-
-    def due(self, now: datetime) -> EntryQuerySet:
-        return self.filter(state=State.PENDING, approve_after__lte=now)
-
-
-def entries() -> EntryQuerySet:
-    return EntryQuerySet(model=CommissionEntry, using=CommissionEntry.objects.db)
+BALANCE_STATES = CommissionEntry.BALANCE_STATES
 
 
 def list_entries(
     *, affiliate_id: int, state: str | None = None, kind: str | None = None
-) -> EntryQuerySet:
-    qs = entries().for_affiliate(affiliate_id)
+) -> CommissionEntryQuerySet:
+    qs: CommissionEntryQuerySet = CommissionEntry.objects.for_affiliate(affiliate_id)
     if state:
         qs = qs.filter(state=state)
     if kind:
@@ -41,7 +36,8 @@ def balances_for(*, affiliate_id: int) -> dict[str, dict[str, int]]:
     entries (declined ones count nowhere). Balances may be negative after clawbacks."""
     out: dict[str, dict[str, int]] = {}
     rows = (
-        CommissionEntry.objects.filter(affiliate_id=affiliate_id, state__in=BALANCE_STATES)
+        CommissionEntry.objects.for_affiliate(affiliate_id)
+        .in_balance()
         .values("currency", "state")
         .annotate(total=Sum("amount"))
     )
@@ -52,10 +48,8 @@ def balances_for(*, affiliate_id: int) -> dict[str, dict[str, int]]:
 
 
 def ledger_violations(*, now: datetime) -> list[str]:
-    """Every broken invariant, in words (empty when the ledger is sound)."""
-    from commissions.models import Dispute, Payment, Refund
-    from tracking.models import Referral
-
+    """Every broken invariant of payments and the ledger, in words (empty when they are
+    sound)."""
     problems: list[str] = []
     E = CommissionEntry
 
@@ -84,7 +78,8 @@ def ledger_violations(*, now: datetime) -> list[str]:
             continue
         numeric = {i for i in ids if i.isdigit()}
         found = {
-            str(pk) for pk in model.objects.filter(pk__in=numeric).values_list("pk", flat=True)
+            str(pk)
+            for pk in model._default_manager.filter(pk__in=numeric).values_list("pk", flat=True)
         }
         for missing in sorted(ids - found):
             problems.append(f"entries cite {source_type} {missing}, which does not exist")
@@ -115,12 +110,7 @@ def ledger_violations(*, now: datetime) -> list[str]:
         .values_list("pk", flat=True)[:100]
     ):
         problems.append(f"entry {pk} of a positive kind is negative")
-    for state, stamp in (
-        (State.APPROVED, "approved_at"),
-        (State.DECLINED, "declined_at"),
-        (State.IN_PAYOUT, "in_payout_at"),
-        (State.PAID, "paid_at"),
-    ):
+    for state, stamp in E.STATE_TIMESTAMPS.items():
         n = E.objects.filter(state=state, **{f"{stamp}__isnull": True}).count()
         if n:
             problems.append(f"{n} {state} entries lack {stamp}")
@@ -148,12 +138,8 @@ def ledger_violations(*, now: datetime) -> list[str]:
     # 7. Balances are never stored, only summed (balances_for); check that the per-affiliate
     #    figures the API shows add up to the program-wide sums of the entries.
     program: dict[tuple[str, str], int] = {}
-    for row in (
-        E.objects.filter(state__in=BALANCE_STATES)
-        .values("currency", "state")
-        .annotate(total=Sum("amount"))
-    ):
-        program[(row["currency"], row["state"])] = row["total"] or 0
+    for sums in E.objects.in_balance().values("currency", "state").annotate(total=Sum("amount")):
+        program[(sums["currency"], sums["state"])] = sums["total"] or 0
     shown: dict[tuple[str, str], int] = {}
     for affiliate_id in E.objects.values_list("affiliate_id", flat=True).distinct():
         for currency, per in balances_for(affiliate_id=affiliate_id).items():
@@ -165,7 +151,6 @@ def ledger_violations(*, now: datetime) -> list[str]:
                 f"{key[1]} {key[0]} balances sum to {shown.get(key, 0)} but entries to "
                 f"{program.get(key, 0)}"
             )
-
     problems.extend(_payout_violations())
     return problems
 
@@ -176,7 +161,7 @@ def _payout_violations() -> list[str]:
     exactly one payout that is still sending. Checked when payouts exposes
     `payouts.selectors.ledger_violations()`."""
     try:
-        from payouts.selectors import ledger_violations  # type: ignore[attr-defined]
+        from payouts.selectors import ledger_violations
     except ImportError:
         return []
     return list(ledger_violations())
