@@ -289,7 +289,7 @@ def payment_rate(
     return Rate(bp, f"{plan.name}: {kind_word}")
 
 
-def _earners(referral: Referral, payment: Payment) -> list[tuple[Affiliate, datetime | None]]:
+def earners(referral: Referral, payment: Payment) -> list[tuple[Affiliate, datetime | None]]:
     """Who earns from this customer's payment, with the instant its recurring months count
     from (None: from the customer's first payment)."""
     earners: list[tuple[Affiliate, datetime | None]] = []
@@ -313,7 +313,7 @@ def entries_for_payment(
     plans, so reprocessing computes the same rows."""
     entries: list[CommissionEntry] = []
     first_paid_at = None
-    for affiliate, months_from in _earners(referral, payment):
+    for affiliate, months_from in earners(referral, payment):
         plan = plan_of(affiliate, cache)
         if not payment.is_first and plan.recurring_months is not None:
             if months_from is None:

@@ -1,5 +1,5 @@
-"""Reads of the ledger shared by the API, the dashboard and
-check_ledger.
+"""Reads of payments, exchange rates and the ledger, shared by the services, the API, the
+dashboard and check_ledger.
 
 Entry reads start from `CommissionEntry.objects`, whose QuerySet (commissions.querysets) has
 the chainable filters and the append-only guard, so nothing read here can be bulk-changed.
@@ -8,16 +8,64 @@ the chainable filters and the append-only guard, so nothing read here can be bul
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import TypeVar
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Count, Sum
 
-from commissions.models import CommissionEntry, Dispute, Payment, Refund
+from commissions.models import CommissionEntry, Dispute, ExchangeRate, Payment, Refund
 from commissions.querysets import CommissionEntryQuerySet
 from tracking.models import Referral
 
 State = CommissionEntry.State
 BALANCE_STATES = CommissionEntry.BALANCE_STATES
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+def one(qs: models.QuerySet[_M]) -> _M | None:
+    """The first row of an unordered queryset, or None (an indexed lookup, no sort).
+    Not .first(): its ORDER BY pk can make the planner walk the pk index instead of the
+    unique index the filter names."""
+    rows = list(qs.order_by()[:1])
+    return rows[0] if rows else None
+
+
+def find_payment(*, provider: str, ref: str) -> Payment | None:
+    """The payment `ref` names (its external id, charge id or payment intent id)."""
+    # One index lookup per column, not an OR the planner may answer with a scan of all the
+    # provider's payments; plain SQL because the ORM's UNION costs more to build.
+    table = Payment._meta.db_table
+    sql = " UNION ALL ".join(
+        f"SELECT * FROM {table} WHERE provider = %s AND {column} = %s"
+        for column in ("external_id", "charge_id", "payment_intent_id")
+    )
+    rows = list(Payment.objects.raw(f"{sql} LIMIT 1", [provider, ref] * 3))
+    return rows[0] if rows else None
+
+
+def rate_to_program(
+    *, currency: str, at: datetime, provider_rate: Decimal | None = None
+) -> tuple[Decimal, str] | None:
+    """Program-currency units per unit of `currency` at `at`, and where the figure came from:
+    the provider's rate (Stripe balance transaction, or `exchange_rate` on the payments API)
+    when given, else the admin's table (the row valid at `at`). None when no rate is known:
+    the caller waits for one rather than guess."""
+    currency = currency.upper()
+    if currency == settings.PROGRAM_CURRENCY:
+        return Decimal(1), "same currency"
+    if provider_rate is not None:
+        return Decimal(provider_rate), "provider"
+    row = (
+        ExchangeRate.objects.filter(currency=currency, valid_from__lte=at)
+        .order_by("-valid_from")
+        .first()
+    )
+    if row is None:
+        return None
+    return row.rate, f"rate table #{row.pk}"
 
 
 def list_entries(
