@@ -1,5 +1,6 @@
 """Reads of payments, exchange rates and the ledger, shared by the services, the API, the
-dashboard and check_ledger.
+dashboard and check_ledger (payouts' command, which adds its own checks: commissions never
+imports payouts).
 
 Entry reads start from `CommissionEntry.objects`, whose QuerySet (commissions.querysets) has
 the chainable filters and the append-only guard, so nothing read here can be bulk-changed.
@@ -97,7 +98,7 @@ def balances_for(*, affiliate_id: int) -> dict[str, dict[str, int]]:
 
 def ledger_violations(*, now: datetime) -> list[str]:
     """Every broken invariant of payments and the ledger, in words (empty when they are
-    sound)."""
+    sound). The check_ledger command (in payouts, which sees both apps) adds payouts'."""
     problems: list[str] = []
     E = CommissionEntry
 
@@ -199,17 +200,4 @@ def ledger_violations(*, now: datetime) -> list[str]:
                 f"{key[1]} {key[0]} balances sum to {shown.get(key, 0)} but entries to "
                 f"{program.get(key, 0)}"
             )
-    problems.extend(_payout_violations())
     return problems
-
-
-def _payout_violations() -> list[str]:
-    """--- Payouts checks (issue 6) ---
-    Every `paid` entry must be in exactly one paid payout, and every `in_payout` entry in
-    exactly one payout that is still sending. Checked when payouts exposes
-    `payouts.selectors.ledger_violations()`."""
-    try:
-        from payouts.selectors import ledger_violations
-    except ImportError:
-        return []
-    return list(ledger_violations())
