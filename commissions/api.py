@@ -2,7 +2,7 @@
 Stripe, the ledger entries of an affiliate, and the affiliate detail with its balances (the
 route /api/v1/affiliates/<public_id> is served here: it needs both apps, and affiliates
 never imports commissions). Amounts are integer minor units, 1 … 10^12;
-dates from 2000-01-01 to one day from now (commissions.services, "Bounds")."""
+dates from 2000-01-01 to one day from now (commissions.services.bounds)."""
 
 from __future__ import annotations
 

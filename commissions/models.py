@@ -122,7 +122,7 @@ class Payment(models.Model):
         # Stored, but its entries wait for an exchange rate: its own currency has no rate
         # at `paid_at` (fx_rate / program_amount are null), or its earner's tier depends on
         # last month's sales, which include a payment still without one (`blocked_by`).
-        # Never computed on a guessed rate; services.process_waiting_payments finishes it
+        # Never computed on a guessed rate; services.fx.process_waiting_payments finishes it
         # when the rate is entered. `status_reason` says what a person has to do.
         WAITING_FOR_RATE = "waiting_for_rate", "Waiting for an exchange rate"
 

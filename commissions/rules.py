@@ -1,7 +1,7 @@
 """Commission rules: which entries a payment earns, by the plan of each credited affiliate.
 
-Pure reads and arithmetic; services.py writes what this returns. Rates are fixed when an
-entry is written, so changing a plan affects only payments processed afterwards.
+Pure reads and arithmetic; commissions.services writes what this returns. Rates are fixed
+when an entry is written, so changing a plan affects only payments processed afterwards.
 
 Tiers (PlanTier.min_sales is an inclusive lower bound in program-currency minor units). With
 the default plan's bounds 0, 50000 and 100001:
