@@ -1,17 +1,20 @@
 """Read the program's affiliates from outside (admin API key). Thin adapters: parse with an
-Input serializer, call a selector, render with an Output serializer."""
+Input serializer, call a selector, render with an Output serializer.
+
+The detail route (/api/v1/affiliates/<public_id>) carries the ledger balances, so it is
+served by commissions.api, which may read both apps (affiliates never imports commissions);
+it renders AffiliateOutputSerializer below plus the balances."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from affiliates.models import Affiliate
-from affiliates.selectors import get_affiliate_by_public_id, list_affiliates
-from config.errors import NotFound
+from affiliates.selectors import list_affiliates
 from config.pagination import Pagination
 
 
@@ -21,40 +24,6 @@ class AffiliateOutputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Affiliate.Status.choices)
     plan = serializers.CharField(source="plan.name", allow_null=True, default=None)
     created_at = serializers.DateTimeField()
-
-
-class _BalanceSerializer(serializers.Serializer):
-    pending = serializers.IntegerField()
-    approved = serializers.IntegerField()
-    in_payout = serializers.IntegerField()
-    paid = serializers.IntegerField()
-
-
-class AffiliateDetailApi(APIView):
-    class OutputSerializer(AffiliateOutputSerializer):
-        balances = serializers.SerializerMethodField(
-            help_text="Per currency: {pending, approved, in_payout, paid} in minor units; "
-            "approved may be negative after clawbacks (carried forward)."
-        )
-
-        @extend_schema_field(serializers.DictField(child=_BalanceSerializer()))
-        def get_balances(self, affiliate: Affiliate) -> dict[str, dict[str, int]]:
-            # The one read that crosses the app graph the other way: an adapter composing
-            # the ledger's selector (imported here, so affiliates' modules never load it).
-            from commissions.selectors import balances_for
-
-            return balances_for(affiliate_id=affiliate.pk)
-
-    @extend_schema(
-        operation_id="affiliates_retrieve",
-        responses={200: OutputSerializer},
-        summary="One affiliate by its public id",
-    )
-    def get(self, request: Request, public_id: str) -> Response:
-        affiliate = get_affiliate_by_public_id(public_id)
-        if affiliate is None:
-            raise NotFound("No affiliate with this public id.")
-        return Response(self.OutputSerializer(affiliate).data)
 
 
 class AffiliateListApi(APIView):

@@ -4,5 +4,4 @@ from affiliates import api
 
 urlpatterns = [
     path("affiliates", api.AffiliateListApi.as_view(), name="api-affiliates"),
-    path("affiliates/<str:public_id>", api.AffiliateDetailApi.as_view(), name="api-affiliate"),
 ]

@@ -21,6 +21,7 @@ from commissions.models import (
     StoredEvent,
     StripeCustomerLink,
 )
+from config.errors import ServiceError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -212,7 +213,7 @@ class ExchangeRateForm(forms.ModelForm):
         rate = self.cleaned_data["rate"]
         try:
             services.check_fx_rate(rate, field="rate")
-        except services.ServiceError as exc:
+        except ServiceError as exc:
             raise forms.ValidationError(exc.message) from exc
         return rate
 

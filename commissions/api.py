@@ -1,6 +1,8 @@
 """Commissions API (Bearer key): payments and refunds from billing systems other than
-Stripe, and the ledger entries of an affiliate. Amounts are integer minor units, 1 … 10^12;
-dates from 2000-01-01 to one day from now (commissions.services, "Bounds")."""
+Stripe, the ledger entries of an affiliate, and the affiliate detail with its balances (the
+route /api/v1/affiliates/<public_id> is served here: it needs both apps, and affiliates
+never imports commissions). Amounts are integer minor units, 1 … 10^12;
+dates from 2000-01-01 to one day from now (commissions.services.bounds)."""
 
 from __future__ import annotations
 
@@ -9,14 +11,16 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from affiliates.api import AffiliateOutputSerializer
 from affiliates.models import Affiliate
+from affiliates.selectors import get_affiliate_by_public_id
 from commissions import selectors
 from commissions.events import submit_api_event
 from commissions.models import CommissionEntry, Payment, Refund
@@ -284,3 +288,35 @@ class CommissionListApi(ListAPIView):
         if affiliate_id is None:
             raise NotFound("No such affiliate.")
         return selectors.list_entries(affiliate_id=affiliate_id, state=state, kind=kind)
+
+
+class _BalanceSerializer(serializers.Serializer):
+    pending = serializers.IntegerField()
+    approved = serializers.IntegerField()
+    in_payout = serializers.IntegerField()
+    paid = serializers.IntegerField()
+
+
+# The affiliate as the list shows it (affiliates.api), plus its ledger balances. (No view
+# docstring: drf-spectacular would publish it as the operation's description.)
+class AffiliateDetailApi(APIView):
+    class OutputSerializer(AffiliateOutputSerializer):
+        balances = serializers.SerializerMethodField(
+            help_text="Per currency: {pending, approved, in_payout, paid} in minor units; "
+            "approved may be negative after clawbacks (carried forward)."
+        )
+
+        @extend_schema_field(serializers.DictField(child=_BalanceSerializer()))
+        def get_balances(self, affiliate: Affiliate) -> dict[str, dict[str, int]]:
+            return selectors.balances_for(affiliate_id=affiliate.pk)
+
+    @extend_schema(
+        operation_id="affiliates_retrieve",
+        responses={200: OutputSerializer},
+        summary="One affiliate by its public id",
+    )
+    def get(self, request: Request, public_id: str) -> Response:
+        affiliate = get_affiliate_by_public_id(public_id)
+        if affiliate is None:
+            raise NotFound("No affiliate with this public id.")
+        return Response(self.OutputSerializer(affiliate).data)

@@ -34,7 +34,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth
 
-from commissions import rules, services
+from commissions import rules, selectors, services
 from commissions.models import Dispute, Payment, StoredEvent, StripeCustomerLink
 from config.errors import ServiceError
 from tracking.models import Referral
@@ -636,8 +636,8 @@ def _referral_lookup(*, customer_id: str | None = None, stripe_customer_id: str 
     except ImportError:
         qs = Referral.objects.select_related("affiliate", "employee")
         if customer_id:
-            return services.one(qs.filter(customer_id=customer_id))
-        return services.one(qs.filter(stripe_customer_id=stripe_customer_id))
+            return selectors.one(qs.filter(customer_id=customer_id))
+        return selectors.one(qs.filter(stripe_customer_id=stripe_customer_id))
     return referral_for_customer(customer_id=customer_id, stripe_customer_id=stripe_customer_id)
 
 
@@ -944,7 +944,7 @@ def submit_api_event(
         "data": data,
     }
     with transaction.atomic():
-        existing = services.one(StoredEvent.objects.filter(provider="api", event_id=event["id"]))
+        existing = selectors.one(StoredEvent.objects.filter(provider="api", event_id=event["id"]))
         if existing is not None:
             if existing.payload.get("data") != data:
                 raise Conflict(

@@ -6,11 +6,8 @@ from django.db import models
 from django.utils import timezone
 
 from affiliates.models import Affiliate
+from commissions.querysets import CommissionEntryQuerySet, LedgerImmutableError
 from tracking.models import Referral
-
-
-class LedgerImmutableError(Exception):
-    """Raised when code tries to change a ledger entry's money columns or delete an entry."""
 
 
 class StoredEvent(models.Model):
@@ -125,7 +122,7 @@ class Payment(models.Model):
         # Stored, but its entries wait for an exchange rate: its own currency has no rate
         # at `paid_at` (fx_rate / program_amount are null), or its earner's tier depends on
         # last month's sales, which include a payment still without one (`blocked_by`).
-        # Never computed on a guessed rate; services.process_waiting_payments finishes it
+        # Never computed on a guessed rate; services.fx.process_waiting_payments finishes it
         # when the rate is entered. `status_reason` says what a person has to do.
         WAITING_FOR_RATE = "waiting_for_rate", "Waiting for an exchange rate"
 
@@ -277,28 +274,13 @@ class PlanChange(models.Model):
         return f"{self.referral_id} {self.product_plan} {self.status}"
 
 
-class CommissionEntryQuerySet(models.QuerySet):
-    """Bulk writes that would bypass `save()` are guarded here too."""
-
-    def update(self, **kwargs: object) -> int:
-        touched = set(kwargs) & _IMMUTABLE_UPDATE_NAMES
-        if touched:
-            raise LedgerImmutableError(
-                f"Commission entries are append-only: {sorted(touched)} cannot change."
-            )
-        return super().update(**kwargs)
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise LedgerImmutableError("Commission entries are append-only: they cannot be deleted.")
-
-    delete.queryset_only = True  # type: ignore[attr-defined]
-
-
 class CommissionEntry(models.Model):
     """One line of the ledger. Append-only: amount, currency, rule, rate, base and source are
     written once and never change (a database trigger on PostgreSQL, `save()` here); a later
     event adds a new entry (a clawback is negative). Only `state` moves, by compare-and-set
-    along TRANSITIONS (commissions.services.move_entries)."""
+    along TRANSITIONS (commissions.services.ledger.move_entries), stamping the milestone's
+    STATE_TIMESTAMPS column. Bulk writes are guarded by its QuerySet (commissions.querysets),
+    which is also its base manager's, so no manager Django hands out skips the guard."""
 
     class Kind(models.TextChoices):
         SIGNUP = "signup", "Signup bounty"
@@ -330,6 +312,15 @@ class CommissionEntry(models.Model):
         State.APPROVED: {State.IN_PAYOUT},
         State.IN_PAYOUT: {State.PAID, State.APPROVED},  # approved again when a payout fails
     }
+    # The column each state's move stamps (pending is the state an entry is written in).
+    STATE_TIMESTAMPS: dict[str, str] = {
+        State.APPROVED: "approved_at",
+        State.DECLINED: "declined_at",
+        State.IN_PAYOUT: "in_payout_at",
+        State.PAID: "paid_at",
+    }
+    # The states a balance sums (declined entries count nowhere).
+    BALANCE_STATES = (State.PENDING, State.APPROVED, State.IN_PAYOUT, State.PAID)
     IMMUTABLE_FIELDS = (
         "kind",
         "affiliate_id",
@@ -390,6 +381,9 @@ class CommissionEntry(models.Model):
     objects = CommissionEntryQuerySet.as_manager()
 
     class Meta:
+        # Django's base manager (forward relations, refresh_from_db) is a plain Manager
+        # unless named: ours, so it too refuses bulk changes of money and deletes.
+        base_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(
                 fields=["source_type", "source_id", "kind", "affiliate"],
@@ -424,9 +418,3 @@ class CommissionEntry(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise LedgerImmutableError("Commission entries are append-only: they cannot be deleted.")
-
-
-_IMMUTABLE_UPDATE_NAMES = set(CommissionEntry.IMMUTABLE_FIELDS) | {
-    f.removesuffix("_id") for f in CommissionEntry.IMMUTABLE_FIELDS if f.endswith("_id")
-}
-_IMMUTABLE_UPDATE_NAMES.discard("source")  # "source_id" is a column, not a relation

@@ -13,8 +13,8 @@ all of it), in the program currency at the payment's recorded rate; commission i
 entry that is not declined (clawbacks, negative, included), each converted at its recorded
 rate when it is not in the program currency.
 
-How the rollup stays right: every writer of money (services.py: a payment inserted, a
-refund or lost dispute booked, an entry inserted, an entry declined) marks its
+How the rollup stays right: every writer of money (commissions.services: a payment
+inserted, a refund or lost dispute booked, an entry inserted, an entry declined) marks its
 (affiliate, day) due in the same transaction (`mark_*` below, through
 tracking.services.mark_daily_money_due), whatever the day; the every-minute sweeper
 (`refresh_daily_money`) recomputes the marked days from the payments and the ledger and
@@ -47,12 +47,7 @@ def utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
-# --- marking (called by services.py inside the writer's transaction) -----------------------
-
-
-def mark_payment(*, payment: Payment, affiliate_id: int | None) -> None:
-    """The payment's revenue changed (inserted, refunded): its referral's affiliate's day."""
-    mark_daily_money_due(pairs=[(affiliate_id, utc_day(payment.paid_at))])
+# --- marking (called by commissions.services inside the writer's transaction) -----------
 
 
 def mark_entries(

@@ -1,7 +1,7 @@
 """Commission rules: which entries a payment earns, by the plan of each credited affiliate.
 
-Pure reads and arithmetic; services.py writes what this returns. Rates are fixed when an
-entry is written, so changing a plan affects only payments processed afterwards.
+Pure reads and arithmetic; commissions.services writes what this returns. Rates are fixed
+when an entry is written, so changing a plan affects only payments processed afterwards.
 
 Tiers (PlanTier.min_sales is an inclusive lower bound in program-currency minor units). With
 the default plan's bounds 0, 50000 and 100001:
@@ -289,7 +289,7 @@ def payment_rate(
     return Rate(bp, f"{plan.name}: {kind_word}")
 
 
-def _earners(referral: Referral, payment: Payment) -> list[tuple[Affiliate, datetime | None]]:
+def earners(referral: Referral, payment: Payment) -> list[tuple[Affiliate, datetime | None]]:
     """Who earns from this customer's payment, with the instant its recurring months count
     from (None: from the customer's first payment)."""
     earners: list[tuple[Affiliate, datetime | None]] = []
@@ -313,7 +313,7 @@ def entries_for_payment(
     plans, so reprocessing computes the same rows."""
     entries: list[CommissionEntry] = []
     first_paid_at = None
-    for affiliate, months_from in _earners(referral, payment):
+    for affiliate, months_from in earners(referral, payment):
         plan = plan_of(affiliate, cache)
         if not payment.is_first and plan.recurring_months is not None:
             if months_from is None:

@@ -1,34 +1,78 @@
-"""Reads of the ledger shared by the API, the dashboard and check_ledger."""
+"""Reads of payments, exchange rates and the ledger, shared by the services, the API, the
+dashboard and check_ledger (payouts' command, which adds its own checks: commissions never
+imports payouts).
+
+Entry reads start from `CommissionEntry.objects`, whose QuerySet (commissions.querysets) has
+the chainable filters and the append-only guard, so nothing read here can be bulk-changed.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import TypeVar
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Count, Sum
 
-from commissions.models import CommissionEntry
+from commissions.models import CommissionEntry, Dispute, ExchangeRate, Payment, Refund
+from commissions.querysets import CommissionEntryQuerySet
+from tracking.models import Referral
 
 State = CommissionEntry.State
-BALANCE_STATES = (State.PENDING, State.APPROVED, State.IN_PAYOUT, State.PAID)
+BALANCE_STATES = CommissionEntry.BALANCE_STATES
+
+_M = TypeVar("_M", bound=models.Model)
 
 
-class EntryQuerySet(models.QuerySet):
-    def for_affiliate(self, affiliate_id: int) -> EntryQuerySet:
-        return self.filter(affiliate_id=affiliate_id)
+def one(qs: models.QuerySet[_M]) -> _M | None:
+    """The first row of an unordered queryset, or None (an indexed lookup, no sort).
+    Not .first(): its ORDER BY pk can make the planner walk the pk index instead of the
+    unique index the filter names."""
+    rows = list(qs.order_by()[:1])
+    return rows[0] if rows else None
 
-    def due(self, now: datetime) -> EntryQuerySet:
-        return self.filter(state=State.PENDING, approve_after__lte=now)
+
+def find_payment(*, provider: str, ref: str) -> Payment | None:
+    """The payment `ref` names (its external id, charge id or payment intent id)."""
+    # One index lookup per column, not an OR the planner may answer with a scan of all the
+    # provider's payments; plain SQL because the ORM's UNION costs more to build.
+    table = Payment._meta.db_table
+    sql = " UNION ALL ".join(
+        f"SELECT * FROM {table} WHERE provider = %s AND {column} = %s"
+        for column in ("external_id", "charge_id", "payment_intent_id")
+    )
+    rows = list(Payment.objects.raw(f"{sql} LIMIT 1", [provider, ref] * 3))
+    return rows[0] if rows else None
 
 
-def entries() -> EntryQuerySet:
-    return EntryQuerySet(model=CommissionEntry, using=CommissionEntry.objects.db)
+def rate_to_program(
+    *, currency: str, at: datetime, provider_rate: Decimal | None = None
+) -> tuple[Decimal, str] | None:
+    """Program-currency units per unit of `currency` at `at`, and where the figure came from:
+    the provider's rate (Stripe balance transaction, or `exchange_rate` on the payments API)
+    when given, else the admin's table (the row valid at `at`). None when no rate is known:
+    the caller waits for one rather than guess."""
+    currency = currency.upper()
+    if currency == settings.PROGRAM_CURRENCY:
+        return Decimal(1), "same currency"
+    if provider_rate is not None:
+        return Decimal(provider_rate), "provider"
+    row = (
+        ExchangeRate.objects.filter(currency=currency, valid_from__lte=at)
+        .order_by("-valid_from")
+        .first()
+    )
+    if row is None:
+        return None
+    return row.rate, f"rate table #{row.pk}"
 
 
 def list_entries(
     *, affiliate_id: int, state: str | None = None, kind: str | None = None
-) -> EntryQuerySet:
-    qs = entries().for_affiliate(affiliate_id)
+) -> CommissionEntryQuerySet:
+    qs: CommissionEntryQuerySet = CommissionEntry.objects.for_affiliate(affiliate_id)
     if state:
         qs = qs.filter(state=state)
     if kind:
@@ -41,7 +85,8 @@ def balances_for(*, affiliate_id: int) -> dict[str, dict[str, int]]:
     entries (declined ones count nowhere). Balances may be negative after clawbacks."""
     out: dict[str, dict[str, int]] = {}
     rows = (
-        CommissionEntry.objects.filter(affiliate_id=affiliate_id, state__in=BALANCE_STATES)
+        CommissionEntry.objects.for_affiliate(affiliate_id)
+        .in_balance()
         .values("currency", "state")
         .annotate(total=Sum("amount"))
     )
@@ -52,10 +97,8 @@ def balances_for(*, affiliate_id: int) -> dict[str, dict[str, int]]:
 
 
 def ledger_violations(*, now: datetime) -> list[str]:
-    """Every broken invariant, in words (empty when the ledger is sound)."""
-    from commissions.models import Dispute, Payment, Refund
-    from tracking.models import Referral
-
+    """Every broken invariant of payments and the ledger, in words (empty when they are
+    sound). The check_ledger command (in payouts, which sees both apps) adds payouts'."""
     problems: list[str] = []
     E = CommissionEntry
 
@@ -84,7 +127,8 @@ def ledger_violations(*, now: datetime) -> list[str]:
             continue
         numeric = {i for i in ids if i.isdigit()}
         found = {
-            str(pk) for pk in model.objects.filter(pk__in=numeric).values_list("pk", flat=True)
+            str(pk)
+            for pk in model._default_manager.filter(pk__in=numeric).values_list("pk", flat=True)
         }
         for missing in sorted(ids - found):
             problems.append(f"entries cite {source_type} {missing}, which does not exist")
@@ -115,12 +159,7 @@ def ledger_violations(*, now: datetime) -> list[str]:
         .values_list("pk", flat=True)[:100]
     ):
         problems.append(f"entry {pk} of a positive kind is negative")
-    for state, stamp in (
-        (State.APPROVED, "approved_at"),
-        (State.DECLINED, "declined_at"),
-        (State.IN_PAYOUT, "in_payout_at"),
-        (State.PAID, "paid_at"),
-    ):
+    for state, stamp in E.STATE_TIMESTAMPS.items():
         n = E.objects.filter(state=state, **{f"{stamp}__isnull": True}).count()
         if n:
             problems.append(f"{n} {state} entries lack {stamp}")
@@ -148,12 +187,8 @@ def ledger_violations(*, now: datetime) -> list[str]:
     # 7. Balances are never stored, only summed (balances_for); check that the per-affiliate
     #    figures the API shows add up to the program-wide sums of the entries.
     program: dict[tuple[str, str], int] = {}
-    for row in (
-        E.objects.filter(state__in=BALANCE_STATES)
-        .values("currency", "state")
-        .annotate(total=Sum("amount"))
-    ):
-        program[(row["currency"], row["state"])] = row["total"] or 0
+    for sums in E.objects.in_balance().values("currency", "state").annotate(total=Sum("amount")):
+        program[(sums["currency"], sums["state"])] = sums["total"] or 0
     shown: dict[tuple[str, str], int] = {}
     for affiliate_id in E.objects.values_list("affiliate_id", flat=True).distinct():
         for currency, per in balances_for(affiliate_id=affiliate_id).items():
@@ -165,18 +200,4 @@ def ledger_violations(*, now: datetime) -> list[str]:
                 f"{key[1]} {key[0]} balances sum to {shown.get(key, 0)} but entries to "
                 f"{program.get(key, 0)}"
             )
-
-    problems.extend(_payout_violations())
     return problems
-
-
-def _payout_violations() -> list[str]:
-    """--- Payouts checks (issue 6) ---
-    Every `paid` entry must be in exactly one paid payout, and every `in_payout` entry in
-    exactly one payout that is still sending. Checked when payouts exposes
-    `payouts.selectors.ledger_violations()`."""
-    try:
-        from payouts.selectors import ledger_violations  # type: ignore[attr-defined]
-    except ImportError:
-        return []
-    return list(ledger_violations())

@@ -30,10 +30,15 @@ def customer(affiliate):
 
 
 @pytest.fixture
-def eager_celery():
-    """Tasks enqueued on commit run inline, so "processed by itself" is observable."""
+def eager_celery(monkeypatch):
+    """Tasks enqueued on commit run inline, so "processed by itself" is observable. They are
+    sent by name (config.queue), which Celery's eager mode ignores: run them here."""
     from config.celery import app
 
+    app.loader.import_default_modules()  # the apps' tasks modules, as a worker loads them
+    monkeypatch.setattr(
+        app, "send_task", lambda name, kwargs=None, **options: app.tasks[name].apply(kwargs=kwargs)
+    )
     before = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield

@@ -1,0 +1,111 @@
+"""The approval job: pending entries whose hold has ended become approved (or declined,
+when their payment was fully refunded or lost a dispute), set-based and by compare-and-set,
+and their affiliates are told by e-mail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from affiliates.models import Affiliate
+from commissions import rollups
+from commissions.models import CommissionEntry, Payment
+from commissions.services.ledger import check_move
+from config.mail import send_email_on_commit
+
+State = CommissionEntry.State
+
+
+@dataclass
+class ApprovalResult:
+    approved: int = 0
+    declined: int = 0
+    batches: int = 0
+    more: bool = False
+    affiliate_ids: set[int] = field(default_factory=set)
+
+
+_DUE_SQL = """
+UPDATE {entry} SET state = %s, {stamp} = %s{note}
+WHERE state = 'pending' AND id IN (
+    SELECT e.id FROM {entry} e LEFT JOIN {payment} p ON p.id = e.payment_id
+    WHERE e.state = 'pending' AND e.approve_after <= %s AND e.id > %s
+      AND (p.id IS NULL OR p.dispute_state <> 'open')
+      AND {refunded}(p.id IS NOT NULL AND p.amount > 0 AND p.refunded_amount >= p.amount)
+    ORDER BY e.id
+    LIMIT %s
+)
+RETURNING id, affiliate_id
+"""
+
+
+def approve_due_commissions(
+    *,
+    now: datetime,
+    batch_size: int = 10_000,
+    max_batches: int | None = None,
+    notify: bool = True,
+) -> ApprovalResult:
+    """Pending entries whose hold ended at or before `now` (a fixed cutoff for the whole
+    run) become approved; those whose payment was fully refunded or lost a dispute become
+    declined (a safety net: refunds decline at once); those whose payment has an open
+    dispute stay pending (frozen).
+
+    Set-based: each batch is one UPDATE … WHERE id IN (the next `batch_size` due ids after
+    the last one seen) RETURNING id — no ids travel to Python and back, and the keyset
+    keeps each batch off the rows already moved. The outer `state = 'pending'` makes it a
+    compare-and-set, so running twice, or twice at once (PostgreSQL re-checks the row after
+    the other run's commit), moves each entry once. `max_batches` lets the task stop and
+    re-enqueue itself with the same cutoff."""
+    result = ApprovalResult()
+    tables = {
+        "entry": CommissionEntry._meta.db_table,
+        "payment": Payment._meta.db_table,
+    }
+    passes = (
+        # (to_state, note, refunded?)
+        (State.DECLINED, ", state_note = 'declined: refunded'", ""),
+        (State.APPROVED, "", "NOT "),
+    )
+    for to_state, note, refunded in passes:
+        # The SQL's from-state is pending (as in the partial index entry_pending_due); the
+        # move and its milestone column come from the model's tables, as for move_entries.
+        stamp = check_move(from_state=State.PENDING, to_state=to_state)
+        sql = _DUE_SQL.format(stamp=stamp, note=note, refunded=refunded, **tables)
+        last_pk = 0
+        while max_batches is None or result.batches < max_batches:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, [to_state, now, now, last_pk, batch_size])
+                moved = cursor.fetchall()
+                if moved and to_state == State.DECLINED:
+                    rollups.mark_entry_ids(entry_ids=[row[0] for row in moved])
+            if not moved:
+                break
+            result.batches += 1
+            last_pk = max(row[0] for row in moved)
+            if to_state == State.APPROVED:
+                result.approved += len(moved)
+                if notify:
+                    result.affiliate_ids.update(row[1] for row in moved)
+            else:
+                result.declined += len(moved)
+        else:
+            result.more = True
+    if notify and result.affiliate_ids:
+        ids_to_notify = sorted(result.affiliate_ids)
+        transaction.on_commit(lambda: _notify_approved(affiliate_ids=ids_to_notify))
+    return result
+
+
+def _notify_approved(*, affiliate_ids: list[int]) -> None:
+    emails = Affiliate.objects.filter(pk__in=affiliate_ids).values_list("user__email", flat=True)
+    for email in emails:  # one message each: affiliates must not see each other's address
+        send_email_on_commit(
+            to=[email],
+            subject=f"{settings.PROGRAM_NAME}: commissions approved",
+            body="Some of your commissions passed their hold and are approved; they will be in "
+            f"your next payout. See {settings.AMBASSADOR_URL}/dashboard/",
+        )
