@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from affiliates.models import Affiliate
 from commissions import selectors
-from commissions.events import submit_api_event
+from commissions.ingest import submit_api_event
 from commissions.models import CommissionEntry, Payment, Refund
 from commissions.services import (
     EARLIEST_MOMENT,

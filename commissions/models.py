@@ -14,7 +14,7 @@ class LedgerImmutableError(Exception):
 
 
 class StoredEvent(models.Model):
-    """A provider event stored verbatim (stage one). Stage two (commissions.events) turns it
+    """A provider event stored verbatim (stage one). Stage two (commissions.ingest) turns it
     into payments, refunds, disputes and entries; re-running stage two never asks the
     provider again. `processed_at` / `outcome` are bookkeeping, not history: reprocessing
     clears them and the ledger's unique constraints make the rerun insert only what is missing.

@@ -8,7 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from commissions import stripe_client
-from commissions.events import store_event
+from commissions.ingest import store_event
 from config.webhooks import parse_event
 
 

@@ -8,10 +8,10 @@ class PayoutsConfig(AppConfig):
     def ready(self) -> None:
         # Connect events arrive through the commissions app's /webhooks/stripe/ store.
         try:
-            from commissions.events import register_handler
+            from commissions.ingest import register_handler
         except ImportError as exc:  # pragma: no cover — wiring error, say so loudly
             raise ImportError(
-                "payouts needs commissions.events.register_handler for Stripe Connect events"
+                "payouts needs commissions.ingest.register_handler for Stripe Connect events"
             ) from exc
         from payouts.services import handle_stripe_event
 

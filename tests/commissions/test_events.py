@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
-from commissions import events
+from commissions import ingest
 from commissions.models import CommissionEntry, Payment, PlanChange, StoredEvent
 from tests.commissions.conftest import (
     WEBHOOK_SECRET,
@@ -149,7 +149,7 @@ def test_same_event_delivered_ten_times_makes_one_payment_and_one_set_of_entries
 
     for _ in range(10):
         assert post_signed(client, event).status_code == 200
-        events.process_pending_events(now=NOV)
+        ingest.process_pending_events(now=NOV)
 
     assert StoredEvent.objects.count() == 1
     assert Payment.objects.count() == 1
@@ -172,7 +172,7 @@ def test_same_event_delivered_ten_times_concurrently_makes_one_payment(settings)
     def deliver(event):
         try:
             assert post_signed(Client(), event).status_code == 200
-            events.process_pending_events(now=NOV)
+            ingest.process_pending_events(now=NOV)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -185,7 +185,7 @@ def test_same_event_delivered_ten_times_concurrently_makes_one_payment(settings)
         t.start()
     for t in threads:
         t.join()
-    events.process_pending_events(now=NOV)
+    ingest.process_pending_events(now=NOV)
 
     assert errors == []
     assert StoredEvent.objects.count() == 2
@@ -442,7 +442,7 @@ def test_reprocess_after_a_rule_fix_inserts_only_the_missing_entries(affiliate, 
 @pytest.mark.django_db
 def test_other_apps_register_their_own_handlers():
     seen = []
-    events.register_handler("account.updated", lambda event: seen.append(event.event_id))
+    ingest.register_handler("account.updated", lambda event: seen.append(event.event_id))
     store_and_process([stripe_event("evt_acct", "account.updated", {"id": "acct_1"}, T)], now=NOV)
     assert seen == ["evt_acct"]
     assert StoredEvent.objects.get().outcome == "processed"
@@ -453,7 +453,7 @@ def test_a_failing_handler_leaves_the_event_for_a_retry():
     def broken(event):
         raise RuntimeError("bug")
 
-    events.register_handler("test.broken", broken)
+    ingest.register_handler("test.broken", broken)
     store_and_process([stripe_event("evt_b", "test.broken", {"id": "x"}, T)], now=NOV)
     row = StoredEvent.objects.get()
     assert (row.processed_at, row.outcome, row.attempts) == (None, "error", 1)
