@@ -10,7 +10,7 @@ e.g. because a rule was wrong or a plan bonus was configured late — are insert
     store.py            stage one: store_event, customer links learnt at store time
     pipeline.py         stage two: claim, batch, retry with backoff, park, reprocess
     prefetch.py         stage two's batch reads (referrals, the payment memo)
-    handlers.py         which handlers run for which event type
+    handlers.py         which handlers run for which type (settings.STRIPE_EVENT_HANDLERS)
     stripe_handlers.py  Stripe invoices, refunds, disputes, subscriptions, customers
     api_handlers.py     payments and refunds reported through the API
     customers.py        the referral behind a Stripe customer
@@ -24,7 +24,7 @@ This package's public face; the submodules import one another directly, never th
 
 from commissions.ingest.customers import referral_for_stripe_customer
 from commissions.ingest.errors import MalformedEvent, Skip
-from commissions.ingest.handlers import handlers_for, register_handler
+from commissions.ingest.handlers import handled_types, handlers_for
 from commissions.ingest.pipeline import (
     MAX_ATTEMPTS,
     RETRY_BASE,
@@ -43,11 +43,11 @@ __all__ = [
     "SYNC_OVERLAP_SECONDS",
     "MalformedEvent",
     "Skip",
+    "handled_types",
     "handlers_for",
     "process_event",
     "process_pending_events",
     "referral_for_stripe_customer",
-    "register_handler",
     "reprocess_events",
     "retry_events",
     "store_event",

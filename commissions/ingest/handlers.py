@@ -1,45 +1,44 @@
-"""Which stage-two handlers run for which event type.
-
-Other apps add handlers with `register_handler(event_type, handler)` from their
-AppConfig.ready (payouts handles Connect's `account.updated` and `transfer.reversed`)."""
+"""Which stage-two handlers run for which event type: the STRIPE_EVENT_HANDLERS table in
+settings (why a settings table: see the comment there), resolved to callables once with
+import_string and kept. Nothing registers handlers at import time, so what runs for a type
+is read in one place, and commissions never imports the apps whose handlers it runs."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
+from typing import Any
 
-from commissions.ingest import api_handlers, stripe_handlers
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
 from commissions.models import StoredEvent
 
 Handler = Callable[[StoredEvent], None]
-_handlers: dict[str, list[Handler]] = {}
 
 
-def register_handler(event_type: str, handler: Handler) -> None:
-    """Add a stage-two handler for `event_type` (several per type run in order)."""
-    handlers = _handlers.setdefault(event_type, [])
-    if handler not in handlers:
-        handlers.append(handler)
+@cache
+def _table() -> dict[str, tuple[Handler, ...]]:
+    return {
+        event_type: tuple(import_string(path) for path in paths)
+        for event_type, paths in settings.STRIPE_EVENT_HANDLERS.items()
+    }
 
 
 def handlers_for(event_type: str) -> list[Handler]:
-    return list(_handlers.get(event_type, []))
+    """The handlers for `event_type`, in the table's order ([] when it is not handled)."""
+    return list(_table().get(event_type, ()))
 
 
-for _type in ("invoice.paid", "invoice.payment_succeeded"):
-    register_handler(_type, stripe_handlers.handle_invoice_paid)
-register_handler("charge.refunded", stripe_handlers.handle_charge_refunded)
-for _type in ("refund.created", "refund.updated", "charge.refund.updated", "refund.synced"):
-    register_handler(_type, stripe_handlers.handle_refund)
-for _type in ("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed"):
-    register_handler(_type, stripe_handlers.handle_dispute)
-for _type in (
-    "customer.subscription.created",
-    "customer.subscription.updated",
-    "customer.subscription.deleted",
-):
-    register_handler(_type, stripe_handlers.handle_subscription)
-for _type in ("customer.created", "customer.updated"):
-    register_handler(_type, stripe_handlers.handle_customer)
-register_handler("checkout.session.completed", stripe_handlers.handle_checkout_completed)
-register_handler("api.payment", api_handlers.handle_api_payment)
-register_handler("api.refund", api_handlers.handle_api_refund)
+def handled_types() -> list[str]:
+    """Every event type stage two has a handler for, sorted."""
+    return sorted(_table())
+
+
+@receiver(setting_changed)
+def _forget_table(*, setting: str, **kwargs: Any) -> None:
+    # Tests override the setting (override_settings, pytest-django's `settings`).
+    if setting == "STRIPE_EVENT_HANDLERS":
+        _table.cache_clear()

@@ -439,21 +439,36 @@ def test_reprocess_after_a_rule_fix_inserts_only_the_missing_entries(affiliate, 
     assert (original_now.amount, original_now.created_at) == (500, original.created_at)
 
 
+SEEN: list[str] = []
+
+
+def record_seen(event):  # a handler the tests below list in STRIPE_EVENT_HANDLERS
+    SEEN.append(event.event_id)
+
+
+def broken(event):
+    raise RuntimeError("bug")
+
+
+def with_handler(settings, event_type: str, handler: str) -> None:
+    """List one more handler for `event_type`, as another app's settings entry would."""
+    table = settings.STRIPE_EVENT_HANDLERS
+    settings.STRIPE_EVENT_HANDLERS = {**table, event_type: [*table.get(event_type, []), handler]}
+
+
 @pytest.mark.django_db
-def test_other_apps_register_their_own_handlers():
-    seen = []
-    ingest.register_handler("account.updated", lambda event: seen.append(event.event_id))
+def test_other_apps_register_their_own_handlers(settings):
+    seen = SEEN
+    seen.clear()
+    with_handler(settings, "account.updated", f"{__name__}.record_seen")
     store_and_process([stripe_event("evt_acct", "account.updated", {"id": "acct_1"}, T)], now=NOV)
     assert seen == ["evt_acct"]
     assert StoredEvent.objects.get().outcome == "processed"
 
 
 @pytest.mark.django_db
-def test_a_failing_handler_leaves_the_event_for_a_retry():
-    def broken(event):
-        raise RuntimeError("bug")
-
-    ingest.register_handler("test.broken", broken)
+def test_a_failing_handler_leaves_the_event_for_a_retry(settings):
+    with_handler(settings, "test.broken", f"{__name__}.broken")
     store_and_process([stripe_event("evt_b", "test.broken", {"id": "x"}, T)], now=NOV)
     row = StoredEvent.objects.get()
     assert (row.processed_at, row.outcome, row.attempts) == (None, "error", 1)
