@@ -29,9 +29,15 @@ def store_event(
     event: dict[str, Any],
     via: str,
     now: datetime,
+    raw_body: bytes | None = None,
+    signature: str = "",
 ) -> tuple[StoredEvent, bool]:
     """Store a raw event once per (provider, event id); returns (row, created). Stage two
-    is enqueued on commit when the row is new (the sweeper catches a lost enqueue)."""
+    is enqueued on commit when the row is new (the sweeper catches a lost enqueue).
+
+    `event` is the parsed body; a signed webhook delivery also passes `raw_body` (the
+    request's bytes, untouched) and its `signature` header, kept so the stored event can be
+    verified again. A duplicate delivery keeps the first row as it was."""
     # PostgreSQL's jsonb cannot hold U+0000 (it refuses the whole row): a NUL inside a
     # string (a customer's metadata, say) is stored as U+FFFD rather than losing the event.
     event = without_nul(event)
@@ -49,6 +55,8 @@ def store_event(
                 via=via,
                 created=created,
                 payload=event,
+                raw_body=raw_body,
+                signature=signature,
                 received_at=now,
             )
     except IntegrityError:
