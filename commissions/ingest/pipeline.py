@@ -247,7 +247,8 @@ def process_pending_events(
         last = (claimed[-1][1], claimed[-1][0])
         if failures is not None:
             failures.extend(
-                StoredEvent.objects.filter(
+                dict(row)
+                for row in StoredEvent.objects.filter(
                     pk__in=[pk for pk, _ in claimed], outcome__in=["error", "parked"]
                 )
                 .order_by("created", "pk")
@@ -282,8 +283,8 @@ def _run_batch(
             prefetch_payments(batch, cache)
     except Exception:
         logger.warning("Stage two prefetch failed; reading per event", exc_info=True)
-        for key in [k for k in cache if isinstance(k, tuple) and k[0] == "referral"]:
-            del cache[key]
+        for cached in [k for k in cache if isinstance(k, tuple) and k[0] == "referral"]:
+            del cache[cached]
         rules.drop_payment_memo(cache)
     # Outcomes are written per batch, one UPDATE per outcome (errors one by one).
     done_by_outcome: dict[str, list[int]] = {}
