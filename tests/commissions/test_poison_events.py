@@ -1,5 +1,5 @@
 """One bad event never stops stage two: it is recorded with its error, retried with
-backoff, parked after ingest.MAX_ATTEMPTS failures; the others go on (commissions/ingest/pipeline.py)."""
+backoff, parked after ingest.MAX_ATTEMPTS failures; the others go on (ingest/pipeline.py)."""
 
 import itertools
 from datetime import UTC, datetime, timedelta
