@@ -145,7 +145,7 @@ def main() -> None:
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
         from affiliates.models import Affiliate, User
-        from commissions.events import process_pending_events
+        from commissions.ingest import process_pending_events
         from commissions.models import CommissionEntry, Payment, StoredEvent
         from tests.factories import default_plan_with_tiers
         from tracking.models import Referral

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from commissions import events, services
+from commissions import ingest, services
 from commissions.models import (
     CommissionEntry,
     Dispute,
@@ -179,7 +179,7 @@ class StoredEventAdmin(ReadOnlyAdmin):
     )
     def retry(self, request, queryset):
         # Read-only admin otherwise: the action goes through the events service.
-        queued = events.retry_events(
+        queued = ingest.retry_events(
             event_ids=list(queryset.values_list("pk", flat=True)), now=timezone.now()
         )
         self.message_user(request, f"{queued} event(s) queued for another try.", messages.INFO)

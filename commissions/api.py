@@ -22,7 +22,7 @@ from affiliates.api import AffiliateOutputSerializer
 from affiliates.models import Affiliate
 from affiliates.selectors import get_affiliate_by_public_id
 from commissions import selectors
-from commissions.events import submit_api_event
+from commissions.ingest import submit_api_event
 from commissions.models import CommissionEntry, Payment, Refund
 from commissions.services import (
     EARLIEST_MOMENT,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from random import Random
 
-from commissions.events import submit_api_event
+from commissions.ingest import submit_api_event
 from commissions.models import CommissionEntry, Payment
 from commissions.rollups import refresh_daily_money
 from commissions.services import (

@@ -11,7 +11,7 @@ from tracking.models import Referral
 
 
 class StoredEvent(models.Model):
-    """A provider event stored verbatim (stage one). Stage two (commissions.events) turns it
+    """A provider event stored verbatim (stage one). Stage two (commissions.ingest) turns it
     into payments, refunds, disputes and entries; re-running stage two never asks the
     provider again. `processed_at` / `outcome` are bookkeeping, not history: reprocessing
     clears them and the ledger's unique constraints make the rerun insert only what is missing.
@@ -32,6 +32,13 @@ class StoredEvent(models.Model):
     via = models.CharField(max_length=16, choices=Via.choices)
     created = models.DateTimeField(help_text="When the provider created the event.")
     payload = models.JSONField()
+    # The body and Stripe-Signature header exactly as a webhook delivered them, so a stored
+    # event can be verified again (the signature is over these bytes; `payload` is parsed
+    # JSON and re-serialising it does not give them back). Null/blank for events not
+    # delivered signed: the events sync (a list page, one body for many events, unsigned),
+    # API submissions, and rows stored before these columns existed.
+    raw_body = models.BinaryField(null=True)
+    signature = models.TextField(blank=True, help_text="The Stripe-Signature header received.")
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=32, blank=True)

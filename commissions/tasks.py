@@ -1,4 +1,7 @@
-"""Celery entry points: ids in, one service call each. All safe to run twice."""
+"""Celery entry points: ids in, one service call each. All safe to run twice.
+
+Tasks import the ingest pipeline and the services; neither imports this module — they
+queue work here by task name (config.queue.enqueue_on_commit), so there is no cycle."""
 
 from __future__ import annotations
 
@@ -7,37 +10,34 @@ from datetime import datetime
 from celery import shared_task
 from django.utils import timezone
 
+from commissions import ingest, rollups, services, stripe_client
+from commissions.models import StoredEvent
+
 # Batches per approval task run; past that the task re-enqueues itself with the same cutoff.
 APPROVAL_BATCHES_PER_RUN = 100
 
 
 @shared_task(name="commissions.process_event")
 def process_event_task(event_pk: int) -> str:
-    from commissions.events import process_event
-    from commissions.models import StoredEvent
-
+    """Stage two for one stored event; queued on commit by commissions.ingest.store."""
     event = StoredEvent.objects.filter(
         pk=event_pk, processed_at__isnull=True, parked_at__isnull=True
     ).first()
     if event is None:
         return "gone"  # processed already (by the sweeper or an earlier delivery), or parked
-    return process_event(event=event, now=timezone.now())
+    return ingest.process_event(event=event, now=timezone.now())
 
 
 @shared_task(name="commissions.process_pending_events")
-def process_pending_events_task() -> dict:
+def process_pending_events_task() -> dict[str, int]:
     """Sweeper: stored events not yet processed (or due for a retry), signup bounties whose
     task was lost, payments waiting for an exchange rate that is now known (the on-commit
     task after a rate was saved may have been lost), and the money columns of the daily
     rollups."""
-    from commissions import rollups
-    from commissions.events import process_pending_events
-    from commissions.services import process_waiting_payments, write_missing_signup_entries
-
     now = timezone.now()
-    counts = process_pending_events(now=now, limit=20_000)
-    counts["signups"] = write_missing_signup_entries(now=now)
-    counts["waiting_payments"] = process_waiting_payments(now=now)
+    counts = ingest.process_pending_events(now=now, limit=20_000)
+    counts["signups"] = services.write_missing_signup_entries(now=now)
+    counts["waiting_payments"] = services.process_waiting_payments(now=now)
     counts["rollup_rows"] = rollups.refresh_daily_money(now=now)
     return counts
 
@@ -45,24 +45,20 @@ def process_pending_events_task() -> dict:
 @shared_task(name="commissions.process_waiting_payments")
 def process_waiting_payments_task(currency: str | None = None) -> int:
     """Enqueued on commit of a new exchange rate: the payments that waited for it."""
-    from commissions.services import process_waiting_payments
-
-    return process_waiting_payments(now=timezone.now(), currency=currency)
+    return services.process_waiting_payments(now=timezone.now(), currency=currency)
 
 
 @shared_task(name="commissions.record_signup_commission")
 def record_signup_commission_task(referral_id: int) -> bool:
-    from commissions.services import record_signup_commission
-
-    return record_signup_commission(referral_id=referral_id, now=timezone.now()) is not None
+    return (
+        services.record_signup_commission(referral_id=referral_id, now=timezone.now()) is not None
+    )
 
 
 @shared_task(name="commissions.approve_due_commissions")
-def approve_due_commissions_task(now: str | None = None) -> dict:
-    from commissions.services import approve_due_commissions
-
+def approve_due_commissions_task(now: str | None = None) -> dict[str, int | bool]:
     cutoff = datetime.fromisoformat(now) if now else timezone.now()
-    result = approve_due_commissions(now=cutoff, max_batches=APPROVAL_BATCHES_PER_RUN)
+    result = services.approve_due_commissions(now=cutoff, max_batches=APPROVAL_BATCHES_PER_RUN)
     if result.more:
         approve_due_commissions_task.delay(now=cutoff.isoformat())
     return {"approved": result.approved, "declined": result.declined, "more": result.more}
@@ -74,10 +70,7 @@ def approve_due_commissions_task(now: str | None = None) -> dict:
     retry_backoff=True,
     max_retries=5,
 )
-def sync_stripe_task() -> dict:
-    from commissions import stripe_client
-    from commissions.events import sync_stripe
-
+def sync_stripe_task() -> dict[str, int]:
     if not stripe_client.is_enabled():
         return {"skipped": 1}
-    return sync_stripe(now=timezone.now())
+    return ingest.sync_stripe(now=timezone.now())

@@ -8,7 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from commissions import stripe_client
-from commissions.events import store_event
+from commissions.ingest import store_event
 from config.webhooks import parse_event
 
 
@@ -35,6 +35,14 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         return _error("not_configured", "Stripe webhooks are not configured.", 503)
     except stripe_client.InvalidWebhook:
         return _error("invalid_signature", "The Stripe-Signature does not verify.", 400)
-    # Store what Stripe sent, byte for byte as JSON (the SDK's dict may normalise).
-    row, created = store_event(provider="stripe", event=payload, via="webhook", now=timezone.now())
+    # Store what Stripe sent: our own parse of the body (the SDK's dict may normalise), and
+    # the body's bytes and signature header untouched, so the event can be verified again.
+    row, created = store_event(
+        provider="stripe",
+        event=payload,
+        via="webhook",
+        now=timezone.now(),
+        raw_body=request.body,
+        signature=request.headers.get("Stripe-Signature", ""),
+    )
     return JsonResponse({"received": True, "duplicate": not created}, status=200)

@@ -280,6 +280,44 @@ PAYPAL_MODE = env.str("PAYPAL_MODE", default="sandbox")
 PAYPAL_API_BASE = env.str("PAYPAL_API_BASE", default="")  # e.g. http://127.0.0.1:8421 (local fake)
 PAYPAL_WEBHOOK_ID = env.str("PAYPAL_WEBHOOK_ID", default="")
 
+# Stage two of stored provider events (commissions.ingest): event type → dotted paths of the
+# handlers that turn it into rows, run in order in one savepoint, each called with the
+# StoredEvent. A type not listed is stored and marked "unhandled". Payments and refunds
+# posted to the API are stored as `api.payment` / `api.refund` events and handled the same
+# way. Why a table in settings rather than handlers registered at import time: Connect's
+# events arrive through the commissions app's Stripe store, but their handler is payouts'
+# and commissions must not import payouts (affiliates ← tracking ← commissions ← payouts).
+# So the wiring lives here, above every app, as MIDDLEWARE does (dependency inversion), and
+# what runs for what is read in one place. Resolved once, with import_string, on first use.
+STRIPE_EVENT_HANDLERS: dict[str, list[str]] = {
+    # Real Stripe sends both for one paid invoice, localstripe only the second: one Payment
+    # per invoice id either way.
+    "invoice.paid": ["commissions.ingest.stripe_handlers.handle_invoice_paid"],
+    "invoice.payment_succeeded": ["commissions.ingest.stripe_handlers.handle_invoice_paid"],
+    "charge.refunded": ["commissions.ingest.stripe_handlers.handle_charge_refunded"],
+    "refund.created": ["commissions.ingest.stripe_handlers.handle_refund"],
+    "refund.updated": ["commissions.ingest.stripe_handlers.handle_refund"],
+    "charge.refund.updated": ["commissions.ingest.stripe_handlers.handle_refund"],
+    # Written by sync_stripe from GET /v1/refunds (localstripe sends no refund events).
+    "refund.synced": ["commissions.ingest.stripe_handlers.handle_refund"],
+    "charge.dispute.created": ["commissions.ingest.stripe_handlers.handle_dispute"],
+    "charge.dispute.updated": ["commissions.ingest.stripe_handlers.handle_dispute"],
+    "charge.dispute.closed": ["commissions.ingest.stripe_handlers.handle_dispute"],
+    "customer.subscription.created": ["commissions.ingest.stripe_handlers.handle_subscription"],
+    "customer.subscription.updated": ["commissions.ingest.stripe_handlers.handle_subscription"],
+    "customer.subscription.deleted": ["commissions.ingest.stripe_handlers.handle_subscription"],
+    "customer.created": ["commissions.ingest.stripe_handlers.handle_customer"],
+    "customer.updated": ["commissions.ingest.stripe_handlers.handle_customer"],
+    "checkout.session.completed": ["commissions.ingest.stripe_handlers.handle_checkout_completed"],
+    # Stripe Connect: connected accounts' state (via /webhooks/stripe/connect/) and
+    # reversals of our transfers (platform objects, so via /webhooks/stripe/).
+    "account.updated": ["payouts.services.handle_stripe_event"],
+    "transfer.reversed": ["payouts.services.handle_stripe_event"],
+    # Reported through POST /api/v1/payments and /api/v1/refunds.
+    "api.payment": ["commissions.ingest.api_handlers.handle_api_payment"],
+    "api.refund": ["commissions.ingest.api_handlers.handle_api_refund"],
+}
+
 # --- Affiliates (issue 3)
 # Marketing-site routes that can never be usernames (Ambassador's own routes are added
 # automatically from the URL resolver).

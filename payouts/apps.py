@@ -2,18 +2,8 @@ from django.apps import AppConfig
 
 
 class PayoutsConfig(AppConfig):
+    # Connect events arrive through the commissions app's Stripe store; their stage-two
+    # handler (payouts.services.handle_stripe_event) is listed in
+    # settings.STRIPE_EVENT_HANDLERS, so nothing is registered here.
     name = "payouts"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        # Connect events arrive through the commissions app's /webhooks/stripe/ store.
-        try:
-            from commissions.events import register_handler
-        except ImportError as exc:  # pragma: no cover — wiring error, say so loudly
-            raise ImportError(
-                "payouts needs commissions.events.register_handler for Stripe Connect events"
-            ) from exc
-        from payouts.services import handle_stripe_event
-
-        register_handler("account.updated", handle_stripe_event)
-        register_handler("transfer.reversed", handle_stripe_event)

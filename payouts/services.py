@@ -442,7 +442,7 @@ def store_connect_event(*, payload: bytes, signature: str | None, now: datetime)
     Decision: transfers and their reversals are the platform's objects, so Stripe sends
     `transfer.reversed` to the platform endpoint (/webhooks/stripe/), where it is already
     handled; should one arrive here it is stored and handled the same way."""
-    from commissions.events import store_event
+    from commissions.ingest import store_event
     from payouts.stripe_connect import construct_connect_event
 
     if not providers.stripe_connect_webhooks_enabled():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from commissions.events import process_pending_events, store_event
+from commissions.ingest import process_pending_events, store_event
 from commissions.services import PaymentInput, record_payment
 from tests.factories import AffiliateFactory, PlanFactory, ReferralFactory, default_plan_with_tiers
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from affiliates.models import Plan
 from affiliates.roles import PROGRAM_MANAGER
 from affiliates.services import make_default_plan
-from commissions.events import process_pending_events, store_event
+from commissions.ingest import process_pending_events, store_event
 from commissions.models import CommissionEntry, Payment, StoredEvent
 from commissions.rules import NoDefaultPlan, default_plan
 from commissions.services import record_signup_commission

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
-from commissions import events
+from commissions import ingest
 from commissions.models import CommissionEntry, Payment, PlanChange, StoredEvent
 from tests.commissions.conftest import (
     WEBHOOK_SECRET,
@@ -149,7 +149,7 @@ def test_same_event_delivered_ten_times_makes_one_payment_and_one_set_of_entries
 
     for _ in range(10):
         assert post_signed(client, event).status_code == 200
-        events.process_pending_events(now=NOV)
+        ingest.process_pending_events(now=NOV)
 
     assert StoredEvent.objects.count() == 1
     assert Payment.objects.count() == 1
@@ -172,7 +172,7 @@ def test_same_event_delivered_ten_times_concurrently_makes_one_payment(settings)
     def deliver(event):
         try:
             assert post_signed(Client(), event).status_code == 200
-            events.process_pending_events(now=NOV)
+            ingest.process_pending_events(now=NOV)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -185,7 +185,7 @@ def test_same_event_delivered_ten_times_concurrently_makes_one_payment(settings)
         t.start()
     for t in threads:
         t.join()
-    events.process_pending_events(now=NOV)
+    ingest.process_pending_events(now=NOV)
 
     assert errors == []
     assert StoredEvent.objects.count() == 2
@@ -439,21 +439,36 @@ def test_reprocess_after_a_rule_fix_inserts_only_the_missing_entries(affiliate, 
     assert (original_now.amount, original_now.created_at) == (500, original.created_at)
 
 
+SEEN: list[str] = []
+
+
+def record_seen(event):  # a handler the tests below list in STRIPE_EVENT_HANDLERS
+    SEEN.append(event.event_id)
+
+
+def broken(event):
+    raise RuntimeError("bug")
+
+
+def with_handler(settings, event_type: str, handler: str) -> None:
+    """List one more handler for `event_type`, as another app's settings entry would."""
+    table = settings.STRIPE_EVENT_HANDLERS
+    settings.STRIPE_EVENT_HANDLERS = {**table, event_type: [*table.get(event_type, []), handler]}
+
+
 @pytest.mark.django_db
-def test_other_apps_register_their_own_handlers():
-    seen = []
-    events.register_handler("account.updated", lambda event: seen.append(event.event_id))
+def test_other_apps_register_their_own_handlers(settings):
+    seen = SEEN
+    seen.clear()
+    with_handler(settings, "account.updated", f"{__name__}.record_seen")
     store_and_process([stripe_event("evt_acct", "account.updated", {"id": "acct_1"}, T)], now=NOV)
     assert seen == ["evt_acct"]
     assert StoredEvent.objects.get().outcome == "processed"
 
 
 @pytest.mark.django_db
-def test_a_failing_handler_leaves_the_event_for_a_retry():
-    def broken(event):
-        raise RuntimeError("bug")
-
-    events.register_handler("test.broken", broken)
+def test_a_failing_handler_leaves_the_event_for_a_retry(settings):
+    with_handler(settings, "test.broken", f"{__name__}.broken")
     store_and_process([stripe_event("evt_b", "test.broken", {"id": "x"}, T)], now=NOV)
     row = StoredEvent.objects.get()
     assert (row.processed_at, row.outcome, row.attempts) == (None, "error", 1)

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from commissions import stripe_client
-from commissions.events import process_pending_events
+from commissions.ingest import process_pending_events
 from commissions.models import CommissionEntry, Payment, Refund, StoredEvent
 from tests.commissions.conftest import WEBHOOK_SECRET, localstripe_log
 from tests.factories import AffiliateFactory, ReferralFactory, default_plan_with_tiers

@@ -1,5 +1,5 @@
 """One bad event never stops stage two: it is recorded with its error, retried with
-backoff, parked after events.MAX_ATTEMPTS failures; the others go on (events.py)."""
+backoff, parked after ingest.MAX_ATTEMPTS failures; the others go on (ingest/pipeline.py)."""
 
 import itertools
 from datetime import UTC, datetime, timedelta
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from affiliates.roles import PROGRAM_MANAGER, SUPPORT
-from commissions import events
+from commissions import ingest
 from commissions.models import Payment, StoredEvent
 from tests.commissions.conftest import invoice, stripe_event
 from tests.factories import UserFactory
@@ -26,7 +26,7 @@ _ids = itertools.count()
 
 def store(*evts):
     for event in evts:
-        events.store_event(provider="stripe", event=event, via="webhook", now=NOV)
+        ingest.store_event(provider="stripe", event=event, via="webhook", now=NOV)
 
 
 def good(n: int) -> dict:
@@ -46,7 +46,7 @@ def row(event_id: str) -> StoredEvent:
 def test_a_poison_event_among_good_ones_is_retried_with_backoff_then_parked(referral):
     store(good(1), poison(), good(2))
 
-    counts = events.process_pending_events(now=NOV)
+    counts = ingest.process_pending_events(now=NOV)
 
     # the good ones are processed; the poison failed once and waits 2 minutes
     assert counts == {"processed": 2, "error": 1}
@@ -57,12 +57,12 @@ def test_a_poison_event_among_good_ones_is_retried_with_backoff_then_parked(refe
     assert "data.object is list" in bad.error
 
     # not before its time
-    assert events.process_pending_events(now=NOV + timedelta(minutes=1)) == {}
+    assert ingest.process_pending_events(now=NOV + timedelta(minutes=1)) == {}
     # then after 2, 4, 8, 16 minutes: attempts 2 … 5, and the fifth failure parks it
     at = NOV
     for wait in (2, 4, 8, 16):
         at += timedelta(minutes=wait)
-        events.process_pending_events(now=at)
+        ingest.process_pending_events(now=at)
     bad = row("evt_poison")
     assert (bad.attempts, bad.outcome, bad.parked_at, bad.next_attempt_at) == (
         5,
@@ -71,14 +71,14 @@ def test_a_poison_event_among_good_ones_is_retried_with_backoff_then_parked(refe
         None,
     )
     # parked: left alone
-    assert events.process_pending_events(now=at + timedelta(days=1)) == {}
+    assert ingest.process_pending_events(now=at + timedelta(days=1)) == {}
 
 
 def test_an_out_of_bounds_stripe_amount_fails_alone(referral):
     inv = invoice("in_huge", customer="cus_ref1", amount_paid=2**63 - 1, paid_at=T, plan="M")
     store(stripe_event("evt_huge", "invoice.paid", inv, T), good(1))
 
-    counts = events.process_pending_events(now=NOV)
+    counts = ingest.process_pending_events(now=NOV)
 
     assert counts == {"processed": 1, "error": 1}
     assert "between 1 and 1000000000000" in row("evt_huge").error
@@ -109,7 +109,7 @@ def test_admin_lists_parked_events_and_a_manager_retries_them(referral):
     at = NOV
     for wait in (0, 2, 4, 8, 16):
         at += timedelta(minutes=wait)
-        events.process_pending_events(now=at)
+        ingest.process_pending_events(now=at)
     assert row("evt_poison").outcome == "parked"
     manager, support = _client_in(PROGRAM_MANAGER), _client_in(SUPPORT)
     action = {"action": "retry", "_selected_action": [row("evt_poison").pk]}
@@ -123,7 +123,7 @@ def test_admin_lists_parked_events_and_a_manager_retries_them(referral):
     assert retried.status_code == 302
     bad = row("evt_poison")
     assert (bad.attempts, bad.parked_at, bad.next_attempt_at) == (0, None, None)
-    assert events.process_pending_events(now=at)["error"] == 1
+    assert ingest.process_pending_events(now=at)["error"] == 1
 
 
 # --- any shape ---------------------------------------------------------------------------
@@ -169,7 +169,7 @@ KEYS = [
 # Plausible objects (the right keys, any values) and anything at all.
 objects = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=8) | json_values
 event_types = st.sampled_from(
-    sorted(events._handlers) + ["unknown.type"]  # every registered handler
+    ingest.handled_types() + ["unknown.type"]  # every type in STRIPE_EVENT_HANDLERS
 )
 
 
@@ -185,7 +185,7 @@ def test_no_shape_of_data_object_raises_out_of_the_batch(referral, type_, obj, d
     payload["data"] = {"object": obj} if wrap else data
     store(payload, good(n))
 
-    events.process_pending_events(now=NOV + timedelta(days=n))  # never raises
+    ingest.process_pending_events(now=NOV + timedelta(days=n))  # never raises
 
     assert row(f"evt_good{n}").outcome == "processed"
     assert Payment.objects.filter(external_id=f"in_good{n}").exists()

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from commissions.events import process_event
+from commissions.ingest import process_event
 from commissions.models import StoredEvent
 from config.celery import app as celery_app
 from payouts import services

@@ -3,7 +3,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from commissions.events import process_pending_events, reprocess_events
+from commissions.ingest import process_pending_events, reprocess_events
 
 
 class Command(BaseCommand):

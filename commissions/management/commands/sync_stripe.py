@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from commissions import stripe_client
-from commissions.events import sync_stripe
+from commissions.ingest import sync_stripe
 
 
 class Command(BaseCommand):
