@@ -10,7 +10,8 @@ from datetime import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from commissions import ingest, rollups, services, stripe_client
+import commissions.gateways.stripe as stripe_gateway
+from commissions import ingest, rollups, services
 from commissions.models import StoredEvent
 
 # Batches per approval task run; past that the task re-enqueues itself with the same cutoff.
@@ -71,6 +72,6 @@ def approve_due_commissions_task(now: str | None = None) -> dict[str, int | bool
     max_retries=5,
 )
 def sync_stripe_task() -> dict[str, int]:
-    if not stripe_client.is_enabled():
+    if not stripe_gateway.is_enabled():
         return {"skipped": 1}
     return ingest.sync_stripe(now=timezone.now())

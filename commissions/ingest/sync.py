@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from commissions import stripe_client
+import commissions.gateways.stripe as stripe_gateway
 from commissions.ingest.store import store_event
 from commissions.models import SyncCursor
 
@@ -22,14 +22,14 @@ def sync_stripe(*, now: datetime) -> dict[str, int]:
     start = cursor.created_gte
     newest = start
     counts = {"events": 0, "refunds": 0}
-    for event in stripe_client.iter_events(created_gte=start or None):
+    for event in stripe_gateway.iter_events(created_gte=start or None):
         # No raw_body: GET /v1/events answers with one unsigned page for many events, so
         # there are no bytes per event to keep and no signature to verify them against;
         # the dict the SDK parsed is all there is of it.
         _, created = store_event(provider="stripe", event=event, via="sync", now=now)
         counts["events"] += created
         newest = max(newest, int(event.get("created") or 0))
-    for refund in stripe_client.iter_refunds():
+    for refund in stripe_gateway.iter_refunds():
         refund_created = int(refund.get("created") or 0)
         if start and refund_created < start:
             break  # newest first: the rest were seen by an earlier run

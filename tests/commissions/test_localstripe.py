@@ -1,5 +1,5 @@
 """End to end against localstripe, a stateful fake Stripe on 127.0.0.1, through the official
-SDK (via commissions.stripe_client): customer → subscription → paid invoice → refund;
+SDK (via commissions.gateways.stripe): customer → subscription → paid invoice → refund;
 signed webhooks to a live server; and `sync_stripe` picking up the same events."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from commissions import stripe_client
+import commissions.gateways.stripe as stripe_gateway
 from commissions.ingest import process_pending_events
 from commissions.models import CommissionEntry, Payment, Refund, StoredEvent
 from tests.commissions.conftest import WEBHOOK_SECRET, localstripe_log
@@ -42,7 +42,7 @@ def register_webhook(localstripe_url: str, target: str) -> None:
 def paying_customer(*, customer_id: str, price: int = 4000, nickname: str = "Pro"):
     """Customer with a card, a monthly plan and a subscription: localstripe bills the first
     invoice at once and marks it paid."""
-    sdk = stripe_client.client()
+    sdk = stripe_gateway.client()
     customer = sdk.v1.customers.create(
         {
             "email": f"{customer_id}@customer.test",
@@ -115,7 +115,7 @@ def test_signed_webhooks_from_localstripe_create_payment_and_entries(
     charge_id = (
         invoice["charge"]["id"] if isinstance(invoice["charge"], dict) else invoice["charge"]
     )
-    stripe_client.client().v1.refunds.create({"charge": charge_id, "amount": 1000})
+    stripe_gateway.client().v1.refunds.create({"charge": charge_id, "amount": 1000})
     call_command("sync_stripe")
     process_pending_events(now=timezone.now())
 

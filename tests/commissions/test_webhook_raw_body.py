@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from commissions import stripe_client
+import commissions.gateways.stripe as stripe_gateway
 from commissions.models import StoredEvent
 from tests.commissions.conftest import sign
 
@@ -40,12 +40,14 @@ def test_a_webhook_stored_event_keeps_the_exact_bytes_and_verifies_again(webhook
     row = StoredEvent.objects.get(event_id="evt_raw")
     assert bytes(row.raw_body) == BODY
     assert row.signature == signature
-    verified = stripe_client.construct_event(payload=bytes(row.raw_body), signature=row.signature)
+    verified = stripe_gateway.construct_event(payload=bytes(row.raw_body), signature=row.signature)
     assert verified["id"] == "evt_raw"
     assert verified["data"]["object"]["name"] == "Zoë — Müller 😀"
     # What the payload column alone would give back does not verify.
-    with pytest.raises(stripe_client.InvalidWebhook):
-        stripe_client.construct_event(payload=json.dumps(row.payload).encode(), signature=signature)
+    with pytest.raises(stripe_gateway.InvalidWebhook):
+        stripe_gateway.construct_event(
+            payload=json.dumps(row.payload).encode(), signature=signature
+        )
 
 
 @pytest.mark.django_db

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from commissions import stripe_client
+import commissions.gateways.stripe as stripe_gateway
 from commissions.ingest import sync_stripe
 
 
@@ -9,7 +9,7 @@ class Command(BaseCommand):
     help = "Pull Stripe events after the stored cursor into the event store (no processing)."
 
     def handle(self, *args, **options):
-        if not stripe_client.is_enabled():
+        if not stripe_gateway.is_enabled():
             raise CommandError("STRIPE_SECRET_KEY is not set.")
         counts = sync_stripe(now=timezone.now())
         self.stdout.write(f"stored {counts['events']} new events, {counts['refunds']} new refunds")
