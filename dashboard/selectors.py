@@ -110,7 +110,7 @@ def top_referrers(
 
 def top_affiliates(*, period: Period, limit: int = 10) -> list[dict[str, Any]]:
     """Affiliates by revenue in the period, with their clicks, signups and commission."""
-    return list(
+    rows = (
         _daily_stats(period)
         .values("affiliate_id", "affiliate__username")
         .annotate(
@@ -121,6 +121,7 @@ def top_affiliates(*, period: Period, limit: int = 10) -> list[dict[str, Any]]:
         )
         .order_by("-revenue", "-commission", "affiliate__username")[:limit]
     )
+    return [dict(row) for row in rows]
 
 
 def affiliate_status_counts() -> list[tuple[str, int]]:
