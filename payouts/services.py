@@ -26,6 +26,7 @@ from django.urls import reverse
 from affiliates.models import Affiliate, AuditLog, User
 from commissions.models import CommissionEntry
 from commissions.services import move_entries
+from config import queue
 from config.errors import Conflict, NotFound, ServiceError
 from config.mail import send_email_on_commit
 from config.money import to_decimal_string
@@ -55,22 +56,6 @@ PAYPAL_WAITING = {"PENDING", "UNCLAIMED", "ONHOLD", "NEW"}
 
 S = Payout.State
 E = CommissionEntry.State
-
-
-def enqueue(task_name: str, **kwargs: Any) -> None:
-    """Queue a Celery task once the current transaction commits (dropped on rollback; a crash
-    in between is caught by the poll_payouts sweeper). Tests replace this function."""
-    transaction.on_commit(lambda: _send_task(task_name, kwargs))
-
-
-def _send_task(task_name: str, kwargs: dict[str, Any]) -> None:
-    import payouts.tasks  # noqa: F401 — registers the tasks in this process
-    from config.celery import app
-
-    try:
-        app.tasks[task_name].apply_async(kwargs=kwargs)
-    except Exception:  # broker down: poll_payouts picks the work up (a stale-row sweep)
-        log.warning("Could not enqueue %s %s", task_name, kwargs, exc_info=True)
 
 
 def _audit(
@@ -622,7 +607,7 @@ def run_payouts(
         result.run = None
         return result
     if result.run is not None and result.payouts:
-        enqueue("payouts.notify_run_summary", run_id=result.run.pk)
+        queue.enqueue_on_commit("payouts.notify_run_summary", run_id=result.run.pk)
     return result
 
 
@@ -777,10 +762,10 @@ def _move_in_chunks(
 
 def _enqueue_sending(*, batches: Iterable[PayPalBatch], payouts: Iterable[Payout]) -> None:
     for batch in batches:
-        enqueue("payouts.send_paypal_batch", batch_id=batch.pk)
+        queue.enqueue_on_commit("payouts.send_paypal_batch", batch_id=batch.pk)
     for payout in payouts:
         if payout.method == PayoutAccount.Method.STRIPE:
-            enqueue("payouts.send_stripe_payout", payout_id=payout.pk)
+            queue.enqueue_on_commit("payouts.send_stripe_payout", payout_id=payout.pk)
 
 
 def approve_run(*, run_id: int, actor: Any, now: datetime) -> int:
@@ -872,7 +857,7 @@ def mark_payout_paid(
             raise Conflict(
                 f"Payout {payout_id}: only {moved}/{len(entry_ids)} entries were in payout."
             )
-        enqueue("payouts.notify_payout", payout_id=payout_id)
+        queue.enqueue_on_commit("payouts.notify_payout", payout_id=payout_id)
         _complete_runs_if_final(
             run_ids=Payout.objects.filter(pk=payout_id).values_list("run_id", flat=True), now=now
         )
@@ -916,7 +901,7 @@ def fail_payout(
             raise Conflict(
                 f"Payout {payout_id}: only {moved}/{len(entry_ids)} entries were in payout."
             )
-        enqueue("payouts.notify_payout", payout_id=payout_id)
+        queue.enqueue_on_commit("payouts.notify_payout", payout_id=payout_id)
         _complete_runs_if_final(
             run_ids=Payout.objects.filter(pk=payout_id).values_list("run_id", flat=True), now=now
         )
@@ -1194,7 +1179,7 @@ def _apply_paypal_successes(items: list[dict], *, now: datetime) -> None:
         if moved != len(entry_ids):
             raise Conflict(f"Only {moved}/{len(entry_ids)} entries of paid payouts were in payout.")
         for payout_id in payout_ids:
-            enqueue("payouts.notify_payout", payout_id=payout_id)
+            queue.enqueue_on_commit("payouts.notify_payout", payout_id=payout_id)
         _complete_runs_if_final(run_ids={p.run_id for p in payouts}, now=now)
 
 
@@ -1234,7 +1219,7 @@ def apply_paypal_item(*, item: dict, now: datetime) -> str:
             state=S.SENDING, provider_id=item_id, provider_status=status, provider_response=item
         )
         if status == "UNCLAIMED" and payout.provider_status != "UNCLAIMED":
-            enqueue("payouts.notify_payout", payout_id=payout.pk)
+            queue.enqueue_on_commit("payouts.notify_payout", payout_id=payout.pk)
     if payout.paypal_batch_id:
         _close_batch_if_final(payout.paypal_batch_id)
     return status
@@ -1414,7 +1399,7 @@ def store_paypal_event(
         defaults={"event_type": event.get("event_type", ""), "body": event, "received_at": now},
     )
     if created:
-        enqueue("payouts.process_paypal_event", event_id=stored.pk)
+        queue.enqueue_on_commit("payouts.process_paypal_event", event_id=stored.pk)
     return stored
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from payouts import fake_providers, services
+from config import queue
+from payouts import fake_providers
 
 
 class Peer:
@@ -84,7 +85,9 @@ def _providers(settings, peer, monkeypatch):
 def enqueued(monkeypatch) -> list[tuple[str, dict]]:
     """Tasks the services asked for, in order (tests run them by calling the service)."""
     calls: list[tuple[str, dict]] = []
-    monkeypatch.setattr(services, "enqueue", lambda name, **kwargs: calls.append((name, kwargs)))
+    monkeypatch.setattr(
+        queue, "enqueue_on_commit", lambda name, **kwargs: calls.append((name, kwargs))
+    )
     return calls
 
 
