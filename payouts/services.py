@@ -43,6 +43,7 @@ from payouts.models import (
     new_token,
 )
 from payouts.providers import PermanentError, TransientError
+from payouts.selectors import hold_reason
 
 log = logging.getLogger(__name__)
 
@@ -461,35 +462,6 @@ def release_affiliate(*, affiliate: Affiliate, actor: Any, now: datetime) -> Non
     account.on_hold, account.hold_reason, account.updated_at = False, "", now
     account.save()
     _audit(action="payout_release", affiliate=affiliate, actor=actor, now=now)
-
-
-def hold_reason(*, affiliate: Affiliate, account: PayoutAccount | None, now: datetime) -> str:
-    """Why this affiliate cannot be paid now ("" when it can).
-
-    A suspended affiliate, or one whose user account is deactivated, is held: its approved
-    balance stays approved (nothing is forfeited here) until an admin reinstates it, or
-    declines / claws back the entries, which is a decision for a person."""
-    if not affiliate.user.is_active:
-        return "affiliate's user account is deactivated: payouts held"
-    if affiliate.status == Affiliate.Status.SUSPENDED:
-        return "affiliate is suspended: payouts held"
-    if affiliate.status != Affiliate.Status.APPROVED:
-        return f"affiliate is {affiliate.status}"
-    if account is None or account.method == PayoutAccount.Method.NONE:
-        return "no payout method set"
-    if account.on_hold:
-        return f"held by admin: {account.hold_reason or 'no reason given'}"
-    if account.details_changed_at:
-        until = account.details_changed_at + timedelta(hours=settings.PAYOUT_DETAILS_HOLD_HOURS)
-        if now < until:
-            return f"payout details changed; held until {until:%Y-%m-%d %H:%M} UTC"
-    if account.method == PayoutAccount.Method.PAYPAL:
-        if not account.paypal_email or not account.paypal_confirmed_at:
-            return "PayPal e-mail not confirmed"
-    if account.method == PayoutAccount.Method.STRIPE:
-        if not account.stripe_account_id or not account.stripe_payouts_enabled:
-            return "Stripe account cannot receive payouts yet (onboarding unfinished)"
-    return ""
 
 
 def _destination(account: PayoutAccount) -> str:

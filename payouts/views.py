@@ -41,7 +41,7 @@ def _settings_context(request: HttpRequest, errors: dict | None = None) -> dict:
     return {
         "affiliate": affiliate,
         "account": account,
-        "hold": services.hold_reason(affiliate=affiliate, account=account, now=now),
+        "hold": selectors.hold_reason(affiliate=affiliate, account=account, now=now),
         "payouts": payouts,
         "errors": errors or {},
         "impersonating": is_impersonating(request),

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from affiliates.models import AuditLog
 from affiliates.roles import PROGRAM_MANAGER, SUPPORT, sync_roles
-from payouts import services
+from payouts import selectors, services
 from payouts.models import PayoutAccount, PayoutRun
 from tests.factories import (
     AffiliateFactory,
@@ -126,7 +126,7 @@ def test_the_managers_action_changes_the_destination_with_hold_audit_and_email(
     assert "changed" in warning.subject and "lost access" in warning.body
     assert "/payouts/paypal/confirm/" in to["new@paypal.test"].body
     # and the next run pays nobody: the 48 h hold started
-    reason = services.hold_reason(affiliate=affiliate, account=account, now=changed_at)
+    reason = selectors.hold_reason(affiliate=affiliate, account=account, now=changed_at)
     assert "held until" in reason
 
 

@@ -268,7 +268,7 @@ def test_an_affiliate_whose_user_is_deactivated_is_held_with_the_reason(now):
     assert skip.reason == "affiliate's user account is deactivated: payouts held"
     assert states(entries) == [APPROVED]  # kept, not forfeited
     account = PayoutAccount.objects.get(affiliate=affiliate)
-    assert "deactivated" in services.hold_reason(affiliate=affiliate, account=account, now=now)
+    assert "deactivated" in selectors.hold_reason(affiliate=affiliate, account=account, now=now)
 
 
 def test_a_suspension_after_the_run_was_built_holds_the_payout_at_approval(now, settings, enqueued):
