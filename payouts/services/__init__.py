@@ -59,7 +59,7 @@ S = Payout.State
 E = CommissionEntry.State
 
 
-def _audit(
+def audit(
     *, action: str, affiliate: Affiliate | None, actor: Any, now: datetime, **details: Any
 ) -> None:
     AuditLog.objects.create(
@@ -139,7 +139,7 @@ def _details_changed(
     details: dict[str, Any] = {"what": what}
     if by_staff:
         details.update(by="staff", reason=reason[:500])
-    _audit(action="payout_details_changed", affiliate=affiliate, actor=actor, now=now, **details)
+    audit(action="payout_details_changed", affiliate=affiliate, actor=actor, now=now, **details)
     hold = settings.PAYOUT_DETAILS_HOLD_HOURS
     body = (
         f"Your payout details were changed ({what}) at {now:%Y-%m-%d %H:%M} UTC"
@@ -296,7 +296,7 @@ def set_tax_details(
         account.updated_at = now
         account.save()
         details = {"by": "staff", "reason": reason[:500]} if staff is not None else {}
-        _audit(action="tax_details_changed", affiliate=affiliate, actor=actor, now=now, **details)
+        audit(action="tax_details_changed", affiliate=affiliate, actor=actor, now=now, **details)
         if staff is not None:
             send_email_on_commit(
                 to=[affiliate.user.email],
@@ -454,14 +454,14 @@ def hold_affiliate(*, affiliate: Affiliate, reason: str, actor: Any, now: dateti
     account = get_account(affiliate=affiliate)
     account.on_hold, account.hold_reason, account.updated_at = True, reason[:200], now
     account.save()
-    _audit(action="payout_hold", affiliate=affiliate, actor=actor, now=now, reason=reason)
+    audit(action="payout_hold", affiliate=affiliate, actor=actor, now=now, reason=reason)
 
 
 def release_affiliate(*, affiliate: Affiliate, actor: Any, now: datetime) -> None:
     account = get_account(affiliate=affiliate)
     account.on_hold, account.hold_reason, account.updated_at = False, "", now
     account.save()
-    _audit(action="payout_release", affiliate=affiliate, actor=actor, now=now)
+    audit(action="payout_release", affiliate=affiliate, actor=actor, now=now)
 
 
 def _destination(account: PayoutAccount) -> str:
@@ -684,7 +684,7 @@ def _build_run(
         # Another run put one of these entries in a live payout: refuse the whole run.
         raise Conflict("An entry is already in a live payout; run refused.") from exc
     entry_ids = [item.entry_id for item in items]
-    moved = _move_in_chunks(entry_ids, from_state=E.APPROVED, to_state=E.IN_PAYOUT, now=now)
+    moved = move_entries_in_chunks(entry_ids, from_state=E.APPROVED, to_state=E.IN_PAYOUT, now=now)
     if moved != len(entry_ids):
         raise Conflict(
             f"Only {moved} of {len(entry_ids)} entries were still approved; run refused."
@@ -716,7 +716,7 @@ def _build_run(
         )
 
 
-def _move_in_chunks(
+def move_entries_in_chunks(
     entry_ids: list[int], *, from_state: str, to_state: str, now: datetime, note: str = ""
 ) -> int:
     # SQLite caps bound parameters per statement; 5,000 ids per UPDATE stays well under it.
@@ -754,7 +754,7 @@ def approve_run(*, run_id: int, actor: Any, now: datetime) -> int:
             return 0
         payouts = list(Payout.objects.filter(run_id=run_id, state=S.AWAITING_APPROVAL))
         Payout.objects.filter(run_id=run_id, state=S.AWAITING_APPROVAL).update(state=S.PENDING)
-        _audit(action="payout_run_approved", affiliate=None, actor=actor, now=now, run=run_id)
+        audit(action="payout_run_approved", affiliate=None, actor=actor, now=now, run=run_id)
         # Suspended or deactivated since the run was built: not paid; the entries go back to
         # approved and wait (held) like any other balance of a held affiliate.
         held = Payout.objects.filter(run_id=run_id, state=S.PENDING).filter(
@@ -775,7 +775,7 @@ def approve_run(*, run_id: int, actor: Any, now: datetime) -> int:
 FINAL_STATES = (S.PAID, S.FAILED)
 
 
-def _complete_runs_if_final(*, run_ids: Iterable[int], now: datetime) -> None:
+def complete_runs_if_final(*, run_ids: Iterable[int], now: datetime) -> None:
     """A run is `completed` once every payout in it is final (paid or failed); called in
     the transaction that made a payout final. The run row is locked first: two payouts of
     one run finishing at once in two transactions would each still see the other open
@@ -830,7 +830,7 @@ def mark_payout_paid(
                 f"Payout {payout_id}: only {moved}/{len(entry_ids)} entries were in payout."
             )
         queue.enqueue_on_commit("payouts.notify_payout", payout_id=payout_id)
-        _complete_runs_if_final(
+        complete_runs_if_final(
             run_ids=Payout.objects.filter(pk=payout_id).values_list("run_id", flat=True), now=now
         )
     return True
@@ -874,7 +874,7 @@ def fail_payout(
                 f"Payout {payout_id}: only {moved}/{len(entry_ids)} entries were in payout."
             )
         queue.enqueue_on_commit("payouts.notify_payout", payout_id=payout_id)
-        _complete_runs_if_final(
+        complete_runs_if_final(
             run_ids=Payout.objects.filter(pk=payout_id).values_list("run_id", flat=True), now=now
         )
     return True
@@ -897,11 +897,11 @@ def mark_paid_manually(
             done += 1
             payout = Payout.objects.select_related("affiliate").get(pk=payout_id)
             if payout.paypal_batch_id:  # an `unresolved` batch ends once a person settled all
-                _close_batch_if_final(payout.paypal_batch_id)
+                close_batch_if_final(payout.paypal_batch_id)
             # The money went to the payout's snapshot (the CSV export shows it), not to
             # whatever the account says now; the audit records which snapshot that was (by
             # its time, not its content: Support reads the audit log, not destinations).
-            _audit(
+            audit(
                 action="payout_marked_paid",
                 affiliate=payout.affiliate,
                 actor=actor,
@@ -939,8 +939,8 @@ def fail_unknown_payouts(
                 continue
             payout = Payout.objects.select_related("affiliate").get(pk=payout_id)
             if payout.paypal_batch_id:
-                _close_batch_if_final(payout.paypal_batch_id)
-            _audit(
+                close_batch_if_final(payout.paypal_batch_id)
+            audit(
                 action="payout_failed_by_hand",
                 affiliate=payout.affiliate,
                 actor=actor,
@@ -1024,7 +1024,7 @@ def send_paypal_batch(
         with transaction.atomic():
             PayPalBatch.objects.filter(pk=batch_id).update(
                 state=PayPalBatch.State.UNRESOLVED,
-                response={"error": exc.message, "body": _jsonable(exc.response)},
+                response={"error": exc.message, "body": jsonable(exc.response)},
             )
             Payout.objects.filter(paypal_batch_id=batch_id, state=S.SENDING).update(
                 state=S.UNKNOWN,
@@ -1045,7 +1045,7 @@ def send_paypal_batch(
         with transaction.atomic():
             PayPalBatch.objects.filter(pk=batch_id).update(
                 state=PayPalBatch.State.FAILED,
-                response={"error": exc.message, "body": _jsonable(exc.response)},
+                response={"error": exc.message, "body": jsonable(exc.response)},
             )
             for payout in payouts:
                 fail_payout(
@@ -1067,7 +1067,7 @@ def send_paypal_batch(
     return PayPalBatch.State.SENT
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, dict | list | str | int | float | type(None)):
         return value
     return str(value)
@@ -1108,7 +1108,7 @@ def _apply_paypal_batch(*, batch_id: int, answer: dict, now: datetime) -> None:
     for item in items:
         if (item.get("transaction_status") or "").upper() != "SUCCESS":
             apply_paypal_item(item=item, now=now)
-    _close_batch_if_final(batch_id)
+    close_batch_if_final(batch_id)
 
 
 def _apply_paypal_successes(items: list[dict], *, now: datetime) -> None:
@@ -1147,15 +1147,15 @@ def _apply_paypal_successes(items: list[dict], *, now: datetime) -> None:
                 "entry_id", flat=True
             )
         )
-        moved = _move_in_chunks(entry_ids, from_state=E.IN_PAYOUT, to_state=E.PAID, now=now)
+        moved = move_entries_in_chunks(entry_ids, from_state=E.IN_PAYOUT, to_state=E.PAID, now=now)
         if moved != len(entry_ids):
             raise Conflict(f"Only {moved}/{len(entry_ids)} entries of paid payouts were in payout.")
         for payout_id in payout_ids:
             queue.enqueue_on_commit("payouts.notify_payout", payout_id=payout_id)
-        _complete_runs_if_final(run_ids={p.run_id for p in payouts}, now=now)
+        complete_runs_if_final(run_ids={p.run_id for p in payouts}, now=now)
 
 
-def _close_batch_if_final(batch_id: int) -> None:
+def close_batch_if_final(batch_id: int) -> None:
     open_states = [S.PENDING, S.SENDING, S.UNKNOWN]
     if not Payout.objects.filter(paypal_batch_id=batch_id, state__in=open_states).exists():
         PayPalBatch.objects.filter(pk=batch_id).exclude(state=PayPalBatch.State.FAILED).update(
@@ -1193,7 +1193,7 @@ def apply_paypal_item(*, item: dict, now: datetime) -> str:
         if status == "UNCLAIMED" and payout.provider_status != "UNCLAIMED":
             queue.enqueue_on_commit("payouts.notify_payout", payout_id=payout.pk)
     if payout.paypal_batch_id:
-        _close_batch_if_final(payout.paypal_batch_id)
+        close_batch_if_final(payout.paypal_batch_id)
     return status
 
 
@@ -1270,7 +1270,7 @@ def send_stripe_payout(
             payout_id=payout.pk,
             now=now,
             reason=f"Stripe refused the transfer: {exc.message}",
-            response={"error": _jsonable(exc.response)},
+            response={"error": jsonable(exc.response)},
         )
         return S.FAILED
     # A Connect transfer lands in the connected account's Stripe balance at once.
@@ -1298,7 +1298,7 @@ def record_transfer_reversed(*, transfer: dict, now: datetime) -> bool:
     Payout.objects.filter(pk=payout.pk).update(
         reversed_amount=int(transfer.get("amount_reversed") or 0), provider_status="reversed"
     )
-    _audit(
+    audit(
         action="payout_transfer_reversed",
         affiliate=payout.affiliate,
         actor=None,
