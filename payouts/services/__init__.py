@@ -23,7 +23,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 
-from affiliates.models import Affiliate, AuditLog, User
+from affiliates.models import Affiliate, User
 from commissions.models import CommissionEntry
 from commissions.services import move_entries
 from config import queue
@@ -44,6 +44,53 @@ from payouts.models import (
 )
 from payouts.providers import PermanentError, TransientError
 from payouts.selectors import hold_reason
+from payouts.services.history import audit
+
+__all__ = [
+    "BANK_DETAILS_MAX_LENGTH",
+    "FINAL_STATES",
+    "PAYPAL_BATCH_LIMIT",
+    "PAYPAL_FAILED",
+    "PAYPAL_WAITING",
+    "RUN_LOCK_KEY",
+    "RunResult",
+    "apply_paypal_item",
+    "approve_run",
+    "audit",
+    "close_batch_if_final",
+    "complete_runs_if_final",
+    "confirm_paypal_email",
+    "fail_payout",
+    "fail_unknown_payouts",
+    "get_account",
+    "handle_stripe_event",
+    "hold_affiliate",
+    "jsonable",
+    "mark_paid_manually",
+    "mark_payout_paid",
+    "move_entries_in_chunks",
+    "notify_payout",
+    "notify_run_summary",
+    "poll_payouts",
+    "process_paypal_event",
+    "program_manager_emails",
+    "record_transfer_reversed",
+    "refresh_onboarding_accounts",
+    "refresh_paypal_batch",
+    "refresh_stripe_account",
+    "release_affiliate",
+    "retry_failed",
+    "run_payouts",
+    "send_paypal_batch",
+    "send_stripe_payout",
+    "set_manual_details",
+    "set_paypal_email",
+    "set_tax_details",
+    "start_stripe_onboarding",
+    "store_connect_event",
+    "store_paypal_event",
+    "stripe_onboarding_link",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +104,6 @@ PAYPAL_WAITING = {"PENDING", "UNCLAIMED", "ONHOLD", "NEW"}
 
 S = Payout.State
 E = CommissionEntry.State
-
-
-def audit(
-    *, action: str, affiliate: Affiliate | None, actor: Any, now: datetime, **details: Any
-) -> None:
-    AuditLog.objects.create(
-        at=now,
-        actor=actor if isinstance(actor, User) else None,
-        action=action,
-        affiliate=affiliate,
-        details=details,
-    )
 
 
 # --- Payout methods ---------------------------------------------------------------------
