@@ -8,6 +8,7 @@ from affiliates.models import Affiliate
 from commissions.models import CommissionEntry
 from payouts import selectors, services
 from payouts.models import Payout, PayoutAccount, PayoutRun, PayoutSkip, PayPalBatch
+from payouts.services import runs
 from tests.factories import AffiliateFactory, CommissionEntryFactory, PayoutAccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -197,7 +198,7 @@ def test_with_approval_required_nothing_is_sent_until_an_admin_approves(now, set
 
 
 def test_paypal_payouts_go_in_batches_of_at_most_the_limit(now, monkeypatch):
-    monkeypatch.setattr(services, "PAYPAL_BATCH_LIMIT", 2)
+    monkeypatch.setattr(runs, "PAYPAL_BATCH_LIMIT", 2)
     for _ in range(5):
         approved(payable(), 6000)
 
