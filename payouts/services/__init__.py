@@ -9,18 +9,16 @@ in_payout → approved when it fails (they go out in the next run).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 
 from commissions.models import CommissionEntry
 from config import queue
 from config.errors import ServiceError
 from payouts import providers
-from payouts.models import Payout, PayoutAccount, PayoutRun, PayPalBatch, PayPalEvent
-from payouts.providers import PermanentError, TransientError
+from payouts.models import Payout, PayoutAccount, PayPalBatch, PayPalEvent
 from payouts.services.accounts import (
     BANK_DETAILS_MAX_LENGTH,
     confirm_paypal_email,
@@ -55,6 +53,7 @@ from payouts.services.paypal import (
     refresh_paypal_batch,
     send_paypal_batch,
 )
+from payouts.services.reconcile import poll_payouts
 from payouts.services.runs import (
     PAYPAL_BATCH_LIMIT,
     RUN_LOCK_KEY,
@@ -167,45 +166,6 @@ def store_connect_event(*, payload: bytes, signature: str | None, now: datetime)
 
 
 # --- Poll / sweep -----------------------------------------------------------------------
-
-
-def poll_payouts(*, now: datetime, stale_after: timedelta = timedelta(minutes=5)) -> dict[str, int]:
-    """The safety net for webhooks and lost tasks: resend batches and transfers whose task
-    never ran (pending, stale), reconcile unknown ones by asking the provider, and read the
-    item results of PayPal batches that are still open."""
-    counts = {"paypal_sent": 0, "paypal_polled": 0, "stripe": 0, "errors": 0}
-    cutoff = now - stale_after
-    approved_runs = PayoutRun.objects.filter(state=PayoutRun.State.APPROVED)
-    resend = PayPalBatch.objects.filter(run__in=approved_runs).filter(
-        Q(state=PayPalBatch.State.UNKNOWN)
-        | Q(
-            state__in=[PayPalBatch.State.PENDING, PayPalBatch.State.SENDING], created_at__lte=cutoff
-        )
-    )
-    for batch_id in resend.values_list("pk", flat=True):
-        try:
-            send_paypal_batch(batch_id=batch_id, now=now)
-            counts["paypal_sent"] += 1
-        except (TransientError, providers.ProviderNotConfigured):
-            counts["errors"] += 1
-    for batch_id in PayPalBatch.objects.filter(state=PayPalBatch.State.SENT).values_list(
-        "pk", flat=True
-    ):
-        try:
-            refresh_paypal_batch(batch_id=batch_id, now=now)
-            counts["paypal_polled"] += 1
-        except (TransientError, PermanentError, providers.ProviderNotConfigured):
-            counts["errors"] += 1
-    stripe_open = Payout.objects.filter(
-        run__in=approved_runs, method=PayoutAccount.Method.STRIPE
-    ).filter(Q(state=S.UNKNOWN) | Q(state__in=[S.PENDING, S.SENDING], created_at__lte=cutoff))
-    for payout_id in stripe_open.values_list("pk", flat=True):
-        try:
-            send_stripe_payout(payout_id=payout_id, now=now)
-            counts["stripe"] += 1
-        except (TransientError, providers.ProviderNotConfigured):
-            counts["errors"] += 1
-    return counts
 
 
 # --- Webhooks ---------------------------------------------------------------------------
