@@ -160,7 +160,7 @@ class PayoutAdmin(admin.ModelAdmin):
                 actor=request.user,
                 now=timezone.now(),
             )
-        except services.ServiceError as exc:
+        except ServiceError as exc:
             self.message_user(request, exc.message, level=messages.ERROR)
             return
         self.message_user(request, f"{done} payouts marked paid.")
@@ -177,7 +177,7 @@ class PayoutAdmin(admin.ModelAdmin):
                 actor=request.user,
                 now=timezone.now(),
             )
-        except services.ServiceError as exc:
+        except ServiceError as exc:
             self.message_user(request, exc.message, level=messages.ERROR)
             return
         self.message_user(request, f"{done} unknown payouts marked failed.")

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from affiliates.models import AuditLog
 from affiliates.roles import PROGRAM_MANAGER, SUPPORT, sync_roles
+from config.errors import ServiceError
 from payouts import selectors, services
 from payouts.models import PayoutAccount, PayoutRun
 from tests.factories import (
@@ -172,7 +173,7 @@ def test_support_cannot_use_the_action_or_the_page(client, support, account):
 
 
 def test_the_service_refuses_a_staff_member_without_the_permission(support, account, now):
-    with pytest.raises(services.ServiceError) as refused:
+    with pytest.raises(ServiceError) as refused:
         services.set_manual_details(
             affiliate=account.affiliate, bank_details="IBAN X", staff=support, reason="x", now=now
         )
