@@ -12,6 +12,13 @@ from commissions.models import CommissionEntry
 from payouts.models import Payout, PayoutAccount, PayoutItem
 
 
+def payout_account(*, affiliate: Affiliate) -> PayoutAccount:
+    """The affiliate's payout account, or an unsaved empty one (method none) when it has
+    none yet: reading never creates the row (the writes in payouts.services.accounts do)."""
+    account = PayoutAccount.objects.filter(affiliate=affiliate).first()
+    return account if account is not None else PayoutAccount(affiliate=affiliate)
+
+
 def hold_reason(*, affiliate: Affiliate, account: PayoutAccount | None, now: datetime) -> str:
     """Why this affiliate cannot be paid now ("" when it can).
 

@@ -33,7 +33,7 @@ from payouts.providers import (
 
 def _settings_context(request: HttpRequest, errors: dict | None = None) -> dict:
     affiliate = request.affiliate
-    account = services.get_account(affiliate=affiliate)
+    account = selectors.payout_account(affiliate=affiliate)
     now = timezone.now()
     payouts = selectors.payouts_for_affiliate(affiliate_id=affiliate.pk)
     for payout in payouts:
@@ -145,7 +145,7 @@ def confirm_paypal(request: HttpRequest, token: str) -> HttpResponse:
 def stripe_return(request: HttpRequest) -> HttpResponse:
     """Stripe sends the affiliate back here after onboarding (finished or not): re-read the
     account so the page shows whether payouts are enabled."""
-    account = services.get_account(affiliate=request.affiliate)
+    account = selectors.payout_account(affiliate=request.affiliate)
     if account.stripe_account_id:
         try:
             account = services.refresh_stripe_account(

@@ -21,7 +21,6 @@ submodules import each other directly, never this module.
 from payouts.services.accounts import (
     BANK_DETAILS_MAX_LENGTH,
     confirm_paypal_email,
-    get_account,
     hold_affiliate,
     refresh_onboarding_accounts,
     refresh_stripe_account,
@@ -58,7 +57,6 @@ __all__ = [
     "confirm_paypal_email",
     "fail_payout",
     "fail_unknown_payouts",
-    "get_account",
     "handle_stripe_event",
     "hold_affiliate",
     "mark_paid_manually",

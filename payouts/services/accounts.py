@@ -25,7 +25,12 @@ from payouts.services.history import audit
 log = logging.getLogger(__name__)
 
 
-def get_account(*, affiliate: Affiliate) -> PayoutAccount:
+def ensure_account(*, affiliate: Affiliate) -> PayoutAccount:
+    """The affiliate's account row, created empty (method none) if it has none yet.
+
+    Only the writes below call it, first thing: the row exists from the affiliate's first
+    attempt to set payout details, accepted or refused (an empty row means what no row
+    means). Pages never create it: they read payouts.selectors.payout_account."""
     account, _ = PayoutAccount.objects.get_or_create(affiliate=affiliate)
     return account
 
@@ -114,6 +119,7 @@ def set_paypal_email(
 ) -> PayoutAccount:
     """PayPal: the e-mail must be confirmed by the link we send to it before first use
     (also when staff set it: whoever reads that inbox confirms, and the affiliate is told)."""
+    account_pk = ensure_account(affiliate=affiliate).pk
     actor = _authorise_change(affiliate=affiliate, password=password, staff=staff, reason=reason)
     # Only spaces are trimmed: a CR/LF kept in the value fails the validator below.
     email = email.strip(" ").lower()
@@ -126,9 +132,7 @@ def set_paypal_email(
         ) from None
     _check_length(email, field="paypal_email", max_length=254)
     with transaction.atomic():
-        account = PayoutAccount.objects.select_for_update().get(
-            pk=get_account(affiliate=affiliate).pk
-        )
+        account = PayoutAccount.objects.select_for_update().get(pk=account_pk)
         if account.method == PayoutAccount.Method.PAYPAL and account.paypal_email == email:
             return account
         account.method = PayoutAccount.Method.PAYPAL
@@ -187,15 +191,14 @@ def set_manual_details(
     staff: User | None = None,
     reason: str = "",
 ) -> PayoutAccount:
+    account_pk = ensure_account(affiliate=affiliate).pk
     actor = _authorise_change(affiliate=affiliate, password=password, staff=staff, reason=reason)
     bank_details = bank_details.strip()
     if not bank_details:
         raise ServiceError("Enter your bank details.", fields={"bank_details": ["Required."]})
     _check_length(bank_details, field="bank_details", max_length=BANK_DETAILS_MAX_LENGTH)
     with transaction.atomic():
-        account = PayoutAccount.objects.select_for_update().get(
-            pk=get_account(affiliate=affiliate).pk
-        )
+        account = PayoutAccount.objects.select_for_update().get(pk=account_pk)
         account.method = PayoutAccount.Method.MANUAL
         account.bank_details = bank_details
         _details_changed(
@@ -224,6 +227,7 @@ def set_tax_details(
 ) -> PayoutAccount:
     """Kept for the admin's records; does not change where money goes, so no payout hold.
     Audited; when staff change them the affiliate is told (it is its legal identity)."""
+    account_pk = ensure_account(affiliate=affiliate).pk
     actor = _authorise_change(affiliate=affiliate, password=password, staff=staff, reason=reason)
     if tax_form not in PayoutAccount.TaxForm.values:
         raise ServiceError(
@@ -237,9 +241,7 @@ def set_tax_details(
     _check_length(legal_name, field="tax_legal_name", max_length=200)
     _check_length(tax_id, field="tax_id", max_length=64)
     with transaction.atomic():
-        account = PayoutAccount.objects.select_for_update().get(
-            pk=get_account(affiliate=affiliate).pk
-        )
+        account = PayoutAccount.objects.select_for_update().get(pk=account_pk)
         account.tax_legal_name = legal_name
         account.tax_country = country
         account.tax_id = tax_id
@@ -273,12 +275,11 @@ def start_stripe_onboarding(
     method change is committed, with an idempotency key derived from the affiliate, so a
     double-submit gets the same account back from Stripe, and stored compare-and-set, so
     two requests at once cannot store two accounts."""
+    account_pk = ensure_account(affiliate=affiliate).pk
     _require_password(affiliate.user, password)
     client = providers.get_stripe_connect()
     with transaction.atomic():
-        account = PayoutAccount.objects.select_for_update().get(
-            pk=get_account(affiliate=affiliate).pk
-        )
+        account = PayoutAccount.objects.select_for_update().get(pk=account_pk)
         if account.method != PayoutAccount.Method.STRIPE:
             account.method = PayoutAccount.Method.STRIPE
             _details_changed(account=account, now=now, what="Stripe Connect", actor=affiliate.user)
@@ -370,14 +371,14 @@ def refresh_onboarding_accounts(
 
 
 def hold_affiliate(*, affiliate: Affiliate, reason: str, actor: Any, now: datetime) -> None:
-    account = get_account(affiliate=affiliate)
+    account = ensure_account(affiliate=affiliate)
     account.on_hold, account.hold_reason, account.updated_at = True, reason[:200], now
     account.save()
     audit(action="payout_hold", affiliate=affiliate, actor=actor, now=now, reason=reason)
 
 
 def release_affiliate(*, affiliate: Affiliate, actor: Any, now: datetime) -> None:
-    account = get_account(affiliate=affiliate)
+    account = ensure_account(affiliate=affiliate)
     account.on_hold, account.hold_reason, account.updated_at = False, "", now
     account.save()
     audit(action="payout_release", affiliate=affiliate, actor=actor, now=now)
