@@ -95,6 +95,12 @@ class PayoutRun(models.Model):
         COMPLETED = "completed", "Completed (every payout final)"
         DONE = "done", "Nothing to send"
 
+    # Read by payouts.services.transitions.move_run: every state change of a run follows it.
+    TRANSITIONS: dict[str, set[str]] = {
+        State.AWAITING_APPROVAL: {State.APPROVED, State.DONE},
+        State.APPROVED: {State.COMPLETED, State.DONE},
+    }
+
     key = models.CharField(max_length=64, unique=True, default=new_run_key)
     started_at = models.DateTimeField()
     two_weekly_only = models.BooleanField(default=False)
@@ -156,6 +162,18 @@ class PayPalBatch(models.Model):
         FAILED = "failed", "Refused by PayPal"
         DONE = "done", "Every item final"
 
+    # Read by payouts.services.transitions.move_batch. A batch left `sending` (the worker
+    # died mid-call) is sent again as it is: a retry, not a state change. Any batch but a
+    # refused one is `done` once none of its payouts is open (a person may settle the
+    # payouts of a pending or unresolved batch by hand).
+    TRANSITIONS: dict[str, set[str]] = {
+        State.PENDING: {State.SENDING, State.DONE},
+        State.SENDING: {State.SENT, State.UNKNOWN, State.UNRESOLVED, State.FAILED, State.DONE},
+        State.UNKNOWN: {State.SENDING, State.DONE},
+        State.SENT: {State.DONE},
+        State.UNRESOLVED: {State.DONE},
+    }
+
     run = models.ForeignKey(PayoutRun, on_delete=models.PROTECT, related_name="paypal_batches")
     sender_batch_id = models.CharField(max_length=64, unique=True)
     provider_batch_id = models.CharField(max_length=64, blank=True, db_index=True)
@@ -187,13 +205,9 @@ class Payout(models.Model):
         FAILED = "failed", "Failed"
         UNKNOWN = "unknown", "Unknown (reconcile)"
 
-    LIVE_STATES = (
-        State.AWAITING_APPROVAL,
-        State.PENDING,
-        State.SENDING,
-        State.UNKNOWN,
-        State.PAID,
-    )
+    # Read by payouts.services.transitions.move_payouts, the one way a payout changes
+    # state. Paid and failed are final (no way out). A retry while `sending` (the worker
+    # died mid-call) is not a state change.
     TRANSITIONS: dict[str, set[str]] = {
         State.AWAITING_APPROVAL: {State.PENDING, State.FAILED},
         State.PENDING: {State.SENDING, State.PAID, State.FAILED},

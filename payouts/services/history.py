@@ -18,3 +18,10 @@ def audit(
         affiliate=affiliate,
         details=details,
     )
+
+
+def jsonable(value: Any) -> Any:
+    """A provider's error body as something a JSONField stores (else its text)."""
+    if isinstance(value, dict | list | str | int | float | type(None)):
+        return value
+    return str(value)

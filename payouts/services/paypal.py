@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 
-from commissions.models import CommissionEntry
 from config import queue
-from config.errors import Conflict
 from config.money import to_decimal_string
 from payouts import providers
-from payouts.models import Payout, PayoutAccount, PayoutItem, PayoutRun, PayPalBatch
+from payouts.models import Payout, PayoutAccount, PayoutRun, PayPalBatch
 from payouts.providers import PermanentError, TransientError
-from payouts.services.outcomes import (
+from payouts.services.history import jsonable
+from payouts.services.transitions import (
+    Outcome,
     close_batch_if_final,
-    complete_runs_if_final,
-    fail_payout,
-    jsonable,
-    mark_payout_paid,
-    move_entries_in_chunks,
+    move_batch,
+    move_payouts,
+    note_outcome,
 )
 
 log = logging.getLogger(__name__)
 S = Payout.State
-E = CommissionEntry.State
+B = PayPalBatch.State
 
 
 # PayPal item statuses that end a payout without the money arriving.
@@ -57,27 +57,21 @@ def send_paypal_batch(
     duplicate rejection is "already sent", never a failure (there is no other way to look a
     batch up by our id). Without a readable original the batch becomes `unresolved`."""
     with transaction.atomic():
-        batch = PayPalBatch.objects.select_for_update().get(pk=batch_id)
+        batch = PayPalBatch.objects.select_for_update().select_related("run").get(pk=batch_id)
         if batch.run.state != PayoutRun.State.APPROVED:
             return batch.state
-        if batch.state in (
-            PayPalBatch.State.SENT,
-            PayPalBatch.State.DONE,
-            PayPalBatch.State.FAILED,
-            PayPalBatch.State.UNRESOLVED,
-        ):
+        # A batch already sending (the worker died mid-call) is sent again as it is.
+        if batch.state != B.SENDING and not move_batch(batch_id=batch_id, to=B.SENDING, now=now):
             return batch.state
-        batch.state = PayPalBatch.State.SENDING
-        batch.attempts += 1
-        batch.save(update_fields=["state", "attempts"])
-        Payout.objects.filter(paypal_batch=batch, state__in=[S.PENDING, S.UNKNOWN]).update(
-            state=S.SENDING, attempts=1
-        )
+        PayPalBatch.objects.filter(pk=batch_id).update(attempts=F("attempts") + 1)
+        waiting = Payout.objects.filter(paypal_batch_id=batch_id).values_list("pk", flat=True)
+        move_payouts(ids=list(waiting), to=S.SENDING, now=now, fields={"attempts": 1})
     # Committed before the call: "sending" and the key survive whatever happens next.
     payouts = list(Payout.objects.filter(paypal_batch_id=batch_id, state=S.SENDING).order_by("pk"))
     if not payouts:
-        PayPalBatch.objects.filter(pk=batch_id).update(state=PayPalBatch.State.DONE)
-        return PayPalBatch.State.DONE
+        move_batch(batch_id=batch_id, to=B.DONE, now=now)
+        return B.DONE
+    payout_ids = [p.pk for p in payouts]
     client = client or providers.get_paypal()
     try:
         answer = client.create_batch(
@@ -91,49 +85,62 @@ def send_paypal_batch(
         # re-sending is rejected for 30 days; so the payouts wait in `unknown`, the batch in
         # `unresolved` (the sweeper skips it), for a person who checks PayPal.
         with transaction.atomic():
-            PayPalBatch.objects.filter(pk=batch_id).update(
-                state=PayPalBatch.State.UNRESOLVED,
-                response={"error": exc.message, "body": jsonable(exc.response)},
+            move_batch(
+                batch_id=batch_id,
+                to=B.UNRESOLVED,
+                now=now,
+                fields={"response": {"error": exc.message, "body": jsonable(exc.response)}},
             )
-            Payout.objects.filter(paypal_batch_id=batch_id, state=S.SENDING).update(
-                state=S.UNKNOWN,
-                failure_reason=(
-                    "PayPal says this batch was already sent but its original cannot be "
-                    "found: check PayPal, then mark the payout paid (or failed) by hand."
+            move_payouts(
+                ids=payout_ids,
+                to=S.UNKNOWN,
+                now=now,
+                outcome=Outcome(
+                    reason=(
+                        "PayPal says this batch was already sent but its original cannot be "
+                        "found: check PayPal, then mark the payout paid (or failed) by hand."
+                    )
                 ),
             )
         log.error("PayPal batch %s: %s; needs a person", batch_id, exc.message)
-        return PayPalBatch.State.UNRESOLVED
+        return B.UNRESOLVED
     except TransientError as exc:
         with transaction.atomic():
-            PayPalBatch.objects.filter(pk=batch_id).update(state=PayPalBatch.State.UNKNOWN)
-            Payout.objects.filter(paypal_batch_id=batch_id, state=S.SENDING).update(state=S.UNKNOWN)
+            move_batch(batch_id=batch_id, to=B.UNKNOWN, now=now)
+            move_payouts(ids=payout_ids, to=S.UNKNOWN, now=now)
         log.warning("PayPal batch %s: outcome unknown (%s); will reconcile", batch_id, exc)
         raise
     except PermanentError as exc:
         with transaction.atomic():
-            PayPalBatch.objects.filter(pk=batch_id).update(
-                state=PayPalBatch.State.FAILED,
-                response={"error": exc.message, "body": jsonable(exc.response)},
+            move_batch(
+                batch_id=batch_id,
+                to=B.FAILED,
+                now=now,
+                fields={"response": {"error": exc.message, "body": jsonable(exc.response)}},
             )
-            for payout in payouts:
-                fail_payout(
-                    payout_id=payout.pk, now=now, reason=f"PayPal refused the batch: {exc.message}"
-                )
-        return PayPalBatch.State.FAILED
+            move_payouts(
+                ids=payout_ids,
+                to=S.FAILED,
+                now=now,
+                outcome=Outcome(reason=f"PayPal refused the batch: {exc.message}"),
+            )
+        return B.FAILED
     header = answer.get("batch_header", {})
     with transaction.atomic():
-        PayPalBatch.objects.filter(pk=batch_id).update(
-            state=PayPalBatch.State.SENT,
-            provider_batch_id=header.get("payout_batch_id", ""),
-            provider_status=header.get("batch_status", ""),
-            response=answer,
-            sent_at=now,
+        move_batch(
+            batch_id=batch_id,
+            to=B.SENT,
+            now=now,
+            fields={
+                "provider_batch_id": header.get("payout_batch_id", ""),
+                "provider_status": header.get("batch_status", ""),
+                "response": answer,
+            },
         )
-        Payout.objects.filter(paypal_batch_id=batch_id, state=S.SENDING).update(sent_at=now)
+        Payout.objects.filter(pk__in=payout_ids, state=S.SENDING).update(sent_at=now)
         if answer.get("items"):
             _apply_paypal_batch(batch_id=batch_id, answer=answer, now=now)
-    return PayPalBatch.State.SENT
+    return B.SENT
 
 
 def refresh_paypal_batch(
@@ -156,66 +163,40 @@ def _apply_paypal_batch(*, batch_id: int, answer: dict, now: datetime) -> None:
     status = header.get("batch_status", "")
     PayPalBatch.objects.filter(pk=batch_id).update(provider_status=status)
     if status in ("DENIED", "CANCELED"):
-        for payout_id in Payout.objects.filter(paypal_batch_id=batch_id).values_list(
-            "pk", flat=True
-        ):
-            fail_payout(
-                payout_id=payout_id,
-                now=now,
-                reason=f"PayPal batch {status.lower()}",
-                provider_status=status,
-            )
+        move_payouts(
+            ids=list(Payout.objects.filter(paypal_batch_id=batch_id).values_list("pk", flat=True)),
+            to=S.FAILED,
+            now=now,
+            outcome=Outcome(status=status, reason=f"PayPal batch {status.lower()}"),
+        )
     items = answer.get("items") or []
     successes = [i for i in items if (i.get("transaction_status") or "").upper() == "SUCCESS"]
     _apply_paypal_successes(successes, now=now)
     for item in items:
         if (item.get("transaction_status") or "").upper() != "SUCCESS":
             apply_paypal_item(item=item, now=now)
-    close_batch_if_final(batch_id)
+    close_batch_if_final(batch_id=batch_id, now=now)
 
 
 def _apply_paypal_successes(items: list[dict], *, now: datetime) -> None:
     """The common case of a batch poll, in bulk: every SUCCESS item's payout → paid and its
-    entries in_payout → paid, a handful of statements for thousands of items (same rules as
-    mark_payout_paid: only payouts still open move)."""
+    entries in_payout → paid, a handful of statements for thousands of items (only payouts
+    still open move)."""
     by_id = {}
     for item in items:
         sender_item_id = str((item.get("payout_item") or {}).get("sender_item_id", ""))
         if sender_item_id.isdigit():
             by_id[int(sender_item_id)] = item
-    with transaction.atomic():
-        payouts = list(
-            Payout.objects.select_for_update().filter(
-                pk__in=list(by_id),
-                method=PayoutAccount.Method.PAYPAL,
-                state__in=[S.PENDING, S.SENDING, S.UNKNOWN],
-            )
+    paypal_ids = Payout.objects.filter(
+        pk__in=list(by_id), method=PayoutAccount.Method.PAYPAL
+    ).values_list("pk", flat=True)
+    outcomes = {
+        pk: Outcome(
+            status="SUCCESS", provider_id=by_id[pk].get("payout_item_id", ""), response=by_id[pk]
         )
-        if not payouts:
-            return
-        for payout in payouts:
-            item = by_id[payout.pk]
-            payout.state, payout.paid_at = S.PAID, now
-            payout.provider_id = item.get("payout_item_id", "")
-            payout.provider_status = "SUCCESS"
-            payout.provider_response = item
-        Payout.objects.bulk_update(
-            payouts,
-            ["state", "paid_at", "provider_id", "provider_status", "provider_response"],
-            batch_size=1000,
-        )
-        payout_ids = [p.pk for p in payouts]
-        entry_ids = list(
-            PayoutItem.objects.filter(payout_id__in=payout_ids, live=True).values_list(
-                "entry_id", flat=True
-            )
-        )
-        moved = move_entries_in_chunks(entry_ids, from_state=E.IN_PAYOUT, to_state=E.PAID, now=now)
-        if moved != len(entry_ids):
-            raise Conflict(f"Only {moved}/{len(entry_ids)} entries of paid payouts were in payout.")
-        for payout_id in payout_ids:
-            queue.enqueue_on_commit("payouts.notify_payout", payout_id=payout_id)
-        complete_runs_if_final(run_ids={p.run_id for p in payouts}, now=now)
+        for pk in paypal_ids
+    }
+    move_payouts(ids=list(outcomes), to=S.PAID, now=now, outcomes=outcomes)
 
 
 def apply_paypal_item(*, item: dict, now: datetime) -> str:
@@ -230,25 +211,21 @@ def apply_paypal_item(*, item: dict, now: datetime) -> str:
     if payout is None:
         return ""
     status = (item.get("transaction_status") or "").upper()
-    item_id = item.get("payout_item_id", "")
+    outcome = Outcome(status=status, provider_id=item.get("payout_item_id", ""), response=item)
     if status == "SUCCESS":
-        mark_payout_paid(
-            payout_id=payout.pk, now=now, provider_id=item_id, provider_status=status, response=item
-        )
+        move_payouts(ids=[payout.pk], to=S.PAID, now=now, outcome=outcome)
     elif status in PAYPAL_FAILED:
-        errors = item.get("errors") or {}
-        reason = _paypal_failure_reason(status, errors)
-        fail_payout(
-            payout_id=payout.pk, now=now, reason=reason, provider_status=status, response=item
-        )
+        reason = _paypal_failure_reason(status, item.get("errors") or {})
+        move_payouts(ids=[payout.pk], to=S.FAILED, now=now, outcome=replace(outcome, reason=reason))
     elif status in PAYPAL_WAITING:
-        Payout.objects.filter(pk=payout.pk, state__in=[S.SENDING, S.UNKNOWN]).update(
-            state=S.SENDING, provider_id=item_id, provider_status=status, provider_response=item
-        )
+        # Still open at PayPal: an `unknown` payout is known again (sending); a sending one
+        # keeps its state and takes the news.
+        move_payouts(ids=[payout.pk], to=S.SENDING, now=now, only_from=[S.UNKNOWN], outcome=outcome)
+        note_outcome(payout_id=payout.pk, outcome=outcome, states=[S.SENDING])
         if status == "UNCLAIMED" and payout.provider_status != "UNCLAIMED":
             queue.enqueue_on_commit("payouts.notify_payout", payout_id=payout.pk)
     if payout.paypal_batch_id:
-        close_batch_if_final(payout.paypal_batch_id)
+        close_batch_if_final(batch_id=payout.paypal_batch_id, now=now)
     return status
 
 

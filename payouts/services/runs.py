@@ -28,7 +28,7 @@ from payouts.models import (
 )
 from payouts.selectors import hold_reason
 from payouts.services.history import audit
-from payouts.services.outcomes import fail_payout, move_entries_in_chunks
+from payouts.services.transitions import Outcome, move_entries_in_chunks, move_payouts, move_run
 
 S = Payout.State
 E = CommissionEntry.State
@@ -268,9 +268,10 @@ def _build_run(
     run.payout_count = len(created)
     run.totals = result.totals
     run.carried_count = result.carried
-    if not created:
+    run.save(update_fields=["payout_count", "totals", "carried_count"])
+    if not created:  # only holds recorded: nothing will be sent
+        move_run(run_id=run.pk, to=PayoutRun.State.DONE, now=now)
         run.state = PayoutRun.State.DONE
-    run.save(update_fields=["payout_count", "totals", "carried_count", "state"])
     result.payouts = len(created)
 
     if not needs_approval:
@@ -301,31 +302,28 @@ def _enqueue_sending(*, batches: Iterable[PayPalBatch], payouts: Iterable[Payout
 def approve_run(*, run_id: int, actor: Any, now: datetime) -> int:
     """Admin approval (PAYOUT_REQUIRE_APPROVAL): the run's payouts become pending and go out."""
     with transaction.atomic():
-        updated = PayoutRun.objects.filter(
-            pk=run_id, state=PayoutRun.State.AWAITING_APPROVAL
-        ).update(
-            state=PayoutRun.State.APPROVED,
-            approved_at=now,
-            approved_by=actor if isinstance(actor, User) else None,
-        )
-        if not updated:
+        approved_by = actor if isinstance(actor, User) else None
+        if not move_run(
+            run_id=run_id, to=PayoutRun.State.APPROVED, now=now, fields={"approved_by": approved_by}
+        ):
             return 0
-        payouts = list(Payout.objects.filter(run_id=run_id, state=S.AWAITING_APPROVAL))
-        Payout.objects.filter(run_id=run_id, state=S.AWAITING_APPROVAL).update(state=S.PENDING)
+        waiting = Payout.objects.filter(run_id=run_id).values_list("pk", flat=True)
+        pending = move_payouts(ids=list(waiting), to=S.PENDING, now=now)
         audit(action="payout_run_approved", affiliate=None, actor=actor, now=now, run=run_id)
         # Suspended or deactivated since the run was built: not paid; the entries go back to
         # approved and wait (held) like any other balance of a held affiliate.
-        held = Payout.objects.filter(run_id=run_id, state=S.PENDING).filter(
+        held = Payout.objects.filter(pk__in=pending).filter(
             Q(affiliate__status=Affiliate.Status.SUSPENDED) | Q(affiliate__user__is_active=False)
         )
-        held_ids = set(held.values_list("pk", flat=True))
-        for payout_id in sorted(held_ids):
-            fail_payout(
-                payout_id=payout_id, now=now, reason="affiliate suspended or deactivated: held"
-            )
-        payouts = [p for p in payouts if p.pk not in held_ids]
-        _enqueue_sending(batches=PayPalBatch.objects.filter(run_id=run_id), payouts=payouts)
-    return len(payouts)
+        held_ids = move_payouts(
+            ids=list(held.values_list("pk", flat=True)),
+            to=S.FAILED,
+            now=now,
+            outcome=Outcome(reason="affiliate suspended or deactivated: held"),
+        )
+        going = Payout.objects.filter(pk__in=pending).exclude(pk__in=held_ids)
+        _enqueue_sending(batches=PayPalBatch.objects.filter(run_id=run_id), payouts=going)
+    return len(pending) - len(held_ids)
 
 
 def retry_failed(*, payout_ids: Iterable[int], actor: Any, now: datetime) -> RunResult:

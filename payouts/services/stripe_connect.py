@@ -6,13 +6,13 @@ import logging
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from payouts import providers
 from payouts.models import Payout, PayoutAccount, PayoutRun
 from payouts.providers import PermanentError, TransientError
-from payouts.services.history import audit
-from payouts.services.outcomes import fail_payout, jsonable, mark_payout_paid
+from payouts.services.history import audit, jsonable
+from payouts.services.transitions import Outcome, move_payouts
 
 log = logging.getLogger(__name__)
 S = Payout.State
@@ -26,18 +26,19 @@ def send_stripe_payout(
     after Stripe accepted) is first looked up by its transfer_group — Stripe prunes keys
     after 24 h, so our own record and that lookup are the durable guard."""
     with transaction.atomic():
-        payout = Payout.objects.select_for_update().select_related("run").get(pk=payout_id)
+        payout = (
+            Payout.objects.select_for_update().select_related("run", "affiliate").get(pk=payout_id)
+        )
         if (
             payout.method != PayoutAccount.Method.STRIPE
             or payout.run.state != PayoutRun.State.APPROVED
         ):
             return payout.state
-        if payout.state not in (S.PENDING, S.SENDING, S.UNKNOWN):
-            return payout.state
         attempted_before = payout.state != S.PENDING or payout.attempts > 0
-        payout.state = S.SENDING
-        payout.attempts += 1
-        payout.save(update_fields=["state", "attempts"])
+        # A payout already sending (the worker died mid-call) is sent again as it is.
+        if payout.state != S.SENDING and not move_payouts(ids=[payout.pk], to=S.SENDING, now=now):
+            return payout.state
+        Payout.objects.filter(pk=payout.pk).update(attempts=F("attempts") + 1)
     client = client or providers.get_stripe_connect()
     group = f"payout-{payout.pk}"
     try:
@@ -48,14 +49,7 @@ def send_stripe_payout(
                 if str((t.get("metadata") or {}).get("payout_id")) == str(payout.pk)
             ]
             if found:
-                transfer = found[-1]
-                mark_payout_paid(
-                    payout_id=payout.pk,
-                    now=now,
-                    provider_id=transfer["id"],
-                    provider_status="transfer",
-                    response=transfer,
-                )
+                _paid(payout.pk, transfer=found[-1], now=now)
                 return S.PAID
         transfer = client.create_transfer(
             amount=payout.amount,
@@ -66,28 +60,28 @@ def send_stripe_payout(
             idempotency_key=payout.idempotency_key,
         )
     except TransientError as exc:
-        Payout.objects.filter(pk=payout.pk, state=S.SENDING).update(
-            state=S.UNKNOWN, failure_reason=exc.message[:300]
-        )
+        move_payouts(ids=[payout.pk], to=S.UNKNOWN, now=now, outcome=Outcome(reason=exc.message))
         log.warning("Stripe payout %s: outcome unknown (%s); will reconcile", payout.pk, exc)
         raise
     except PermanentError as exc:
-        fail_payout(
-            payout_id=payout.pk,
+        move_payouts(
+            ids=[payout.pk],
+            to=S.FAILED,
             now=now,
-            reason=f"Stripe refused the transfer: {exc.message}",
-            response={"error": jsonable(exc.response)},
+            outcome=Outcome(
+                reason=f"Stripe refused the transfer: {exc.message}",
+                response={"error": jsonable(exc.response)},
+            ),
         )
         return S.FAILED
     # A Connect transfer lands in the connected account's Stripe balance at once.
-    mark_payout_paid(
-        payout_id=payout.pk,
-        now=now,
-        provider_id=transfer["id"],
-        provider_status="transfer",
-        response=transfer,
-    )
+    _paid(payout.pk, transfer=transfer, now=now)
     return S.PAID
+
+
+def _paid(payout_id: int, *, transfer: dict, now: datetime) -> None:
+    outcome = Outcome(status="transfer", provider_id=transfer["id"], response=transfer)
+    move_payouts(ids=[payout_id], to=S.PAID, now=now, outcome=outcome)
 
 
 def record_transfer_reversed(*, transfer: dict, now: datetime) -> bool:
