@@ -33,7 +33,6 @@ from payouts.services.accounts import (
 )
 from payouts.services.notifications import notify_payout, notify_run_summary
 from payouts.services.outcomes import (
-    fail_payout,
     fail_unknown_payouts,
     mark_paid_manually,
     mark_payout_paid,
@@ -55,7 +54,6 @@ __all__ = [
     "apply_paypal_item",
     "approve_run",
     "confirm_paypal_email",
-    "fail_payout",
     "fail_unknown_payouts",
     "handle_stripe_event",
     "hold_affiliate",

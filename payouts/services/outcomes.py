@@ -12,7 +12,7 @@ from django.db import transaction
 
 from config.errors import ServiceError
 from payouts.models import Payout
-from payouts.services.history import audit
+from payouts.services.history import Cause, audit
 from payouts.services.transitions import Outcome, close_batch_if_final, move_payouts
 
 S = Payout.State
@@ -26,29 +26,15 @@ def mark_payout_paid(
     provider_status: str = "",
     response: dict | None = None,
     reference: str = "",
-    from_states: Iterable[str] | None = None,
+    source: str = "mark_payout_paid",
 ) -> bool:
     """Paid (compare-and-set); its entries in_payout → paid in the same transaction."""
     outcome = Outcome(
         status=provider_status, provider_id=provider_id, response=response, reference=reference
     )
     return bool(
-        move_payouts(ids=[payout_id], to=S.PAID, now=now, only_from=from_states, outcome=outcome)
+        move_payouts(ids=[payout_id], to=S.PAID, now=now, cause=Cause(source), outcome=outcome)
     )
-
-
-def fail_payout(
-    *,
-    payout_id: int,
-    now: datetime,
-    reason: str,
-    provider_status: str = "",
-    response: dict | None = None,
-) -> bool:
-    """Failed (compare-and-set); the items stop being live and the entries go back to
-    approved in the same transaction, so the next run pays them."""
-    outcome = Outcome(status=provider_status, response=response, reason=reason)
-    return bool(move_payouts(ids=[payout_id], to=S.FAILED, now=now, outcome=outcome))
 
 
 def mark_paid_manually(
@@ -76,7 +62,7 @@ def mark_paid_manually(
         outcome=Outcome(reference=reference.strip()),
         action="payout_marked_paid",
         details=details,
-        actor=actor,
+        cause=Cause.of("admin: mark paid manually", actor),
         now=now,
     )
 
@@ -100,7 +86,7 @@ def fail_unknown_payouts(
         outcome=Outcome(reason=f"Not paid (checked by hand): {reason}"),
         action="payout_failed_by_hand",
         details=lambda payout: {"reason": reason},
-        actor=actor,
+        cause=Cause.of("admin: unknown payouts not paid", actor),
         now=now,
     )
 
@@ -113,7 +99,7 @@ def _settle_by_hand(
     outcome: Outcome,
     action: str,
     details: Callable[[Payout], dict[str, Any]],
-    actor: Any,
+    cause: Cause,
     now: datetime,
 ) -> int:
     """One payout at a time, each in its own transaction: moved, its PayPal batch closed
@@ -123,7 +109,7 @@ def _settle_by_hand(
     for payout_id in payout_ids:
         with transaction.atomic():
             if not move_payouts(
-                ids=[payout_id], to=to, now=now, only_from=only_from, outcome=outcome
+                ids=[payout_id], to=to, now=now, cause=cause, only_from=only_from, outcome=outcome
             ):
                 continue
             payout = Payout.objects.select_related("affiliate").get(pk=payout_id)
@@ -132,7 +118,7 @@ def _settle_by_hand(
             audit(
                 action=action,
                 affiliate=payout.affiliate,
-                actor=actor,
+                actor=cause.actor,
                 now=now,
                 payout=payout_id,
                 **details(payout),

@@ -13,6 +13,7 @@ from payouts.services.paypal import refresh_paypal_batch, send_paypal_batch
 from payouts.services.stripe_connect import send_stripe_payout
 
 S = Payout.State
+SOURCE = "poll_payouts"  # what the payouts' history names as the cause
 
 
 def poll_payouts(*, now: datetime, stale_after: timedelta = timedelta(minutes=5)) -> dict[str, int]:
@@ -30,7 +31,7 @@ def poll_payouts(*, now: datetime, stale_after: timedelta = timedelta(minutes=5)
     )
     for batch_id in resend.values_list("pk", flat=True):
         try:
-            send_paypal_batch(batch_id=batch_id, now=now)
+            send_paypal_batch(batch_id=batch_id, now=now, source=SOURCE)
             counts["paypal_sent"] += 1
         except (TransientError, providers.ProviderNotConfigured):
             counts["errors"] += 1
@@ -38,7 +39,7 @@ def poll_payouts(*, now: datetime, stale_after: timedelta = timedelta(minutes=5)
         "pk", flat=True
     ):
         try:
-            refresh_paypal_batch(batch_id=batch_id, now=now)
+            refresh_paypal_batch(batch_id=batch_id, now=now, source=SOURCE)
             counts["paypal_polled"] += 1
         except (TransientError, PermanentError, providers.ProviderNotConfigured):
             counts["errors"] += 1
@@ -47,7 +48,7 @@ def poll_payouts(*, now: datetime, stale_after: timedelta = timedelta(minutes=5)
     ).filter(Q(state=S.UNKNOWN) | Q(state__in=[S.PENDING, S.SENDING], created_at__lte=cutoff))
     for payout_id in stripe_open.values_list("pk", flat=True):
         try:
-            send_stripe_payout(payout_id=payout_id, now=now)
+            send_stripe_payout(payout_id=payout_id, now=now, source=SOURCE)
             counts["stripe"] += 1
         except (TransientError, providers.ProviderNotConfigured):
             counts["errors"] += 1

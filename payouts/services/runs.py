@@ -27,7 +27,7 @@ from payouts.models import (
     new_key,
 )
 from payouts.selectors import hold_reason
-from payouts.services.history import audit
+from payouts.services.history import Cause, Kind, append, audit, event
 from payouts.services.transitions import Outcome, move_entries_in_chunks, move_payouts, move_run
 
 S = Payout.State
@@ -121,6 +121,8 @@ def run_payouts(
     two_weekly_only: bool = False,
     dry_run: bool = False,
     affiliate_ids: Iterable[int] | None = None,
+    source: str = "run_payouts",
+    actor: User | None = None,
 ) -> RunResult:
     """For each affiliate and currency: the approved balance (negative entries included), if
     at or over the affiliate's threshold and not on hold, becomes one Payout whose items are
@@ -134,7 +136,11 @@ def run_payouts(
                 result.lines.append("Another payout run holds the lock; nothing done.")
                 return result
             _build_run(
-                result, now=now, two_weekly_only=two_weekly_only, affiliate_ids=affiliate_ids
+                result,
+                now=now,
+                two_weekly_only=two_weekly_only,
+                affiliate_ids=affiliate_ids,
+                cause=Cause.of(source, actor),
             )
             if dry_run:
                 raise _DryRun
@@ -158,7 +164,12 @@ def run_payouts(
 
 
 def _build_run(
-    result: RunResult, *, now: datetime, two_weekly_only: bool, affiliate_ids: Iterable[int] | None
+    result: RunResult,
+    *,
+    now: datetime,
+    two_weekly_only: bool,
+    affiliate_ids: Iterable[int] | None,
+    cause: Cause,
 ) -> None:
     entries = CommissionEntry.objects.filter(state=E.APPROVED)
     if two_weekly_only:
@@ -246,6 +257,23 @@ def _build_run(
                 payout.paypal_batch = batch
 
     created = Payout.objects.bulk_create([p for p, _ in due], batch_size=2000)
+    # Each payout's history starts with its creation, and the idempotency key it will be
+    # sent under (a PayPal payout's is its batch's sender_batch_id).
+    append(
+        event(
+            payout_id=payout.pk,
+            kind=Kind.STATE_CHANGED,
+            cause=cause,
+            now=now,
+            to_state=payout.state,
+            idempotency_key=(
+                payout.paypal_batch.sender_batch_id
+                if payout.paypal_batch
+                else payout.idempotency_key
+            ),
+        )
+        for payout in created
+    )
     items = [
         PayoutItem(payout=payout, entry_id=entry_id, amount=amount)
         for payout, (_, rows) in zip(created, due, strict=True)
@@ -301,14 +329,14 @@ def _enqueue_sending(*, batches: Iterable[PayPalBatch], payouts: Iterable[Payout
 
 def approve_run(*, run_id: int, actor: Any, now: datetime) -> int:
     """Admin approval (PAYOUT_REQUIRE_APPROVAL): the run's payouts become pending and go out."""
+    cause = Cause.of("admin: approve run", actor)
     with transaction.atomic():
-        approved_by = actor if isinstance(actor, User) else None
         if not move_run(
-            run_id=run_id, to=PayoutRun.State.APPROVED, now=now, fields={"approved_by": approved_by}
+            run_id=run_id, to=PayoutRun.State.APPROVED, now=now, fields={"approved_by": cause.actor}
         ):
             return 0
         waiting = Payout.objects.filter(run_id=run_id).values_list("pk", flat=True)
-        pending = move_payouts(ids=list(waiting), to=S.PENDING, now=now)
+        pending = move_payouts(ids=list(waiting), to=S.PENDING, now=now, cause=cause)
         audit(action="payout_run_approved", affiliate=None, actor=actor, now=now, run=run_id)
         # Suspended or deactivated since the run was built: not paid; the entries go back to
         # approved and wait (held) like any other balance of a held affiliate.
@@ -319,6 +347,7 @@ def approve_run(*, run_id: int, actor: Any, now: datetime) -> int:
             ids=list(held.values_list("pk", flat=True)),
             to=S.FAILED,
             now=now,
+            cause=cause,
             outcome=Outcome(reason="affiliate suspended or deactivated: held"),
         )
         going = Payout.objects.filter(pk__in=pending).exclude(pk__in=held_ids)
@@ -336,4 +365,9 @@ def retry_failed(*, payout_ids: Iterable[int], actor: Any, now: datetime) -> Run
     )
     if not affiliate_ids:
         return RunResult(run=None, lines=["No failed payouts selected."])
-    return run_payouts(now=now, affiliate_ids=affiliate_ids)
+    return run_payouts(
+        now=now,
+        affiliate_ids=affiliate_ids,
+        source="admin: retry failed payouts",
+        actor=actor if isinstance(actor, User) else None,
+    )

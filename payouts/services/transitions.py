@@ -22,6 +22,7 @@ from commissions.services import move_entries
 from config import queue
 from config.errors import Conflict
 from payouts.models import Payout, PayoutItem, PayoutRun, PayPalBatch
+from payouts.services.history import Cause, Kind, append, event
 
 S = Payout.State
 E = CommissionEntry.State
@@ -57,6 +58,7 @@ class Outcome:
     response: Any = None  # the provider's answer (JSON) → provider_response
     reason: str = ""  # why it failed or is unknown → failure_reason
     reference: str = ""  # a manual payment's reference → reference
+    error: str = ""  # the provider's error text: kept in the payout's history only
 
     def fields(self) -> dict[str, Any]:
         """Only what was said: an empty value leaves the column as it is."""
@@ -72,6 +74,15 @@ class Outcome:
         if self.reference:
             out["reference"] = self.reference[:200]
         return out
+
+    def event_fields(self) -> dict[str, Any]:
+        """The same, as the payout's history records it."""
+        return {
+            "provider_status": self.status,
+            "provider_reference": self.provider_id or self.reference,
+            "received": self.response,
+            "error": "; ".join(e for e in (self.reason, self.error) if e),
+        }
 
 
 NOTHING = Outcome()
@@ -97,6 +108,7 @@ def move_payouts(
     ids: Iterable[int],
     to: str,
     now: datetime,
+    cause: Cause,
     only_from: Iterable[str] | None = None,
     outcome: Outcome = NOTHING,
     outcomes: Mapping[int, Outcome] | None = None,
@@ -107,6 +119,7 @@ def move_payouts(
 
     The rows are locked first, in id order, so the UPDATE's rowcount must be theirs: a
     mismatch is a Conflict (rolled back). Then, for the moved rows only:
+    - a state_changed PayoutEvent each, saying what caused it;
     - paid: the live items' entries in_payout → paid;
     - failed: the items stop being live and their entries go back to approved (the next
       run pays them);
@@ -118,11 +131,11 @@ def move_payouts(
             Payout.objects.select_for_update()
             .filter(pk__in=list(ids), state__in=allowed)
             .order_by("pk")
-            .values_list("pk", "run_id")
+            .values_list("pk", "run_id", "state")
         )
         if not rows:
             return []
-        moved_ids = [pk for pk, _ in rows]
+        moved_ids = [pk for pk, _, _ in rows]
         update: dict[str, Any] = {"state": to, **outcome.fields(), **(fields or {})}
         if to == S.PAID:
             update["paid_at"] = now
@@ -133,6 +146,18 @@ def move_payouts(
             raise Conflict(f"Only {moved} of {len(moved_ids)} locked payouts moved to {to}.")
         if outcomes:
             _store_outcomes({pk: outcomes[pk] for pk in moved_ids if pk in outcomes})
+        append(
+            event(
+                payout_id=pk,
+                kind=Kind.STATE_CHANGED,
+                cause=cause,
+                now=now,
+                from_state=from_state,
+                to_state=to,
+                **(outcomes or {}).get(pk, outcome).event_fields(),
+            )
+            for pk, _, from_state in rows
+        )
         if to == S.PAID:
             _pay_entries(moved_ids, now=now)
         elif to == S.FAILED:
@@ -141,16 +166,39 @@ def move_payouts(
         if to in FINAL_STATES:
             for payout_id in moved_ids:
                 queue.enqueue_on_commit("payouts.notify_payout", payout_id=payout_id)
-            complete_runs_if_final(run_ids={run_id for _, run_id in rows}, now=now)
+            complete_runs_if_final(run_ids={run_id for _, run_id, _ in rows}, now=now)
     return moved_ids
 
 
-def note_outcome(*, payout_id: int, outcome: Outcome, states: Collection[str]) -> bool:
+def note_outcome(
+    *, payout_id: int, outcome: Outcome, states: Collection[str], now: datetime, cause: Cause
+) -> bool:
     """A provider's answer that changes no state (PayPal: still pending, unclaimed…),
-    stored if the payout is still in one of `states`."""
-    return bool(
-        Payout.objects.filter(pk=payout_id, state__in=list(states)).update(**outcome.fields())
-    )
+    stored if the payout is still in one of `states`; a new provider status is also a
+    provider_answer row in its history (the same status again, poll after poll, is not)."""
+    with transaction.atomic():
+        row = (
+            Payout.objects.select_for_update()
+            .filter(pk=payout_id, state__in=list(states))
+            .values_list("provider_status", flat=True)
+            .first()
+        )
+        if row is None:
+            return False
+        Payout.objects.filter(pk=payout_id).update(**outcome.fields())
+        if outcome.status and outcome.status != row:
+            append(
+                [
+                    event(
+                        payout_id=payout_id,
+                        kind=Kind.PROVIDER_ANSWER,
+                        cause=cause,
+                        now=now,
+                        **outcome.event_fields(),
+                    )
+                ]
+            )
+    return True
 
 
 def _store_outcomes(outcomes: Mapping[int, Outcome]) -> None:

@@ -76,16 +76,19 @@ def process_paypal_event(
     event = PayPalEvent.objects.get(pk=event_pk)
     resource = event.body.get("resource") or {}
     client = client or providers.get_paypal()
+    source = f"paypal webhook {event.event_id}"  # the payouts' history names the event
     outcome = "ignored"
     if event.event_type.startswith("PAYMENT.PAYOUTS-ITEM."):
         item_id = resource.get("payout_item_id")
         if item_id:
-            outcome = apply_paypal_item(item=client.get_item(item_id=item_id), now=now)
+            outcome = apply_paypal_item(
+                item=client.get_item(item_id=item_id), now=now, source=source
+            )
     elif event.event_type.startswith("PAYMENT.PAYOUTSBATCH."):
         provider_batch_id = (resource.get("batch_header") or {}).get("payout_batch_id", "")
         batch = PayPalBatch.objects.filter(provider_batch_id=provider_batch_id).first()
         if batch is not None:
-            outcome = refresh_paypal_batch(batch_id=batch.pk, now=now, client=client)
+            outcome = refresh_paypal_batch(batch_id=batch.pk, now=now, client=client, source=source)
     PayPalEvent.objects.filter(pk=event_pk).update(processed_at=now)
     return outcome
 

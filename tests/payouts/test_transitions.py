@@ -6,10 +6,12 @@ import pytest
 from commissions.models import CommissionEntry
 from payouts.models import Payout, PayoutRun, PayPalBatch
 from payouts.services import run_payouts, transitions
+from payouts.services.history import Cause
 from tests.factories import AffiliateFactory, CommissionEntryFactory, PayoutAccountFactory
 
 pytestmark = pytest.mark.django_db
 S = Payout.State
+BY_TEST = Cause("test")
 
 
 def manual_payout(now):
@@ -31,14 +33,14 @@ def test_the_tables_name_the_states_a_move_may_come_from():
 
 def test_a_move_to_a_state_nothing_leads_to_is_refused(now):
     with pytest.raises(ValueError):
-        transitions.move_payouts(ids=[1], to=S.AWAITING_APPROVAL, now=now)
+        transitions.move_payouts(ids=[1], to=S.AWAITING_APPROVAL, now=now, cause=BY_TEST)
 
 
 def test_a_second_move_of_the_same_payout_changes_nothing_and_repeats_no_side_effect(now, enqueued):
     payout, entry = manual_payout(now)
 
-    first = transitions.move_payouts(ids=[payout.pk], to=S.FAILED, now=now)
-    again = transitions.move_payouts(ids=[payout.pk], to=S.PAID, now=now)
+    first = transitions.move_payouts(ids=[payout.pk], to=S.FAILED, now=now, cause=BY_TEST)
+    again = transitions.move_payouts(ids=[payout.pk], to=S.PAID, now=now, cause=BY_TEST)
 
     assert (first, again) == ([payout.pk], [])
     assert Payout.objects.get(pk=payout.pk).state == S.FAILED
@@ -49,7 +51,9 @@ def test_a_second_move_of_the_same_payout_changes_nothing_and_repeats_no_side_ef
 def test_only_from_narrows_the_table(now):
     payout, _ = manual_payout(now)  # pending
 
-    moved = transitions.move_payouts(ids=[payout.pk], to=S.FAILED, now=now, only_from=[S.UNKNOWN])
+    moved = transitions.move_payouts(
+        ids=[payout.pk], to=S.FAILED, now=now, cause=BY_TEST, only_from=[S.UNKNOWN]
+    )
 
     assert moved == [] and Payout.objects.get(pk=payout.pk).state == S.PENDING
 
@@ -57,7 +61,7 @@ def test_only_from_narrows_the_table(now):
 def test_the_run_completes_with_its_last_final_payout(now):
     payout, _ = manual_payout(now)
 
-    transitions.move_payouts(ids=[payout.pk], to=S.PAID, now=now)
+    transitions.move_payouts(ids=[payout.pk], to=S.PAID, now=now, cause=BY_TEST)
 
     run = PayoutRun.objects.get()
     assert (run.state, run.completed_at) == (PayoutRun.State.COMPLETED, now)
