@@ -413,7 +413,9 @@ class PayPalBatchAdmin(admin.ModelAdmin):
 class PayPalEventAdmin(admin.ModelAdmin):
     list_display = ("event_id", "event_type", "received_at", "processed_at")
     list_filter = ("event_type",)
-    readonly_fields = [f.name for f in PayPalEvent._meta.fields]
+    # The raw bytes are for re-verifying in code; the parsed body shows the same.
+    exclude = ("raw_body",)
+    readonly_fields = [f.name for f in PayPalEvent._meta.fields if f.name != "raw_body"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -365,11 +365,17 @@ class PayoutItem(models.Model):
 
 
 class PayPalEvent(models.Model):
-    """A verified PayPal webhook, stored raw before processing (replays are harmless)."""
+    """A verified PayPal webhook, stored before processing (replays are harmless).
+
+    `raw_body` is the request body byte for byte and `headers` its PayPal-* transmission
+    headers (id, time, signature, certificate URL, algorithm): together they re-verify the
+    stored event (PayPal signs the raw bytes; `body`, parsed, is what processing reads)."""
 
     event_id = models.CharField(max_length=64, unique=True)
     event_type = models.CharField(max_length=64)
     body = models.JSONField()
+    raw_body = models.BinaryField(default=b"", blank=True)
+    headers = models.JSONField(default=dict, blank=True)
     received_at = models.DateTimeField()
     processed_at = models.DateTimeField(null=True, blank=True)
 

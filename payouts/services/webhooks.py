@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -50,9 +51,8 @@ def store_connect_event(*, payload: bytes, signature: str | None, now: datetime)
 def store_paypal_event(
     *, headers: dict[str, str], body: bytes, now: datetime
 ) -> PayPalEvent | None:
-    """Verify with PayPal, store the raw event once (replays harmless), process after commit."""
-    import json
-
+    """Verify with PayPal, store the event once (replays harmless) with its raw bytes and
+    transmission headers, process after commit."""
     if not providers.get_paypal().verify_webhook(headers=headers, body=body):
         raise ServiceError("PayPal webhook signature did not verify.", code="bad_signature")
     event = json.loads(body)
@@ -61,7 +61,13 @@ def store_paypal_event(
         raise ServiceError("PayPal event without an id.")
     stored, created = PayPalEvent.objects.get_or_create(
         event_id=event_id,
-        defaults={"event_type": event.get("event_type", ""), "body": event, "received_at": now},
+        defaults={
+            "event_type": event.get("event_type", ""),
+            "body": event,
+            "raw_body": bytes(body),
+            "headers": headers,
+            "received_at": now,
+        },
     )
     if created:
         queue.enqueue_on_commit("payouts.process_paypal_event", event_id=stored.pk)
