@@ -99,8 +99,8 @@ def ledger_problems(*, limit: int = 50) -> list[str]:
         .annotate(n=Count("payout_id"))
         .filter(n__gt=1)
     )
-    for row in doubles[:limit]:
-        problems.append(f"entry {row['entry_id']} is in {row['n']} live payouts")
+    for double in doubles[:limit]:
+        problems.append(f"entry {double['entry_id']} is in {double['n']} live payouts")
     open_states = [
         Payout.State.AWAITING_APPROVAL,
         Payout.State.PENDING,
@@ -117,8 +117,10 @@ def ledger_problems(*, limit: int = 50) -> list[str]:
     wrong_entry_state = PayoutItem.objects.filter(
         live=True, payout__state=Payout.State.PAID
     ).exclude(entry__state=CommissionEntry.State.PAID)
-    for item in wrong_entry_state.values("entry_id", "payout_id")[:limit]:
-        problems.append(f"entry {item['entry_id']} of paid payout {item['payout_id']} is not paid")
+    for unpaid in wrong_entry_state.values("entry_id", "payout_id")[:limit]:
+        problems.append(
+            f"entry {unpaid['entry_id']} of paid payout {unpaid['payout_id']} is not paid"
+        )
     sums = (
         Payout.objects.exclude(state=Payout.State.FAILED)
         .annotate(items_sum=Sum("items__amount", filter=Q(items__live=True)))
@@ -133,9 +135,10 @@ def ledger_problems(*, limit: int = 50) -> list[str]:
             if len(problems) >= limit:
                 break
     item_mismatch = PayoutItem.objects.exclude(amount=F("entry__amount"))
-    for item in item_mismatch.values("pk", "payout_id")[:limit]:
+    for differing in item_mismatch.values("pk", "payout_id")[:limit]:
         problems.append(
-            f"payout item {item['pk']} of payout {item['payout_id']} differs from its entry"
+            f"payout item {differing['pk']} of payout {differing['payout_id']} differs from "
+            "its entry"
         )
     failed_live = PayoutItem.objects.filter(live=True, payout__state=Payout.State.FAILED)
     for item in failed_live.values("entry_id", "payout_id")[:limit]:
