@@ -1,14 +1,16 @@
 """Every write of the payouts app, one module per concern:
 
-- accounts: payout methods and tax details (PayPal e-mail, bank details, Stripe Connect
-  onboarding), and the admin's holds;
+- accounts: payout methods (PayPal e-mail, bank details), tax details, the admin's holds;
+- onboarding: Stripe Connect's Express account, its links, payouts_enabled kept current;
 - runs: the payout run (balances → payouts and PayPal batches), admin approval, retry;
-- outcomes: a payout paid, failed, or settled by hand;
+- transitions: THE state changes of payouts, PayPal batches and runs (by their
+  TRANSITIONS tables, compare-and-set, side effects only for rows that moved);
+- outcomes: a payout paid, or settled by hand by an admin;
 - paypal / stripe_connect: sending through each provider and applying its answers;
-- reconcile: the sweep behind webhooks and lost tasks;
+- reconcile: the poll_payouts sweep behind webhooks and lost tasks;
 - webhooks: stored provider events and their processing;
 - notifications: the e-mails about payouts;
-- history: what happened, appended (the audit log).
+- history: what happened, appended (PayoutEvent rows, the audit log).
 
 Ledger entries move only through commissions.services.move_entries (compare-and-set):
 approved → in_payout when a payout is created, in_payout → paid when it is paid,
@@ -22,16 +24,19 @@ from payouts.services.accounts import (
     BANK_DETAILS_MAX_LENGTH,
     confirm_paypal_email,
     hold_affiliate,
-    refresh_onboarding_accounts,
-    refresh_stripe_account,
     release_affiliate,
     set_manual_details,
     set_paypal_email,
     set_tax_details,
+)
+from payouts.services.notifications import notify_payout, notify_run_summary
+from payouts.services.onboarding import (
+    record_account_updated,
+    refresh_onboarding_accounts,
+    refresh_stripe_account,
     start_stripe_onboarding,
     stripe_onboarding_link,
 )
-from payouts.services.notifications import notify_payout, notify_run_summary
 from payouts.services.outcomes import (
     fail_unknown_payouts,
     mark_paid_manually,
@@ -63,6 +68,7 @@ __all__ = [
     "notify_run_summary",
     "poll_payouts",
     "process_paypal_event",
+    "record_account_updated",
     "record_transfer_reversed",
     "refresh_onboarding_accounts",
     "refresh_paypal_batch",

@@ -1,9 +1,13 @@
-"""Payout methods and tax details (PayPal e-mail, bank details, Stripe Connect onboarding), and the admin's holds."""
+"""Where an affiliate's money goes and who it is: the payout method (PayPal e-mail, bank
+details; Stripe Connect's is in services.onboarding), tax details, and the admin's holds.
+
+Every change of method or details needs the affiliate's password (or a staff member with
+the change permission and a reason), starts the 48 h payout hold, is audited and e-mailed
+to the affiliate at the address on file."""
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -11,31 +15,27 @@ from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import F, Q
 from django.urls import reverse
 
 from affiliates.models import Affiliate, User
 from config.errors import NotFound, ServiceError
 from config.mail import send_email_on_commit
-from payouts import providers
 from payouts.models import PayoutAccount, new_token
-from payouts.providers import PermanentError, TransientError
 from payouts.services.history import audit
-
-log = logging.getLogger(__name__)
 
 
 def ensure_account(*, affiliate: Affiliate) -> PayoutAccount:
     """The affiliate's account row, created empty (method none) if it has none yet.
 
-    Only the writes below call it, first thing: the row exists from the affiliate's first
-    attempt to set payout details, accepted or refused (an empty row means what no row
-    means). Pages never create it: they read payouts.selectors.payout_account."""
+    Only the writes of payout details call it (here and in services.onboarding), first
+    thing: the row exists from the affiliate's first attempt to set payout details,
+    accepted or refused (an empty row means what no row means). Pages never create it:
+    they read payouts.selectors.payout_account."""
     account, _ = PayoutAccount.objects.get_or_create(affiliate=affiliate)
     return account
 
 
-def _require_password(user: User, password: str | None) -> None:
+def require_password(user: User, password: str | None) -> None:
     if not password or not check_password(password, user.password):
         raise ServiceError(
             "Enter your current password to change payout details.",
@@ -55,7 +55,7 @@ def _authorise_change(
     is authenticated by the admin — but the change permission and a written reason; the hold,
     the audit (with the staff member as actor) and the e-mail to the affiliate stay."""
     if staff is None:
-        _require_password(affiliate.user, password)
+        require_password(affiliate.user, password)
         return affiliate.user
     if not (staff.is_active and staff.is_staff and staff.has_perm("payouts.change_payoutaccount")):
         raise ServiceError(
@@ -78,7 +78,7 @@ def _check_length(value: str, *, field: str, max_length: int) -> None:
         )
 
 
-def _details_changed(
+def record_details_changed(
     *,
     account: PayoutAccount,
     now: datetime,
@@ -139,7 +139,7 @@ def set_paypal_email(
         account.paypal_email = email
         account.paypal_confirmed_at = None
         account.paypal_confirm_token = new_token()
-        _details_changed(
+        record_details_changed(
             account=account,
             now=now,
             what="PayPal e-mail",
@@ -201,7 +201,7 @@ def set_manual_details(
         account = PayoutAccount.objects.select_for_update().get(pk=account_pk)
         account.method = PayoutAccount.Method.MANUAL
         account.bank_details = bank_details
-        _details_changed(
+        record_details_changed(
             account=account,
             now=now,
             what="bank details",
@@ -261,113 +261,6 @@ def set_tax_details(
                 ),
             )
     return account
-
-
-def start_stripe_onboarding(
-    *, affiliate: Affiliate, password: str, now: datetime, return_url: str, refresh_url: str
-) -> str:
-    """The affiliate's password-checked POST: switch the method to Stripe (hold + audit +
-    e-mail, like any change), create its Express account once, and return an Account Link
-    to Stripe's onboarding form.
-
-    Only this POST creates accounts (the return/refresh GETs never do: a GET that created
-    one left an orphan Express account per page load). The account is created after the
-    method change is committed, with an idempotency key derived from the affiliate, so a
-    double-submit gets the same account back from Stripe, and stored compare-and-set, so
-    two requests at once cannot store two accounts."""
-    account_pk = ensure_account(affiliate=affiliate).pk
-    _require_password(affiliate.user, password)
-    client = providers.get_stripe_connect()
-    with transaction.atomic():
-        account = PayoutAccount.objects.select_for_update().get(pk=account_pk)
-        if account.method != PayoutAccount.Method.STRIPE:
-            account.method = PayoutAccount.Method.STRIPE
-            _details_changed(account=account, now=now, what="Stripe Connect", actor=affiliate.user)
-            account.save()
-    if not account.stripe_account_id:
-        created = client.create_account(
-            email=affiliate.user.email,
-            country=settings.STRIPE_CONNECT_COUNTRY,
-            affiliate_public_id=affiliate.public_id,
-            # Stripe keeps keys for 24 h: past that a retry would make a second account,
-            # but by then ours is stored and this branch is not reached.
-            idempotency_key=f"connect-account-{affiliate.public_id}",
-        )
-        PayoutAccount.objects.filter(pk=account.pk, stripe_account_id="").update(
-            stripe_account_id=created["id"],
-            stripe_payouts_enabled=bool(created.get("payouts_enabled")),
-            stripe_checked_at=now,
-            updated_at=now,
-        )
-        account.refresh_from_db()
-    return client.create_account_link(
-        account_id=account.stripe_account_id, return_url=return_url, refresh_url=refresh_url
-    )
-
-
-def stripe_onboarding_link(*, affiliate: Affiliate, return_url: str, refresh_url: str) -> str:
-    """Stripe's refresh URL (the Account Link expired or was used): a new link for the
-    account we already have. Never creates an account; "" when there is none to continue
-    (the affiliate starts from the settings page's POST)."""
-    account = PayoutAccount.objects.filter(affiliate=affiliate).first()
-    if (
-        account is None
-        or account.method != PayoutAccount.Method.STRIPE
-        or not account.stripe_account_id
-    ):
-        return ""
-    return providers.get_stripe_connect().create_account_link(
-        account_id=account.stripe_account_id, return_url=return_url, refresh_url=refresh_url
-    )
-
-
-def refresh_stripe_account(*, stripe_account_id: str, now: datetime) -> PayoutAccount | None:
-    """Re-read the account from Stripe (events are unordered: never trust the payload's order)."""
-    account = PayoutAccount.objects.filter(stripe_account_id=stripe_account_id).first()
-    if account is None:
-        return None
-    data = providers.get_stripe_connect().get_account(account_id=stripe_account_id)
-    PayoutAccount.objects.filter(pk=account.pk).update(
-        stripe_payouts_enabled=bool(data.get("payouts_enabled")),
-        stripe_checked_at=now,
-        updated_at=now,
-    )
-    account.refresh_from_db()
-    return account
-
-
-def refresh_onboarding_accounts(
-    *, now: datetime, stale_after: timedelta = timedelta(minutes=30), limit: int = 500
-) -> dict[str, int]:
-    """The safety net for Connect's `account.updated`: re-read from Stripe every account of
-    an affiliate paid by Stripe that cannot receive payouts yet (onboarding unfinished, as
-    far as we know) and was not checked in the last `stale_after`, so a missed or late
-    event never leaves an affiliate held. Oldest-checked first, at most `limit` per run
-    (the next run takes the rest); one account's error does not stop the others.
-
-    Accounts already enabled are not polled: if Stripe disabled one and we missed it, the
-    transfer is refused and the payout fails, returning its entries for the next run."""
-    due = (
-        PayoutAccount.objects.filter(
-            method=PayoutAccount.Method.STRIPE, stripe_payouts_enabled=False
-        )
-        .exclude(stripe_account_id="")
-        .filter(Q(stripe_checked_at__isnull=True) | Q(stripe_checked_at__lte=now - stale_after))
-        .order_by(F("stripe_checked_at").asc(nulls_first=True), "pk")
-        .values_list("stripe_account_id", flat=True)[:limit]
-    )
-    counts = {"checked": 0, "enabled": 0, "errors": 0}
-    for stripe_account_id in list(due):
-        try:
-            account = refresh_stripe_account(stripe_account_id=stripe_account_id, now=now)
-        except (TransientError, PermanentError) as exc:
-            counts["errors"] += 1
-            log.warning("Could not refresh Stripe account %s: %s", stripe_account_id, exc)
-            continue
-        counts["checked"] += 1
-        if account is not None and account.stripe_payouts_enabled:
-            counts["enabled"] += 1
-    return counts
 
 
 def hold_affiliate(*, affiliate: Affiliate, reason: str, actor: Any, now: datetime) -> None:

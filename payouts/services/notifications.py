@@ -1,4 +1,6 @@
-"""E-mails about payouts: the affiliate's paid / failed / unclaimed notice and the run summary to Program managers."""
+"""E-mails about payouts: the affiliate's notice (paid, failed with what to fix, unclaimed
+at PayPal) and the run summary to Program managers. Each runs as a task queued by the change
+it reports, after that change committed, and reads the payout as it then is."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from affiliates.models import User
+from affiliates.roles import PROGRAM_MANAGER
 from config.mail import send_email_on_commit
 from config.money import to_decimal_string
 from payouts.models import Payout, PayoutAccount, PayoutRun
@@ -50,8 +53,6 @@ def notify_payout(*, payout_id: int) -> bool:
 
 
 def program_manager_emails() -> list[str]:
-    from affiliates.roles import PROGRAM_MANAGER
-
     users = User.objects.filter(is_active=True).filter(
         Q(is_superuser=True) | Q(groups__name=PROGRAM_MANAGER)
     )

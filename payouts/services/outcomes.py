@@ -1,6 +1,8 @@
-"""What becomes of a payout: paid or failed by what a provider answered, or settled by hand
-by an admin who checked outside (a bank transfer made, a PayPal payment found or not).
-The state changes themselves are payouts.services.transitions.move_payouts."""
+"""A payout settled outside the senders: marked paid by a caller that knows it was paid
+(mark_payout_paid), or by an admin who checked outside — a bank transfer made, a PayPal
+payment found (mark_paid_manually) or not there (fail_unknown_payouts). The state changes
+themselves are services.transitions.move_payouts, which the senders in services.paypal and
+services.stripe_connect call directly."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Sending through PayPal Payouts: send a batch, poll it, and apply each item's result."""
+"""Sending through PayPal Payouts: a batch (≤ 15,000 payouts, one sender_batch_id kept
+for every retry) is sent, then polled, and each item's result applied to its payout.
+
+Every money-moving call is recorded in the payouts' history before it is made (what is
+sent, the sender_batch_id), and every answer with the state change it causes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The sweep behind webhooks and lost tasks."""
+"""The safety net behind webhooks and lost tasks (poll_payouts, on beat every few
+minutes): re-send what never went out, ask the providers about what is unknown, and read
+the items of PayPal batches still open."""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""The payout run: approved balances at or over their threshold become payouts, grouped into PayPal batches, and sending is queued; admin approval and retry."""
+"""The payout run: for each affiliate and currency, an approved balance at or over the
+threshold and not held becomes one payout carrying those entries (approved → in_payout),
+PayPal payouts are grouped into batches, and sending is queued after commit. Also the
+admin's approval of a run (PAYOUT_REQUIRE_APPROVAL) and "retry failed payouts".
+
+One run at a time: a run-level lock taken as the transaction's first statement."""
 
 from __future__ import annotations
 

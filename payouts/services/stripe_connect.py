@@ -1,4 +1,6 @@
-"""Sending through Stripe Connect: one transfer per payout, and a transfer's reversal."""
+"""Sending through Stripe Connect: one transfer per payout under the payout's stored
+idempotency key (looked up by transfer_group first after an earlier attempt), and a
+transfer's reversal recorded for the admin."""
 
 from __future__ import annotations
 

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Model
 
 from commissions.models import CommissionEntry
 from commissions.services import move_entries
@@ -34,13 +33,15 @@ OPEN_STATES = (S.PENDING, S.SENDING, S.UNKNOWN)
 CHUNK = 5000
 
 
-def sources(model: type[Model], to: str) -> set[str]:
+Stateful = type[Payout] | type[PayPalBatch] | type[PayoutRun]
+
+
+def sources(model: Stateful, to: str) -> set[str]:
     """The states `model` may move to `to` from, by its TRANSITIONS table."""
-    table: dict[str, set[str]] = model.TRANSITIONS  # type: ignore[attr-defined]
-    return {state for state, targets in table.items() if to in targets}
+    return {state for state, targets in model.TRANSITIONS.items() if to in targets}
 
 
-def _allowed(model: type[Model], to: str, only_from: Iterable[str] | None) -> list[str]:
+def _allowed(model: Stateful, to: str, only_from: Iterable[str] | None) -> list[str]:
     allowed = sources(model, to)
     if not allowed:
         raise ValueError(f"No {model.__name__} may move to {to}.")

@@ -1,4 +1,6 @@
-"""Provider webhooks for payouts: PayPal events and Stripe Connect events."""
+"""Provider webhooks for payouts, the adapters' second half: a verified PayPal event is
+stored once (with its raw bytes) and processed in a task; a Connect event is stored in the
+commissions app's event store, whose stage two calls handle_stripe_event."""
 
 from __future__ import annotations
 
@@ -7,28 +9,29 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
+from commissions.events import store_event
 from config import queue
 from config.errors import ServiceError
 from payouts import providers
-from payouts.models import PayoutAccount, PayPalBatch, PayPalEvent
+from payouts.models import PayPalBatch, PayPalEvent
+from payouts.services.onboarding import record_account_updated
 from payouts.services.paypal import apply_paypal_item, refresh_paypal_batch
 from payouts.services.stripe_connect import record_transfer_reversed
+from payouts.stripe_connect import construct_connect_event
 
 
 def store_connect_event(*, payload: bytes, signature: str | None, now: datetime) -> bool:
     """Stage one for the Connect endpoint: verify with the Connect secret, then store the
     raw event in the same store as the platform's Stripe events (Stripe event ids are
     unique, so one stored row per event whichever endpoint it came by). Stage two runs the
-    handlers registered per type: `account.updated` → handle_stripe_event. Returns whether
-    the event was new.
+    handler settings.STRIPE_EVENT_HANDLERS names for its type: `account.updated` →
+    handle_stripe_event. Returns whether the event was new.
 
     Decision: transfers and their reversals are the platform's objects, so Stripe sends
     `transfer.reversed` to the platform endpoint (/webhooks/stripe/), where it is already
     handled; should one arrive here it is stored and handled the same way."""
-    from commissions.events import store_event
-    from payouts.stripe_connect import construct_connect_event
-
     if not providers.stripe_connect_webhooks_enabled():
         raise providers.ProviderNotConfigured("STRIPE_CONNECT_WEBHOOK_SECRET is not set.")
     event = construct_connect_event(payload=payload, signature=signature)
@@ -100,31 +103,13 @@ def process_paypal_event(
 
 
 def handle_stripe_event(event: Any) -> None:
-    """Stage-two handler registered with commissions.events for Connect's `account.updated`
-    and `transfer.reversed` (stored by the commissions app's /webhooks/stripe/). Stage two
-    reads only the stored event; events are unordered, so an `account.updated` older than
-    the state we hold is ignored."""
-    from django.utils import timezone
-
-    payload = event.payload
-    obj = (payload.get("data") or {}).get("object") or {}
+    """Stage-two handler for Connect's `account.updated` and `transfer.reversed`, named in
+    settings.STRIPE_EVENT_HANDLERS and called by the commissions app's event store with the
+    stored event (whichever endpoint it came by). Stage two reads only the stored event.
+    Called with the event alone, it takes the store's clock (`processed_now`) when given."""
+    obj = (event.payload.get("data") or {}).get("object") or {}
     now = getattr(event, "processed_now", None) or timezone.now()
     if event.type == "account.updated":
-        with transaction.atomic():
-            account = (
-                PayoutAccount.objects.select_for_update()
-                .filter(stripe_account_id=obj.get("id", ""))
-                .first()
-            )
-            if account is None:
-                return
-            if account.stripe_checked_at and event.created < account.stripe_checked_at:
-                return
-            account.stripe_payouts_enabled = bool(obj.get("payouts_enabled"))
-            account.stripe_checked_at = event.created
-            account.updated_at = now
-            account.save(
-                update_fields=["stripe_payouts_enabled", "stripe_checked_at", "updated_at"]
-            )
+        record_account_updated(account=obj, as_of=event.created, now=now)
     elif event.type == "transfer.reversed":
         record_transfer_reversed(transfer=obj, now=now)
