@@ -304,7 +304,7 @@ def _build_run(
     run.save(update_fields=["payout_count", "totals", "carried_count"])
     if not created:  # only holds recorded: nothing will be sent
         move_run(run_id=run.pk, to=PayoutRun.State.DONE, now=now)
-        run.state = PayoutRun.State.DONE
+        run.refresh_from_db(fields=["state"])
     result.payouts = len(created)
 
     if not needs_approval:
