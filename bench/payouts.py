@@ -111,6 +111,7 @@ def main() -> None:
     parser.add_argument("--stripe-share", type=float, default=0.0, help="Fraction paid by Stripe.")
     args = parser.parse_args()
 
+    from config import queue
     from devtools import peers
     from payouts import selectors, services
     from payouts.gateways.registry import get_paypal, get_stripe_connect
@@ -124,7 +125,7 @@ def main() -> None:
         settings.PAYPAL_API_BASE = settings.STRIPE_CONNECT_API_BASE = server.base_url
         settings.STRIPE_CONNECT_SECRET_KEY = "sk_test_bench"
         settings.PAYOUT_REQUIRE_APPROVAL = False
-        services.enqueue = lambda name, **kw: None  # the bench calls the senders itself
+        queue.enqueue_on_commit = lambda name, **kw: None  # the bench calls the senders itself
         stripe = get_stripe_connect()
         account = stripe.create_account(
             email="b@example.org", country="US", affiliate_public_id="b"

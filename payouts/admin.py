@@ -1,4 +1,5 @@
-"""Payout runs, payouts, accounts, PayPal batches and events in admin.
+"""Payout runs, payouts (with their items and history), accounts, PayPal batches and events
+in admin.
 
 Acting needs the change permission (`@admin.action(permissions=["change"])`): program
 managers have it; the Support group has only view permissions, so it sees and cannot act."""
@@ -24,6 +25,7 @@ from payouts.forms import StaffChangeForm
 from payouts.models import (
     Payout,
     PayoutAccount,
+    PayoutEvent,
     PayoutItem,
     PayoutRun,
     PayoutSkip,
@@ -97,6 +99,47 @@ class PayoutItemInline(ReadOnlyInline):
     raw_id_fields = ("entry",)
 
 
+class PayoutEventInline(ReadOnlyInline):
+    """The payout's history, newest first, as appended by the services: nobody adds,
+    changes or deletes a row here (the model refuses it too)."""
+
+    model = PayoutEvent
+    fields = (
+        "created_at",
+        "kind",
+        "from_state",
+        "to_state",
+        "source",
+        "actor",
+        "provider_status",
+        "provider_reference",
+        "idempotency_key",
+        "error",
+        "sent",
+        "received",
+    )
+    readonly_fields = fields
+    ordering = ("-created_at", "-pk")
+    # What was sent and answered names the receiver (PayPal e-mail, Connect account):
+    # shown only to those who may export destinations, as on the payout itself.
+    DESTINATION_FIELDS = ("sent", "received")
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if request.user.has_perm("payouts.export_payout_destinations"):
+            return fields
+        return [f for f in fields if f not in self.DESTINATION_FIELDS]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
 class ReferenceActionForm(ActionForm):
     reference = forms.CharField(required=False, help_text="Payment reference (for 'mark paid').")
 
@@ -116,7 +159,7 @@ class PayoutAdmin(admin.ModelAdmin):
     list_filter = ("state", "method", "currency", "run")
     search_fields = ("affiliate__username", "affiliate__user__email", "provider_id", "reference")
     readonly_fields = [f.name for f in Payout._meta.fields]
-    inlines = [PayoutItemInline]
+    inlines = [PayoutItemInline, PayoutEventInline]
     action_form = ReferenceActionForm
     actions = ["mark_paid", "fail_unknown", "retry_failed"]
     list_select_related = ("affiliate",)
@@ -160,7 +203,7 @@ class PayoutAdmin(admin.ModelAdmin):
                 actor=request.user,
                 now=timezone.now(),
             )
-        except services.ServiceError as exc:
+        except ServiceError as exc:
             self.message_user(request, exc.message, level=messages.ERROR)
             return
         self.message_user(request, f"{done} payouts marked paid.")
@@ -177,7 +220,7 @@ class PayoutAdmin(admin.ModelAdmin):
                 actor=request.user,
                 now=timezone.now(),
             )
-        except services.ServiceError as exc:
+        except ServiceError as exc:
             self.message_user(request, exc.message, level=messages.ERROR)
             return
         self.message_user(request, f"{done} unknown payouts marked failed.")
@@ -370,7 +413,9 @@ class PayPalBatchAdmin(admin.ModelAdmin):
 class PayPalEventAdmin(admin.ModelAdmin):
     list_display = ("event_id", "event_type", "received_at", "processed_at")
     list_filter = ("event_type",)
-    readonly_fields = [f.name for f in PayPalEvent._meta.fields]
+    # The raw bytes are for re-verifying in code; the parsed body shows the same.
+    exclude = ("raw_body",)
+    readonly_fields = [f.name for f in PayPalEvent._meta.fields if f.name != "raw_body"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -1,3 +1,8 @@
+"""The payouts app. Stripe Connect's `account.updated` and `transfer.reversed` reach
+payouts.services.handle_stripe_event through settings.STRIPE_EVENT_HANDLERS (the one table
+of stage-two handlers, read by the commissions app's event store): nothing is registered
+here at import time."""
+
 from django.apps import AppConfig
 
 

@@ -1,5 +1,6 @@
 """Payout methods, payout runs, payouts (one per affiliate and currency per run), the ledger
-entries each payout carries, PayPal batches and stored PayPal webhook events.
+entries each payout carries, each payout's append-only history (PayoutEvent), PayPal
+batches and stored PayPal webhook events.
 
 Money is integer minor units beside an ISO currency. A payout's amount is the sum of its
 items' amounts, written once at creation (`payouts.selectors.ledger_problems` proves it).
@@ -15,7 +16,7 @@ from django.db import models
 from django.utils import timezone
 
 from affiliates.models import Affiliate
-from commissions.models import CommissionEntry
+from commissions.models import CommissionEntry, LedgerImmutableError
 
 
 def new_token() -> str:
@@ -95,6 +96,12 @@ class PayoutRun(models.Model):
         COMPLETED = "completed", "Completed (every payout final)"
         DONE = "done", "Nothing to send"
 
+    # Read by payouts.services.transitions.move_run: every state change of a run follows it.
+    TRANSITIONS: dict[str, set[str]] = {
+        State.AWAITING_APPROVAL: {State.APPROVED, State.DONE},
+        State.APPROVED: {State.COMPLETED, State.DONE},
+    }
+
     key = models.CharField(max_length=64, unique=True, default=new_run_key)
     started_at = models.DateTimeField()
     two_weekly_only = models.BooleanField(default=False)
@@ -156,6 +163,18 @@ class PayPalBatch(models.Model):
         FAILED = "failed", "Refused by PayPal"
         DONE = "done", "Every item final"
 
+    # Read by payouts.services.transitions.move_batch. A batch left `sending` (the worker
+    # died mid-call) is sent again as it is: a retry, not a state change. Any batch but a
+    # refused one is `done` once none of its payouts is open (a person may settle the
+    # payouts of a pending or unresolved batch by hand).
+    TRANSITIONS: dict[str, set[str]] = {
+        State.PENDING: {State.SENDING, State.DONE},
+        State.SENDING: {State.SENT, State.UNKNOWN, State.UNRESOLVED, State.FAILED, State.DONE},
+        State.UNKNOWN: {State.SENDING, State.DONE},
+        State.SENT: {State.DONE},
+        State.UNRESOLVED: {State.DONE},
+    }
+
     run = models.ForeignKey(PayoutRun, on_delete=models.PROTECT, related_name="paypal_batches")
     sender_batch_id = models.CharField(max_length=64, unique=True)
     provider_batch_id = models.CharField(max_length=64, blank=True, db_index=True)
@@ -187,13 +206,9 @@ class Payout(models.Model):
         FAILED = "failed", "Failed"
         UNKNOWN = "unknown", "Unknown (reconcile)"
 
-    LIVE_STATES = (
-        State.AWAITING_APPROVAL,
-        State.PENDING,
-        State.SENDING,
-        State.UNKNOWN,
-        State.PAID,
-    )
+    # Read by payouts.services.transitions.move_payouts, the one way a payout changes
+    # state. Paid and failed are final (no way out). A retry while `sending` (the worker
+    # died mid-call) is not a state change.
     TRANSITIONS: dict[str, set[str]] = {
         State.AWAITING_APPROVAL: {State.PENDING, State.FAILED},
         State.PENDING: {State.SENDING, State.PAID, State.FAILED},
@@ -254,6 +269,79 @@ class Payout(models.Model):
         )
 
 
+class PayoutEventImmutableError(LedgerImmutableError):
+    """Raised when code tries to change or delete a payout's history row."""
+
+
+class PayoutEventQuerySet(models.QuerySet):
+    """Bulk writes that would bypass the model's guard are refused here too."""
+
+    def update(self, **kwargs: object) -> int:
+        raise PayoutEventImmutableError("Payout events are append-only: they cannot change.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PayoutEventImmutableError("Payout events are append-only: they cannot be deleted.")
+
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
+
+class PayoutEvent(models.Model):
+    """What happened to a payout, appended, never changed (healthchecks' Flip, Saleor's
+    TransactionEvent): the first thing to read when asking "why was this paid twice?",
+    since the payout's own provider_* columns hold only the latest answer.
+
+    Written by payouts.services in the same transaction as what it records:
+    - state_changed: every change of the payout's state (from_state "" at creation), with
+      the provider's status, reference and answer, or the error, that caused it;
+    - provider_call: a request that moves money (a PayPal batch, a Stripe transfer): what
+      was sent and the idempotency key, committed before the call is made;
+    - provider_answer: an answer that changed no state (a batch accepted, an item still
+      unclaimed…); reads that change nothing (polls) are not recorded;
+    - webhook: a provider's event about the payout that changed no state (a reversal).
+    Who caused it: `actor` (a staff member) or `source` (the task, command or webhook)."""
+
+    class Kind(models.TextChoices):
+        STATE_CHANGED = "state_changed", "State changed"
+        PROVIDER_CALL = "provider_call", "Provider called"
+        PROVIDER_ANSWER = "provider_answer", "Provider answered"
+        WEBHOOK = "webhook", "Webhook"
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    from_state = models.CharField(max_length=24, blank=True)
+    to_state = models.CharField(max_length=24, blank=True)
+    # Stripe's Idempotency-Key, or the PayPal batch's sender_batch_id.
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    sent = models.JSONField(default=dict, blank=True, help_text="What was sent to the provider.")
+    received = models.JSONField(default=dict, blank=True, help_text="The provider's answer.")
+    provider_status = models.CharField(max_length=32, blank=True)
+    # PayPal batch / item id, Stripe transfer id, or a manual payment's reference.
+    provider_reference = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=64, blank=True, help_text="Task, command or webhook.")
+    created_at = models.DateTimeField()
+
+    objects = PayoutEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        change = f" {self.from_state or '—'} → {self.to_state}" if self.to_state else ""
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.kind}{change}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise PayoutEventImmutableError("Payout events are append-only: they cannot change.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PayoutEventImmutableError("Payout events are append-only: they cannot be deleted.")
+
+
 class PayoutItem(models.Model):
     """One ledger entry carried by one payout. `live` is cleared when the payout fails (in the
     same transaction that returns the entry to approved); the partial unique constraint makes
@@ -277,11 +365,17 @@ class PayoutItem(models.Model):
 
 
 class PayPalEvent(models.Model):
-    """A verified PayPal webhook, stored raw before processing (replays are harmless)."""
+    """A verified PayPal webhook, stored before processing (replays are harmless).
+
+    `raw_body` is the request body byte for byte and `headers` its PayPal-* transmission
+    headers (id, time, signature, certificate URL, algorithm): together they re-verify the
+    stored event (PayPal signs the raw bytes; `body`, parsed, is what processing reads)."""
 
     event_id = models.CharField(max_length=64, unique=True)
     event_type = models.CharField(max_length=64)
     body = models.JSONField()
+    raw_body = models.BinaryField(default=b"", blank=True)
+    headers = models.JSONField(default=dict, blank=True)
     received_at = models.DateTimeField()
     processed_at = models.DateTimeField(null=True, blank=True)
 

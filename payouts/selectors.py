@@ -1,11 +1,51 @@
-"""Reads shared by views, the API, admin exports and check_ledger."""
+"""Reads shared by views, the API, admin exports, the payout run and check_ledger."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Sum
 
+from affiliates.models import Affiliate
 from commissions.models import CommissionEntry
 from payouts.models import Payout, PayoutAccount, PayoutItem
+
+
+def payout_account(*, affiliate: Affiliate) -> PayoutAccount:
+    """The affiliate's payout account, or an unsaved empty one (method none) when it has
+    none yet: reading never creates the row (the writes in payouts.services.accounts do)."""
+    account = PayoutAccount.objects.filter(affiliate=affiliate).first()
+    return account if account is not None else PayoutAccount(affiliate=affiliate)
+
+
+def hold_reason(*, affiliate: Affiliate, account: PayoutAccount | None, now: datetime) -> str:
+    """Why this affiliate cannot be paid now ("" when it can).
+
+    A suspended affiliate, or one whose user account is deactivated, is held: its approved
+    balance stays approved (nothing is forfeited here) until an admin reinstates it, or
+    declines / claws back the entries, which is a decision for a person."""
+    if not affiliate.user.is_active:
+        return "affiliate's user account is deactivated: payouts held"
+    if affiliate.status == Affiliate.Status.SUSPENDED:
+        return "affiliate is suspended: payouts held"
+    if affiliate.status != Affiliate.Status.APPROVED:
+        return f"affiliate is {affiliate.status}"
+    if account is None or account.method == PayoutAccount.Method.NONE:
+        return "no payout method set"
+    if account.on_hold:
+        return f"held by admin: {account.hold_reason or 'no reason given'}"
+    if account.details_changed_at:
+        until = account.details_changed_at + timedelta(hours=settings.PAYOUT_DETAILS_HOLD_HOURS)
+        if now < until:
+            return f"payout details changed; held until {until:%Y-%m-%d %H:%M} UTC"
+    if account.method == PayoutAccount.Method.PAYPAL:
+        if not account.paypal_email or not account.paypal_confirmed_at:
+            return "PayPal e-mail not confirmed"
+    if account.method == PayoutAccount.Method.STRIPE:
+        if not account.stripe_account_id or not account.stripe_payouts_enabled:
+            return "Stripe account cannot receive payouts yet (onboarding unfinished)"
+    return ""
 
 
 def payouts_for_api(
@@ -59,8 +99,8 @@ def ledger_problems(*, limit: int = 50) -> list[str]:
         .annotate(n=Count("payout_id"))
         .filter(n__gt=1)
     )
-    for row in doubles[:limit]:
-        problems.append(f"entry {row['entry_id']} is in {row['n']} live payouts")
+    for double in doubles[:limit]:
+        problems.append(f"entry {double['entry_id']} is in {double['n']} live payouts")
     open_states = [
         Payout.State.AWAITING_APPROVAL,
         Payout.State.PENDING,
@@ -77,8 +117,10 @@ def ledger_problems(*, limit: int = 50) -> list[str]:
     wrong_entry_state = PayoutItem.objects.filter(
         live=True, payout__state=Payout.State.PAID
     ).exclude(entry__state=CommissionEntry.State.PAID)
-    for item in wrong_entry_state.values("entry_id", "payout_id")[:limit]:
-        problems.append(f"entry {item['entry_id']} of paid payout {item['payout_id']} is not paid")
+    for unpaid in wrong_entry_state.values("entry_id", "payout_id")[:limit]:
+        problems.append(
+            f"entry {unpaid['entry_id']} of paid payout {unpaid['payout_id']} is not paid"
+        )
     sums = (
         Payout.objects.exclude(state=Payout.State.FAILED)
         .annotate(items_sum=Sum("items__amount", filter=Q(items__live=True)))
@@ -93,9 +135,10 @@ def ledger_problems(*, limit: int = 50) -> list[str]:
             if len(problems) >= limit:
                 break
     item_mismatch = PayoutItem.objects.exclude(amount=F("entry__amount"))
-    for item in item_mismatch.values("pk", "payout_id")[:limit]:
+    for differing in item_mismatch.values("pk", "payout_id")[:limit]:
         problems.append(
-            f"payout item {item['pk']} of payout {item['payout_id']} differs from its entry"
+            f"payout item {differing['pk']} of payout {differing['payout_id']} differs from "
+            "its entry"
         )
     failed_live = PayoutItem.objects.filter(live=True, payout__state=Payout.State.FAILED)
     for item in failed_live.values("entry_id", "payout_id")[:limit]:

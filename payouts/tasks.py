@@ -6,7 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from payouts import services
-from payouts.providers import TransientError
+from payouts.gateways.base import TransientError
 
 # Transient provider errors only (network, timeout, 5xx): the service has already marked the
 # payout `unknown`, and the retry asks the provider before anything is re-sent.

@@ -20,20 +20,19 @@ from config.money import to_decimal_string
 from config.spreadsheet import csv_writer
 from config.webhooks import parse_event
 from payouts import forms, selectors, services
-from payouts.models import PayoutAccount
-from payouts.providers import (
+from payouts.gateways.base import (
     InvalidConnectWebhook,
     PermanentError,
     ProviderNotConfigured,
     TransientError,
-    paypal_enabled,
-    stripe_connect_enabled,
 )
+from payouts.gateways.registry import paypal_enabled, stripe_connect_enabled
+from payouts.models import PayoutAccount
 
 
 def _settings_context(request: HttpRequest, errors: dict | None = None) -> dict:
     affiliate = request.affiliate
-    account = services.get_account(affiliate=affiliate)
+    account = selectors.payout_account(affiliate=affiliate)
     now = timezone.now()
     payouts = selectors.payouts_for_affiliate(affiliate_id=affiliate.pk)
     for payout in payouts:
@@ -41,7 +40,7 @@ def _settings_context(request: HttpRequest, errors: dict | None = None) -> dict:
     return {
         "affiliate": affiliate,
         "account": account,
-        "hold": services.hold_reason(affiliate=affiliate, account=account, now=now),
+        "hold": selectors.hold_reason(affiliate=affiliate, account=account, now=now),
         "payouts": payouts,
         "errors": errors or {},
         "impersonating": is_impersonating(request),
@@ -145,7 +144,7 @@ def confirm_paypal(request: HttpRequest, token: str) -> HttpResponse:
 def stripe_return(request: HttpRequest) -> HttpResponse:
     """Stripe sends the affiliate back here after onboarding (finished or not): re-read the
     account so the page shows whether payouts are enabled."""
-    account = services.get_account(affiliate=request.affiliate)
+    account = selectors.payout_account(affiliate=request.affiliate)
     if account.stripe_account_id:
         try:
             account = services.refresh_stripe_account(

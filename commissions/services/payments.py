@@ -200,8 +200,8 @@ def _insert_payment(
         payment.blocked_by = blocker
     if cache is not None:
         # Stage two: a lost race raises IntegrityError here, which rolls back the event's
-        # savepoint; events._run_handlers then runs the event once more and finds the row.
-        # That spares a savepoint per payment.
+        # savepoint; commissions.ingest.pipeline then runs the event once more and finds the
+        # row. That spares a savepoint per payment.
         payment.save(force_insert=True)
         return payment, True
     try:

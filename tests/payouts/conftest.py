@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from config import queue
 from devtools import peers
-from payouts import services
 from payouts.gateways.registry import get_stripe_connect
 
 
@@ -86,7 +86,9 @@ def _providers(settings, peer, monkeypatch):
 def enqueued(monkeypatch) -> list[tuple[str, dict]]:
     """Tasks the services asked for, in order (tests run them by calling the service)."""
     calls: list[tuple[str, dict]] = []
-    monkeypatch.setattr(services, "enqueue", lambda name, **kwargs: calls.append((name, kwargs)))
+    monkeypatch.setattr(
+        queue, "enqueue_on_commit", lambda name, **kwargs: calls.append((name, kwargs))
+    )
     return calls
 
 

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from affiliates.models import AuditLog
 from affiliates.roles import PROGRAM_MANAGER, SUPPORT, sync_roles
-from payouts import services
+from config.errors import ServiceError
+from payouts import selectors, services
 from payouts.models import PayoutAccount, PayoutRun
 from tests.factories import (
     AffiliateFactory,
@@ -126,7 +127,7 @@ def test_the_managers_action_changes_the_destination_with_hold_audit_and_email(
     assert "changed" in warning.subject and "lost access" in warning.body
     assert "/payouts/paypal/confirm/" in to["new@paypal.test"].body
     # and the next run pays nobody: the 48 h hold started
-    reason = services.hold_reason(affiliate=affiliate, account=account, now=changed_at)
+    reason = selectors.hold_reason(affiliate=affiliate, account=account, now=changed_at)
     assert "held until" in reason
 
 
@@ -172,7 +173,7 @@ def test_support_cannot_use_the_action_or_the_page(client, support, account):
 
 
 def test_the_service_refuses_a_staff_member_without_the_permission(support, account, now):
-    with pytest.raises(services.ServiceError) as refused:
+    with pytest.raises(ServiceError) as refused:
         services.set_manual_details(
             affiliate=account.affiliate, bank_details="IBAN X", staff=support, reason="x", now=now
         )

@@ -8,6 +8,7 @@ from affiliates.models import Affiliate
 from commissions.models import CommissionEntry
 from payouts import selectors, services
 from payouts.models import Payout, PayoutAccount, PayoutRun, PayoutSkip, PayPalBatch
+from payouts.services import runs
 from tests.factories import AffiliateFactory, CommissionEntryFactory, PayoutAccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -197,7 +198,7 @@ def test_with_approval_required_nothing_is_sent_until_an_admin_approves(now, set
 
 
 def test_paypal_payouts_go_in_batches_of_at_most_the_limit(now, monkeypatch):
-    monkeypatch.setattr(services, "PAYPAL_BATCH_LIMIT", 2)
+    monkeypatch.setattr(runs, "PAYPAL_BATCH_LIMIT", 2)
     for _ in range(5):
         approved(payable(), 6000)
 
@@ -268,7 +269,7 @@ def test_an_affiliate_whose_user_is_deactivated_is_held_with_the_reason(now):
     assert skip.reason == "affiliate's user account is deactivated: payouts held"
     assert states(entries) == [APPROVED]  # kept, not forfeited
     account = PayoutAccount.objects.get(affiliate=affiliate)
-    assert "deactivated" in services.hold_reason(affiliate=affiliate, account=account, now=now)
+    assert "deactivated" in selectors.hold_reason(affiliate=affiliate, account=account, now=now)
 
 
 def test_a_suspension_after_the_run_was_built_holds_the_payout_at_approval(now, settings, enqueued):

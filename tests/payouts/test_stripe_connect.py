@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from commissions.ingest import process_event
 from commissions.models import StoredEvent
 from config.celery import app as celery_app
-from payouts import services
+from payouts import selectors, services
 from payouts.gateways.registry import get_stripe_connect
 from payouts.models import PayoutAccount
 from tests.factories import AffiliateFactory, PayoutAccountFactory
@@ -98,7 +98,7 @@ def test_account_updated_at_the_connect_endpoint_is_verified_stored_and_applied(
     assert outcome == "processed"
     account = PayoutAccount.objects.get(affiliate=affiliate)
     assert account.stripe_payouts_enabled is True
-    assert services.hold_reason(affiliate=affiliate, account=account, now=now) == ""
+    assert selectors.hold_reason(affiliate=affiliate, account=account, now=now) == ""
 
 
 def test_a_replayed_connect_event_is_stored_once(client):
@@ -167,7 +167,7 @@ def test_the_refresh_enables_an_account_whose_event_was_missed(now, peer, stripe
     account = PayoutAccount.objects.get(affiliate=affiliate)
     assert counts == {"checked": 1, "enabled": 1, "errors": 0}
     assert account.stripe_payouts_enabled is True and account.stripe_checked_at == now
-    assert services.hold_reason(affiliate=affiliate, account=account, now=now) == ""
+    assert selectors.hold_reason(affiliate=affiliate, account=account, now=now) == ""
 
 
 def test_the_refresh_skips_accounts_checked_recently_and_survives_an_unknown_one(

@@ -15,7 +15,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         now = parse_now(options["now"])
         result = run_payouts(
-            now=now, two_weekly_only=options["two_weekly_only"], dry_run=options["dry_run"]
+            now=now,
+            two_weekly_only=options["two_weekly_only"],
+            dry_run=options["dry_run"],
+            source="manage.py run_payouts",  # what the payouts' history names as the cause
         )
         for line in result.lines:
             self.stdout.write(line)
