@@ -20,8 +20,10 @@ import json
 import threading
 import time
 import urllib.request
+from decimal import Decimal
 from typing import Any
 
+from config.money import exponent, to_decimal_string
 from devtools.peers.base import PeerRequest, Reply, StateBase
 
 FINAL_ITEM_STATES = {"SUCCESS", "FAILED", "RETURNED", "BLOCKED", "REFUNDED", "REVERSED", "DENIED"}
@@ -114,11 +116,12 @@ class PayPalState(StateBase):
                     }
                 self.items[item_id] = item
                 item_ids.append(item_id)
-                total += round(float(raw["amount"]["value"]) * 100)
+                # The batch total in minor units, exact: Decimal, never a float.
+                total += int(Decimal(raw["amount"]["value"]).scaleb(exponent(currency)))
             self.batches[batch_id] = {
                 "sender_batch_header": header,
                 "item_ids": item_ids,
-                "amount": {"value": f"{total / 100:.2f}", "currency": currency},
+                "amount": {"value": to_decimal_string(total, currency), "currency": currency},
             }
             self.batch_by_sender[sender_batch_id] = batch_id
             # payout_header.batch_status: "If the payout passes preliminary checks, the status
