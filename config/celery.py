@@ -9,7 +9,12 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
+from config import broker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+# `filesystem://` (make run, a laptop without Redis) gets message files that appear whole.
+broker.install()
 
 app = Celery("ambassador")
 app.config_from_object("django.conf:settings", namespace="CELERY")
