@@ -9,8 +9,6 @@ currency.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
@@ -18,35 +16,10 @@ from django.db.models import Count, QuerySet, Sum
 from affiliates.models import Affiliate
 from commissions.models import CommissionEntry
 from commissions.selectors import balances_for, list_entries
+from dashboard.selectors.period import Period
 from tracking.models import DailyPathStat, DailyReferrerStat, DailyStat
 
-PERIOD_CHOICES = (7, 30, 90)
-DEFAULT_PERIOD_DAYS = 30
-
 TOTAL_FIELDS = ("clicks", "unique_clicks", "signups", "first_payments", "revenue", "commission")
-
-
-@dataclass(frozen=True)
-class Period:
-    """The last `days` UTC days up to and including `end` (today)."""
-
-    days: int
-    start: date
-    end: date
-
-    def each_day(self) -> list[date]:
-        return [self.start + timedelta(days=i) for i in range(self.days)]
-
-
-def period_from_param(raw: str | None, *, today: date) -> Period:
-    """?days=7|30|90; anything else (missing, junk, another number) means 30."""
-    try:
-        days = int(raw) if raw is not None else DEFAULT_PERIOD_DAYS
-    except ValueError:
-        days = DEFAULT_PERIOD_DAYS
-    if days not in PERIOD_CHOICES:
-        days = DEFAULT_PERIOD_DAYS
-    return Period(days=days, start=today - timedelta(days=days - 1), end=today)
 
 
 def _daily_stats(period: Period, affiliate_id: int | None = None) -> QuerySet[DailyStat]:

@@ -1,32 +1,20 @@
-"""The affiliate's dashboard and the staff's program dashboard. Reads only (dashboard writes
-to nothing); every figure comes from dashboard.selectors (rollups and the ledger)."""
+"""The affiliate's overview page. Reads only (dashboard writes to nothing); every figure comes
+from dashboard.selectors (rollups and the ledger)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from affiliates.access import affiliate_required
 from dashboard import selectors
-from dashboard.selectors import PERIOD_CHOICES, Period
+from dashboard.selectors import PERIOD_CHOICES
+from dashboard.views.common import request_period
 
 CHART_HEIGHT = 80  # px of the tallest bar in the daily clicks chart
-
-
-def _today() -> date:
-    # Rollups are per UTC day.
-    return timezone.now().astimezone(UTC).date()
-
-
-def _period(request: HttpRequest) -> Period:
-    return selectors.period_from_param(request.GET.get("days"), today=_today())
 
 
 def _bars(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -37,25 +25,6 @@ def _bars(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
         height = row["clicks"] * CHART_HEIGHT // top if top else 0
         bars.append({**row, "x": i, "y": CHART_HEIGHT - height, "height": height})
     return bars
-
-
-def staff_required(view):
-    """Staff only: anonymous users go to the login page, logged-in non-staff get a 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not (request.user.is_active and request.user.is_staff):
-            return render(
-                request,
-                "affiliates/refused.html",
-                {"reason": "The program dashboard is for the program's staff."},
-                status=403,
-            )
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @affiliate_required
@@ -69,7 +38,7 @@ def home(request: HttpRequest) -> HttpResponse:
         (f"{site}/blog/some-post/{name}", "A blog post"),
         (f"{site}/pricing?ref={name}", "Or as a ?ref= parameter"),
     ]
-    period = _period(request)
+    period = request_period(request)
     series = selectors.daily_series(period=period, affiliate_id=affiliate.pk)
     return render(
         request,
@@ -90,24 +59,5 @@ def home(request: HttpRequest) -> HttpResponse:
             "top_referrers": selectors.top_referrers(period=period, affiliate_id=affiliate.pk),
             "balances": selectors.balances(affiliate_id=affiliate.pk),
             "entries": selectors.latest_entries(affiliate_id=affiliate.pk),
-        },
-    )
-
-
-@staff_required
-def program(request: HttpRequest) -> HttpResponse:
-    period = _period(request)
-    return render(
-        request,
-        "dashboard/program.html",
-        {
-            "period": period,
-            "period_choices": PERIOD_CHOICES,
-            "currency": settings.PROGRAM_CURRENCY,
-            "totals": selectors.period_totals(period=period),
-            "top_affiliates": selectors.top_affiliates(period=period),
-            "top_paths": selectors.top_paths(period=period, limit=10),
-            "top_referrers": selectors.top_referrers(period=period, limit=10),
-            "status_counts": selectors.affiliate_status_counts(),
         },
     )
