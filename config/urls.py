@@ -40,6 +40,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
+    # set_language: the language switcher posts here (dashboard pages, e-mails follow it).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("affiliates.urls")),
     path("", include("commissions.urls")),
     path("", include("payouts.urls")),
