@@ -1,17 +1,17 @@
 from django.urls import path
 
-from dashboard.views import overview, pending, program
+from dashboard.views import ledger, overview, pending, program
 
 # Route names are the contract between pages (navigation, links, tests).
 urlpatterns = [
     path("", pending.not_built, name="program-home"),
     path("dashboard/", overview.home, name="dashboard"),
-    path("dashboard/referrals/", pending.not_built, name="dashboard-referrals"),
-    path("dashboard/referrals/<int:pk>/", pending.not_built, name="dashboard-referral"),
-    path("dashboard/commissions/", pending.not_built, name="dashboard-commissions"),
-    path("dashboard/commissions.csv", pending.not_built, name="dashboard-commissions-csv"),
-    path("dashboard/payouts/", pending.not_built, name="dashboard-payouts"),
-    path("dashboard/payouts.csv", pending.not_built, name="dashboard-payouts-csv"),
+    path("dashboard/referrals/", ledger.referrals, name="dashboard-referrals"),
+    path("dashboard/referrals/<int:pk>/", ledger.referral, name="dashboard-referral"),
+    path("dashboard/commissions/", ledger.commissions, name="dashboard-commissions"),
+    path("dashboard/commissions.csv", ledger.commissions_csv, name="dashboard-commissions-csv"),
+    path("dashboard/payouts/", ledger.payouts, name="dashboard-payouts"),
+    path("dashboard/payouts.csv", ledger.payouts_csv, name="dashboard-payouts-csv"),
     path("dashboard/links/", pending.not_built, name="dashboard-links"),
     path("dashboard/creatives/", pending.not_built, name="dashboard-creatives"),
     path("dashboard/program/", program.program, name="dashboard-program"),

@@ -1,0 +1,286 @@
+"""The affiliate's commission history and payouts, with their totals and CSV rows.
+
+Entries are filtered by state, kind and the period in which they were written (UTC days of
+`created_at`; "all" filters no date). Totals are per currency and state, summed by the
+database for exactly the filter the list shows (one grouped query). Money stays integer
+minor units; the CSV turns it into decimal strings with config.money.to_decimal_string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    CharField,
+    Count,
+    F,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.functions import Cast
+from django.utils.translation import gettext
+
+from commissions.models import CommissionEntry
+from config.money import format_money, to_decimal_string
+from config.pagination import Pagination
+from dashboard.selectors.period import Period
+from dashboard.selectors.referrals import mask_account
+from payouts.models import Payout, PayoutItem
+from tracking.models import Referral
+
+PAGE_SIZE = Pagination.page_size
+STATES = tuple(CommissionEntry.State.values)
+KINDS = tuple(CommissionEntry.Kind.values)
+PAYOUT_STATES = tuple(Payout.State.values)
+# Payouts that have not reached a final state yet.
+OPEN_PAYOUT_STATES = (
+    Payout.State.AWAITING_APPROVAL,
+    Payout.State.PENDING,
+    Payout.State.SENDING,
+    Payout.State.UNKNOWN,
+)
+
+
+def format_bp(rate_bp: int) -> str:
+    """Basis points as a percentage figure without trailing zeros: 2000 → "20",
+    2050 → "20.5", 1234 → "12.34" (integers only)."""
+    sign = "-" if rate_bp < 0 else ""
+    whole, frac = divmod(abs(rate_bp), 100)
+    return f"{sign}{whole}" + (f".{frac:02d}".rstrip("0") if frac else "")
+
+
+def rate_words(entry: CommissionEntry) -> str:
+    """The rate of an entry in words: "20 % of USD 49.00", or "" when it has no rate (a
+    flat bounty or bonus)."""
+    if entry.rate_bp is None or entry.base_amount is None:
+        return ""
+    return gettext("%(rate)s %% of %(base)s") % {
+        "rate": format_bp(entry.rate_bp),
+        "base": format_money(entry.base_amount, entry.base_currency or entry.currency),
+    }
+
+
+def _day_start(day: Any) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def entries_for(
+    *, affiliate_id: int, state: str = "", kind: str = "", period: Period | None = None
+) -> QuerySet[CommissionEntry]:
+    """The affiliate's entries for the filter, newest first, each annotated with the
+    customer it came from (`customer_id`) and `referral_pk` when that customer is this
+    affiliate's referral (an employee's entries may come from another's customer)."""
+    qs = CommissionEntry.objects.for_affiliate(affiliate_id)
+    if state in STATES:
+        qs = qs.filter(state=state)
+    if kind in KINDS:
+        qs = qs.filter(kind=kind)
+    if period is not None and period.key != "all":
+        qs = qs.filter(
+            created_at__gte=_day_start(period.start),
+            created_at__lt=_day_start(period.end + timedelta(days=1)),
+        )
+    # Signup entries name their referral by source_id (always digits for that type).
+    referral_id = Case(
+        When(
+            source_type=CommissionEntry.SourceType.SIGNUP,
+            then=Cast("source_id", BigIntegerField()),
+        ),
+        default=F("payment__referral_id"),
+        output_field=BigIntegerField(),
+    )
+    referral = Referral.objects.filter(pk=OuterRef("referral_id"))
+    return (
+        qs.annotate(referral_id=referral_id)
+        .annotate(
+            customer_id=Subquery(referral.values("customer_id")[:1], output_field=CharField()),
+            referral_affiliate_id=Subquery(
+                referral.values("affiliate_id")[:1], output_field=BigIntegerField()
+            ),
+        )
+        .order_by("-created_at", "-pk")
+    )
+
+
+@dataclass
+class CurrencyTotals:
+    currency: str
+    by_state: dict[str, int] = field(default_factory=dict)
+    count: int = 0
+
+    @property
+    def in_balance(self) -> int:
+        """Every state but declined (declined entries count nowhere)."""
+        return sum(v for s, v in self.by_state.items() if s != CommissionEntry.State.DECLINED)
+
+
+def entry_totals(entries: QuerySet[CommissionEntry]) -> list[CurrencyTotals]:
+    """Sums per currency and state of exactly these entries, sorted by currency."""
+    rows = (
+        entries.order_by()
+        .values("currency", "state")
+        .annotate(total=Sum("amount"), n=Count("pk"))
+        .order_by("currency", "state")
+    )
+    out: dict[str, CurrencyTotals] = {}
+    for row in rows:
+        per = out.setdefault(row["currency"], CurrencyTotals(currency=row["currency"]))
+        per.by_state[row["state"]] = row["total"] or 0
+        per.count += row["n"]
+    for per in out.values():
+        for state in STATES:
+            per.by_state.setdefault(state, 0)
+    return [out[c] for c in sorted(out)]
+
+
+def entry_page(entries: QuerySet[CommissionEntry], *, page: Any) -> Page:
+    return Paginator(entries, PAGE_SIZE).get_page(page)
+
+
+ENTRY_CSV_HEADER = [
+    "entry_id",
+    "created_at",
+    "kind",
+    "state",
+    "amount",
+    "currency",
+    "amount_minor",
+    "rule",
+    "rate_bp",
+    "base_amount",
+    "base_currency",
+    "customer_id",
+    "approve_after",
+    "approved_at",
+    "paid_at",
+]
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def entry_csv_rows(entries: QuerySet[CommissionEntry]) -> Iterator[list[Any]]:
+    """The header, then one row per entry, read in chunks (one query on PostgreSQL)."""
+    yield ENTRY_CSV_HEADER
+    for e in entries.iterator(chunk_size=2000):
+        base_currency = e.base_currency or e.currency
+        yield [
+            e.pk,
+            _iso(e.created_at),
+            e.kind,
+            e.state,
+            to_decimal_string(e.amount, e.currency),
+            e.currency,
+            e.amount,
+            e.rule,
+            "" if e.rate_bp is None else e.rate_bp,
+            "" if e.base_amount is None else to_decimal_string(e.base_amount, base_currency),
+            base_currency if e.base_amount is not None else "",
+            e.customer_id or "",
+            _iso(e.approve_after),
+            _iso(e.approved_at),
+            _iso(e.paid_at),
+        ]
+
+
+def payouts_for(*, affiliate_id: int, state: str = "") -> QuerySet[Payout]:
+    """The affiliate's payouts, newest first, each with its items and their entries
+    (two queries for any number of payouts on a page)."""
+    qs = Payout.objects.filter(affiliate_id=affiliate_id)
+    if state in PAYOUT_STATES:
+        qs = qs.filter(state=state)
+    items = PayoutItem.objects.select_related("entry").order_by("entry__created_at", "pk")
+    return (
+        qs.annotate(item_count=Count("items"))
+        .prefetch_related(Prefetch("items", queryset=items))
+        .order_by("-created_at", "-pk")
+    )
+
+
+@dataclass
+class PayoutTotals:
+    currency: str
+    paid: int = 0
+    open: int = 0
+    failed: int = 0
+
+
+def payout_totals(payouts: QuerySet[Payout]) -> list[PayoutTotals]:
+    """Per currency: paid (net of nothing: a reversal is its own figure), still open, and
+    failed (whose entries went back to approved)."""
+    rows = (
+        payouts.order_by()
+        .values("currency", "state")
+        .annotate(total=Sum("amount"))
+        .order_by("currency")
+    )
+    out: dict[str, PayoutTotals] = {}
+    for row in rows:
+        per = out.setdefault(row["currency"], PayoutTotals(currency=row["currency"]))
+        total = row["total"] or 0
+        if row["state"] == Payout.State.PAID:
+            per.paid += total
+        elif row["state"] == Payout.State.FAILED:
+            per.failed += total
+        else:
+            per.open += total
+    return [out[c] for c in sorted(out)]
+
+
+def payout_page(payouts: QuerySet[Payout], *, page: Any) -> Page:
+    return Paginator(payouts, PAGE_SIZE).get_page(page)
+
+
+def payout_destination(payout: Payout) -> str:
+    """Where a payout went, masked: the affiliate sees a hint, never the whole address."""
+    return mask_account(payout.destination)
+
+
+PAYOUT_CSV_HEADER = [
+    "payout_id",
+    "created_at",
+    "state",
+    "method",
+    "destination",
+    "amount",
+    "currency",
+    "amount_minor",
+    "entry_ids",
+    "sent_at",
+    "paid_at",
+    "failed_at",
+    "reference",
+]
+
+
+def payout_csv_rows(payouts: QuerySet[Payout]) -> Iterator[list[Any]]:
+    """The header, then one row per payout; entry_ids lists the entries it carried
+    (space-separated), failed payouts' returned items included."""
+    yield PAYOUT_CSV_HEADER
+    for p in payouts.iterator(chunk_size=500):
+        yield [
+            p.pk,
+            _iso(p.created_at),
+            p.state,
+            p.method,
+            payout_destination(p),
+            to_decimal_string(p.amount, p.currency),
+            p.currency,
+            p.amount,
+            " ".join(str(item.entry_id) for item in p.items.all()),
+            _iso(p.sent_at),
+            _iso(p.paid_at),
+            _iso(p.failed_at),
+            p.reference,
+        ]

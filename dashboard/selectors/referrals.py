@@ -1,0 +1,420 @@
+"""The affiliate's referrals (the customers it brought) and one customer's drill-down.
+
+**Status**, decided from the payments and the subscription events the product reported
+(commissions.models.Payment, PlanChange), at `now`:
+
+- a payment is *live* when some of it is kept: not fully refunded (a lost dispute is booked
+  as a full refund, so it counts as refunded) and its dispute not lost;
+- **paying**: the customer has a live payment, no cancellation after its latest live
+  payment (its latest PlanChange is not `canceled` / `unpaid` / `incomplete_expired` at or
+  after that payment), and either a live payment in the last PAYING_WINDOW_DAYS days or a
+  latest PlanChange that says `active` (an annual plan pays once a year);
+- **churned**: paid at least once, and not paying (refunded, cancelled or no recent
+  payment);
+- **signed up**: no payment yet.
+
+Money stays in its own currency: lifetime revenue (payments net of tax, minus refunds) and
+commission (this affiliate's entries of that customer, declined ones left out) are per
+currency, summed in two grouped queries for the rows of one page, never per row. Sorting by
+revenue or commission orders by a sort key in the program currency (payments at their
+recorded rate); the figures shown are the exact per-currency sums.
+
+E-mail addresses never leave this module whole: rows carry `mask_email(email)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    CharField,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from commissions.models import CommissionEntry, Dispute, Payment, PlanChange, Refund
+from config.pagination import Pagination
+from tracking.models import Click, Referral
+
+PAYING_WINDOW_DAYS = 35
+CANCELLED_STATUSES = ("canceled", "cancelled", "unpaid", "incomplete_expired")
+ACTIVE_STATUSES = ("active",)
+PAGE_SIZE = Pagination.page_size
+
+SIGNED_UP, PAYING, CHURNED = "signed_up", "paying", "churned"
+STATUSES = (SIGNED_UP, PAYING, CHURNED)
+
+# ?sort= value → the ORDER BY it means; "-" in front sorts descending. Anything else → DEFAULT.
+SORTS: dict[str, str] = {
+    "signup": "created_at",
+    "customer": "customer_id",
+    "plan": "current_plan",
+    "status": "status_rank",
+    "first_payment": "first_paid_at",
+    "revenue": "revenue_key",
+    "commission": "commission_key",
+}
+DEFAULT_SORT = "-signup"
+MAX_SEARCH = 200
+MASK = "•••"
+
+
+def mask_email(email: str | None) -> str:
+    """ "jane.doe@example.com" → "j•••@e•••.com": the first letter of the name and of the
+    domain, and the top-level domain; never more of another person's address."""
+    text = (email or "").strip()
+    if not text:
+        return ""
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return text[0] + MASK
+    masked = (local[:1] or "") + MASK + "@"
+    host, dot, tld = domain.rpartition(".")
+    if not dot or not host:
+        return masked + (domain[:1] + MASK if domain else MASK)
+    return masked + host[:1] + MASK + "." + tld
+
+
+def mask_account(value: str | None) -> str:
+    """A payout destination as the affiliate may be shown it: e-mails masked, account ids
+    cut to their last four characters ("acct_…1a2b")."""
+    text = (value or "").strip()
+    if not text:
+        return ""
+    if "@" in text:
+        return mask_email(text)
+    head = text.split("_", 1)[0] + "_" if "_" in text else ""
+    return f"{head}…{text[-4:]}" if len(text) > 8 else MASK
+
+
+def _live_payments() -> QuerySet[Payment]:
+    return Payment.objects.filter(
+        referral_id=OuterRef("pk"), amount__gt=F("refunded_amount")
+    ).exclude(dispute_state=Payment.DisputeState.LOST)
+
+
+def _latest_plan_change() -> QuerySet[PlanChange]:
+    return PlanChange.objects.filter(referral_id=OuterRef("pk")).order_by("-changed_at", "-pk")
+
+
+def _sum_subquery(qs: QuerySet[Any], expression: Any) -> Coalesce:
+    """A correlated SUM per referral (GROUP BY on the outer key, no join fan-out)."""
+    summed = (
+        qs.order_by()
+        .annotate(_one=Value(1))
+        .values("_one")
+        .annotate(total=Sum(expression))
+        .values("total")
+    )
+    return Coalesce(Subquery(summed, output_field=BigIntegerField()), Value(0))
+
+
+def annotated_referrals(*, affiliate_id: int, now: datetime) -> QuerySet[Referral]:
+    """The affiliate's referrals with what the list shows and sorts by, one query:
+    first_paid_at, last_live_paid_at, current_plan, status (+ status_rank), and the
+    program-currency sort keys of revenue and commission."""
+    since = now - timedelta(days=PAYING_WINDOW_DAYS)
+    latest = _latest_plan_change()
+    payments = Payment.objects.filter(referral_id=OuterRef("pk"))
+    cancelled_after_last_payment = Q(latest_status__in=CANCELLED_STATUSES) & Q(
+        latest_changed_at__gte=F("last_live_paid_at")
+    )
+    paying = (
+        Q(last_live_paid_at__isnull=False)
+        & ~cancelled_after_last_payment
+        & (Q(last_live_paid_at__gte=since) | Q(latest_status__in=ACTIVE_STATUSES))
+    )
+    entries = CommissionEntry.objects.filter(affiliate_id=affiliate_id).in_balance()
+    program = settings.PROGRAM_CURRENCY
+    return (
+        Referral.objects.filter(affiliate_id=affiliate_id)
+        .annotate(
+            first_paid_at=Subquery(
+                payments.order_by("paid_at", "pk").values("paid_at")[:1],
+                output_field=DateTimeField(),
+            ),
+            last_live_paid_at=Subquery(
+                _live_payments().order_by("-paid_at", "-pk").values("paid_at")[:1],
+                output_field=DateTimeField(),
+            ),
+            latest_status=Subquery(latest.values("status")[:1], output_field=CharField()),
+            latest_changed_at=Subquery(
+                latest.values("changed_at")[:1], output_field=DateTimeField()
+            ),
+            current_plan=Coalesce(
+                Subquery(
+                    latest.exclude(product_plan="").values("product_plan")[:1],
+                    output_field=CharField(),
+                ),
+                Subquery(
+                    payments.exclude(product_plan="")
+                    .order_by("-paid_at", "-pk")
+                    .values("product_plan")[:1],
+                    output_field=CharField(),
+                ),
+                F("plan"),
+            ),
+            has_paid=Exists(payments),
+        )
+        .annotate(
+            status=Case(
+                When(paying, then=Value(PAYING)),
+                When(has_paid=True, then=Value(CHURNED)),
+                default=Value(SIGNED_UP),
+                output_field=CharField(),
+            ),
+            # Sort order of the status column: paying, then churned, then signed up.
+            status_rank=Case(
+                When(paying, then=Value(0)),
+                When(has_paid=True, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            ),
+            # Sort keys only (never shown): program-currency minor units at recorded rates.
+            revenue_key=_sum_subquery(
+                payments.filter(amount__gt=0, program_amount__isnull=False),
+                F("program_amount") * (F("amount") - F("refunded_amount")) / F("amount"),
+            ),
+            commission_key=_sum_subquery(
+                entries.filter(
+                    Q(payment__referral_id=OuterRef("pk"))
+                    | Q(
+                        source_type=CommissionEntry.SourceType.SIGNUP,
+                        source_id=Cast(OuterRef("pk"), output_field=CharField()),
+                    )
+                ),
+                Case(
+                    When(currency=program, then=F("amount")),
+                    default=F("amount") * Coalesce(F("fx_rate"), Value(1)),
+                    output_field=BigIntegerField(),
+                ),
+            ),
+        )
+    )
+
+
+@dataclass
+class ReferralRow:
+    pk: int
+    customer_id: str
+    email: str  # masked
+    plan: str
+    status: str
+    signed_up_at: datetime
+    first_paid_at: datetime | None
+    source: str
+    revenue: list[tuple[str, int]] = field(default_factory=list)  # (currency, minor units)
+    commission: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUS_LABELS[self.status])
+
+
+STATUS_LABELS = {SIGNED_UP: _("Signed up"), PAYING: _("Paying"), CHURNED: _("Churned")}
+
+
+def clean_sort(raw: Any) -> str:
+    text = str(raw or "")
+    return text if text.removeprefix("-") in SORTS else DEFAULT_SORT
+
+
+def _order(sort: str) -> list[str]:
+    key = SORTS[sort.removeprefix("-")]
+    desc = sort.startswith("-")
+    # Nulls (no first payment yet) last either way; ties by newest row.
+    return [F(key).desc(nulls_last=True) if desc else F(key).asc(nulls_last=True), "-pk"]  # type: ignore[list-item]
+
+
+def filtered_referrals(
+    *, affiliate_id: int, now: datetime, status: str = "", search: str = "", sort: str = ""
+) -> QuerySet[Referral]:
+    qs = annotated_referrals(affiliate_id=affiliate_id, now=now)
+    if status in STATUSES:
+        qs = qs.filter(status=status)
+    search = (search or "").strip()[:MAX_SEARCH]
+    if search:
+        qs = qs.filter(customer_id__icontains=search)
+    return qs.order_by(*_order(clean_sort(sort)))
+
+
+def money_by_referral(
+    *, affiliate_id: int, referral_ids: list[int]
+) -> tuple[dict[int, list[tuple[str, int]]], dict[int, list[tuple[str, int]]]]:
+    """({referral: [(currency, net revenue)]}, {referral: [(currency, commission)]}) for
+    the given referrals: two grouped queries whatever their number."""
+    revenue: dict[int, list[tuple[str, int]]] = {pk: [] for pk in referral_ids}
+    commission: dict[int, list[tuple[str, int]]] = {pk: [] for pk in referral_ids}
+    if not referral_ids:
+        return revenue, commission
+    rows = (
+        Payment.objects.filter(referral_id__in=referral_ids)
+        .values("referral_id", "currency")
+        .annotate(net=Sum(F("amount") - F("refunded_amount")))
+        .order_by("referral_id", "currency")
+    )
+    for row in rows:
+        revenue[row["referral_id"]].append((row["currency"], row["net"] or 0))
+    per: dict[tuple[int, str], int] = {}
+    entries = (
+        CommissionEntry.objects.for_affiliate(affiliate_id)
+        .in_balance()
+        .filter(
+            Q(payment__referral_id__in=referral_ids)
+            | Q(
+                source_type=CommissionEntry.SourceType.SIGNUP,
+                source_id__in=[str(pk) for pk in referral_ids],
+            )
+        )
+        .values("payment__referral_id", "source_type", "source_id", "currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    for row in entries:
+        referral_id = row["payment__referral_id"]
+        if row["source_type"] == CommissionEntry.SourceType.SIGNUP and referral_id is None:
+            referral_id = int(row["source_id"])
+        key = (referral_id, row["currency"])
+        per[key] = per.get(key, 0) + (row["total"] or 0)
+    for (referral_id, currency), total in sorted(per.items()):
+        commission[referral_id].append((currency, total))
+    return revenue, commission
+
+
+def _row(referral: Any, revenue: dict, commission: dict) -> ReferralRow:
+    return ReferralRow(
+        pk=referral.pk,
+        customer_id=referral.customer_id,
+        email=mask_email(referral.email),
+        plan=referral.current_plan or "",
+        status=referral.status,
+        signed_up_at=referral.created_at,
+        first_paid_at=referral.first_paid_at,
+        source=referral.source,
+        revenue=revenue.get(referral.pk, []),
+        commission=commission.get(referral.pk, []),
+    )
+
+
+def referral_page(
+    *,
+    affiliate_id: int,
+    now: datetime,
+    status: str = "",
+    search: str = "",
+    sort: str = "",
+    page: Any = 1,
+) -> tuple[Page, list[ReferralRow]]:
+    """One page of the list (junk page numbers give the first or the last page): a COUNT,
+    the page's rows and two money queries."""
+    qs = filtered_referrals(
+        affiliate_id=affiliate_id, now=now, status=status, search=search, sort=sort
+    )
+    paginator = Paginator(qs, PAGE_SIZE)
+    current = paginator.get_page(page)
+    referrals = list(current.object_list)
+    revenue, commission = money_by_referral(
+        affiliate_id=affiliate_id, referral_ids=[r.pk for r in referrals]
+    )
+    return current, [_row(r, revenue, commission) for r in referrals]
+
+
+@dataclass
+class Attribution:
+    """What credited this affiliate, from the referral's structured evidence only. The
+    stored `why` text is not shown: its notes may name other affiliates ("coupon X of bob:
+    bob is suspended"), and this page shows nothing of another affiliate's."""
+
+    source: str
+    source_label: str
+    click_id: int | None = None
+    at: datetime | None = None
+    link: str = ""  # the link clicked: landing path + username ("/blog/x/alice")
+    coupon: str = ""
+
+
+def attribution(referral: Referral, *, click: Click | None, username: str) -> Attribution:
+    link = ""
+    if click is not None:
+        link = click.landing_path.rstrip("/") + "/" + username
+    return Attribution(
+        source=referral.source,
+        source_label=str(referral.get_source_display()),
+        click_id=referral.click_id,
+        at=referral.cookie_set_at or (click.at if click is not None else None),
+        link=link,
+        coupon=referral.coupon.code if referral.coupon is not None else "",
+    )
+
+
+@dataclass
+class ReferralDetail:
+    row: ReferralRow
+    payments: list[Payment]
+    refunds: list[Refund]
+    disputes: list[Dispute]
+    entries: list[CommissionEntry]
+    why: Attribution
+
+
+def referral_detail(
+    *, affiliate_id: int, username: str, referral_id: int, now: datetime
+) -> ReferralDetail | None:
+    """One referral of this affiliate with its payments, refunds, disputes and this
+    affiliate's entries, or None when it is not this affiliate's (the view answers 404)."""
+    referral = (
+        annotated_referrals(affiliate_id=affiliate_id, now=now)
+        .select_related("coupon")
+        .filter(pk=referral_id)
+        .first()
+    )
+    if referral is None:
+        return None
+    revenue, commission = money_by_referral(affiliate_id=affiliate_id, referral_ids=[referral.pk])
+    payments = list(Payment.objects.filter(referral_id=referral.pk).order_by("paid_at", "pk"))
+    refunds = list(
+        Refund.objects.filter(payment__referral_id=referral.pk)
+        .select_related("payment")
+        .order_by("refunded_at", "pk")
+    )
+    disputes = list(
+        Dispute.objects.filter(payment__referral_id=referral.pk)
+        .select_related("payment")
+        .order_by("opened_at", "pk")
+    )
+    entries = list(
+        CommissionEntry.objects.for_affiliate(affiliate_id)
+        .filter(
+            Q(payment__referral_id=referral.pk)
+            | Q(source_type=CommissionEntry.SourceType.SIGNUP, source_id=str(referral.pk))
+        )
+        .order_by("created_at", "pk")
+    )
+    click = None
+    if referral.click_id is not None:
+        click = Click.objects.filter(pk=referral.click_id, affiliate_id=affiliate_id).first()
+    return ReferralDetail(
+        row=_row(referral, revenue, commission),
+        payments=payments,
+        refunds=refunds,
+        disputes=disputes,
+        entries=entries,
+        why=attribution(referral, click=click, username=username),
+    )

@@ -1,0 +1,228 @@
+"""The affiliate's referrals (list and drill-down), commission history and payouts, with
+their CSV exports. Reads only; every figure comes from dashboard.selectors. Own rows only:
+every read is scoped to request.affiliate, and another affiliate's referral is a 404.
+
+Query parameters are free input: a junk sort, state, kind, page or period falls back to
+its default, never to an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from affiliates.access import affiliate_required
+from commissions.models import CommissionEntry
+from config.spreadsheet import csv_writer
+from dashboard import selectors
+from dashboard.selectors import Period
+from dashboard.selectors import ledger as ledger_selectors
+from dashboard.selectors import referrals as referral_selectors
+from dashboard.views.common import request_period, today
+from payouts.models import Payout
+
+MAX_PARAM = 200  # characters kept of a free-text parameter
+
+
+def _param(request: HttpRequest, name: str) -> str:
+    return (request.GET.get(name) or "").strip()[:MAX_PARAM]
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    """The current query string without `names` (for sort and page links)."""
+    kept = [(k, v) for k, v in request.GET.items() if k not in names]
+    return urlencode(kept)
+
+
+REFERRAL_COLUMNS = [
+    ("customer", _("Customer"), False),
+    ("plan", _("Plan"), False),
+    ("status", _("Status"), False),
+    ("signup", _("Signed up"), False),
+    ("first_payment", _("First payment"), False),
+    ("revenue", _("Lifetime revenue"), True),
+    ("commission", _("Commission"), True),
+]
+
+
+def _sort_headers(request: HttpRequest, sort: str) -> list[dict[str, Any]]:
+    """Each sortable column's header: a link that sorts by it (descending first for dates
+    and money, ascending for text), or flips the direction when it is the current sort."""
+    base = _query_without(request, "sort", "page")
+    headers = []
+    for key, label, numeric in REFERRAL_COLUMNS:
+        if sort.removeprefix("-") == key:
+            target = key if sort.startswith("-") else f"-{key}"
+            direction = "descending" if sort.startswith("-") else "ascending"
+        else:
+            target = key if key in ("customer", "plan", "status") else f"-{key}"
+            direction = ""
+        query = f"{base}&sort={target}" if base else f"sort={target}"
+        headers.append(
+            {"key": key, "label": label, "href": f"?{query}", "sort": direction, "num": numeric}
+        )
+    return headers
+
+
+@affiliate_required
+def referrals(request: HttpRequest) -> HttpResponse:
+    status = _param(request, "status")
+    search = _param(request, "q")
+    sort = referral_selectors.clean_sort(request.GET.get("sort"))
+    page, rows = referral_selectors.referral_page(
+        affiliate_id=request.affiliate.pk,
+        now=timezone.now(),
+        status=status,
+        search=search,
+        sort=sort,
+        page=request.GET.get("page"),
+    )
+    return render(
+        request,
+        "dashboard/referrals.html",
+        {
+            "affiliate": request.affiliate,
+            "page": page,
+            "rows": rows,
+            "status": status if status in referral_selectors.STATUSES else "",
+            "statuses": list(referral_selectors.STATUS_LABELS.items()),
+            "search": search,
+            "sort": sort,
+            "headers": _sort_headers(request, sort),
+            "sort_query": _query_without(request, "sort", "page"),
+            "page_query": _query_without(request, "page"),
+            "paying_window": referral_selectors.PAYING_WINDOW_DAYS,
+        },
+    )
+
+
+@affiliate_required
+def referral(request: HttpRequest, pk: int) -> HttpResponse:
+    detail = referral_selectors.referral_detail(
+        affiliate_id=request.affiliate.pk,
+        username=request.affiliate.username,
+        referral_id=pk,
+        now=timezone.now(),
+    )
+    if detail is None:
+        raise Http404("No such referral.")
+    entries = [(entry, ledger_selectors.rate_words(entry)) for entry in detail.entries]
+    return render(
+        request,
+        "dashboard/referral.html",
+        {"affiliate": request.affiliate, "detail": detail, "entries": entries},
+    )
+
+
+def _period(request: HttpRequest) -> Period:
+    """The shared ?range= period; a history page without one shows all time."""
+    if "range" not in request.GET and "days" not in request.GET:
+        return selectors.period_from_query(
+            {"range": "all"}, today=today(), affiliate_id=request.affiliate.pk
+        )
+    return request_period(request)
+
+
+def _entry_filter(request: HttpRequest) -> dict[str, Any]:
+    state = _param(request, "state")
+    kind = _param(request, "kind")
+    return {
+        "state": state if state in ledger_selectors.STATES else "",
+        "kind": kind if kind in ledger_selectors.KINDS else "",
+        "period": _period(request),
+    }
+
+
+@affiliate_required
+def commissions(request: HttpRequest) -> HttpResponse:
+    chosen = _entry_filter(request)
+    entries = ledger_selectors.entries_for(affiliate_id=request.affiliate.pk, **chosen)
+    page = ledger_selectors.entry_page(entries, page=request.GET.get("page"))
+    return render(
+        request,
+        "dashboard/commissions.html",
+        {
+            "affiliate": request.affiliate,
+            **chosen,
+            "page": page,
+            "rows": [(e, ledger_selectors.rate_words(e)) for e in page.object_list],
+            "totals": ledger_selectors.entry_totals(entries),
+            "states": CommissionEntry.State.choices,
+            "kinds": CommissionEntry.Kind.choices,
+            "ranges": RANGE_LABELS,
+            "page_query": _query_without(request, "page"),
+            "csv_query": _query_without(request, "page"),
+        },
+    )
+
+
+RANGE_LABELS = [
+    ("all", _("All time")),
+    ("today", _("Today")),
+    ("7", _("Last 7 days")),
+    ("30", _("Last 30 days")),
+    ("90", _("Last 90 days")),
+    ("custom", _("Custom dates")),
+]
+
+
+class _Echo:
+    """A file-like object whose write() returns the line, for streaming a CSV."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _stream_csv(rows: Iterable[Iterable[Any]], filename: str) -> StreamingHttpResponse:
+    writer = csv_writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        for row in rows:
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@affiliate_required
+def commissions_csv(request: HttpRequest) -> StreamingHttpResponse:
+    entries = ledger_selectors.entries_for(
+        affiliate_id=request.affiliate.pk, **_entry_filter(request)
+    )
+    return _stream_csv(ledger_selectors.entry_csv_rows(entries), "commissions.csv")
+
+
+@affiliate_required
+def payouts(request: HttpRequest) -> HttpResponse:
+    state = _param(request, "state")
+    rows = ledger_selectors.payouts_for(affiliate_id=request.affiliate.pk, state=state)
+    page = ledger_selectors.payout_page(rows, page=request.GET.get("page"))
+    return render(
+        request,
+        "dashboard/payouts.html",
+        {
+            "affiliate": request.affiliate,
+            "state": state if state in ledger_selectors.PAYOUT_STATES else "",
+            "states": Payout.State.choices,
+            "page": page,
+            "payouts": [(p, ledger_selectors.payout_destination(p)) for p in page.object_list],
+            "totals": ledger_selectors.payout_totals(rows),
+            "page_query": _query_without(request, "page"),
+            "csv_query": _query_without(request, "page"),
+        },
+    )
+
+
+@affiliate_required
+def payouts_csv(request: HttpRequest) -> StreamingHttpResponse:
+    rows = ledger_selectors.payouts_for(
+        affiliate_id=request.affiliate.pk, state=_param(request, "state")
+    )
+    return _stream_csv(ledger_selectors.payout_csv_rows(rows), "payouts.csv")
