@@ -133,12 +133,17 @@ def annotated_referrals(*, affiliate_id: int, now: datetime) -> QuerySet[Referra
     since = now - timedelta(days=PAYING_WINDOW_DAYS)
     latest = _latest_plan_change()
     payments = Payment.objects.filter(referral_id=OuterRef("pk"))
-    cancelled_after_last_payment = Q(latest_status__in=CANCELLED_STATUSES) & Q(
-        latest_changed_at__gte=F("last_live_paid_at")
+    # Spelt without NOT over a nullable subquery (SQL's NOT NULL is NULL, not true): the
+    # customer has no subscription event, or its latest is no cancellation, or it came
+    # before the latest live payment (a customer who cancelled and came back).
+    not_cancelled = (
+        Q(latest_status__isnull=True)
+        | ~Q(latest_status__in=CANCELLED_STATUSES)
+        | Q(latest_changed_at__lt=F("last_live_paid_at"))
     )
     paying = (
         Q(last_live_paid_at__isnull=False)
-        & ~cancelled_after_last_payment
+        & not_cancelled
         & (Q(last_live_paid_at__gte=since) | Q(latest_status__in=ACTIVE_STATUSES))
     )
     entries = CommissionEntry.objects.filter(affiliate_id=affiliate_id).in_balance()
