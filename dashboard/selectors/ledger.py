@@ -187,7 +187,7 @@ def entry_csv_rows(entries: QuerySet[CommissionEntry]) -> Iterator[list[Any]]:
             "" if e.rate_bp is None else e.rate_bp,
             "" if e.base_amount is None else to_decimal_string(e.base_amount, base_currency),
             base_currency if e.base_amount is not None else "",
-            e.customer_id or "",
+            getattr(e, "customer_id", None) or "",  # annotated by entries_for
             _iso(e.approve_after),
             _iso(e.approved_at),
             _iso(e.paid_at),
@@ -201,11 +201,8 @@ def payouts_for(*, affiliate_id: int, state: str = "") -> QuerySet[Payout]:
     if state in PAYOUT_STATES:
         qs = qs.filter(state=state)
     items = PayoutItem.objects.select_related("entry").order_by("entry__created_at", "pk")
-    return (
-        qs.annotate(item_count=Count("items"))
-        .prefetch_related(Prefetch("items", queryset=items))
-        .order_by("-created_at", "-pk")
-    )
+    # No COUNT(items) annotation: its join would multiply the amounts payout_totals sums.
+    return qs.prefetch_related(Prefetch("items", queryset=items)).order_by("-created_at", "-pk")
 
 
 @dataclass

@@ -126,7 +126,7 @@ def _sum_subquery(qs: QuerySet[Any], expression: Any) -> Coalesce:
     return Coalesce(Subquery(summed, output_field=BigIntegerField()), Value(0))
 
 
-def annotated_referrals(*, affiliate_id: int, now: datetime) -> QuerySet[Referral]:
+def annotated_referrals(*, affiliate_id: int, now: datetime) -> QuerySet[Any]:
     """The affiliate's referrals with what the list shows and sorts by, one query:
     first_paid_at, last_live_paid_at, current_plan, status (+ status_rank), and the
     program-currency sort keys of revenue and commission."""
@@ -250,7 +250,7 @@ def _order(sort: str) -> list[str]:
 
 def filtered_referrals(
     *, affiliate_id: int, now: datetime, status: str = "", search: str = "", sort: str = ""
-) -> QuerySet[Referral]:
+) -> QuerySet[Any]:
     qs = annotated_referrals(affiliate_id=affiliate_id, now=now)
     if status in STATUSES:
         qs = qs.filter(status=status)
@@ -292,12 +292,12 @@ def money_by_referral(
         .annotate(total=Sum("amount"))
         .order_by()
     )
-    for row in entries:
-        referral_id = row["payment__referral_id"]
-        if row["source_type"] == CommissionEntry.SourceType.SIGNUP and referral_id is None:
-            referral_id = int(row["source_id"])
-        key = (referral_id, row["currency"])
-        per[key] = per.get(key, 0) + (row["total"] or 0)
+    for summed in entries:
+        referral_id = summed["payment__referral_id"]
+        if summed["source_type"] == CommissionEntry.SourceType.SIGNUP and referral_id is None:
+            referral_id = int(summed["source_id"])
+        key = (referral_id, summed["currency"])
+        per[key] = per.get(key, 0) + (summed["total"] or 0)
     for (referral_id, currency), total in sorted(per.items()):
         commission[referral_id].append((currency, total))
     return revenue, commission

@@ -278,7 +278,9 @@ def test_anonymous_visitors_go_to_login(client, customers):
     assert response.status_code == 302 and "login" in response["Location"]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     sort=st.one_of(st.text(max_size=30), st.sampled_from(["-revenue", "plan", "-", "--signup"])),
     status=st.text(max_size=20),
