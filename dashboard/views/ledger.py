@@ -46,7 +46,7 @@ REFERRAL_COLUMNS = [
     ("status", _("Status"), False),
     ("signup", _("Signed up"), False),
     ("first_payment", _("First payment"), False),
-    ("revenue", _("Lifetime revenue"), True),
+    ("revenue", _("Revenue"), True),
     ("commission", _("Commission"), True),
 ]
 
