@@ -87,10 +87,10 @@ def period_from_query(query: Any, *, today: date, affiliate_id: int | None = Non
         start = min(first_day(affiliate_id=affiliate_id) or today, today)
         return Period(days=(today - start).days + 1, start=start, end=today, key="all")
     if key == "custom":
-        start, end = _iso(query.get("from")), _iso(query.get("to"))
-        if start is None or end is None:
+        given_start, given_end = _iso(query.get("from")), _iso(query.get("to"))
+        if given_start is None or given_end is None:
             return _last(DEFAULT_PERIOD_DAYS, today)
-        end = min(end, today)
+        start, end = given_start, min(given_end, today)
         if start > end:
             start, end = end, start
         start = max(start, end - timedelta(days=MAX_CUSTOM_DAYS - 1))
