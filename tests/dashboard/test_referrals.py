@@ -332,3 +332,19 @@ def test_the_query_count_does_not_grow_with_the_customers(alice, alice_client):
     assert list_two == list_twenty
     assert detail_two == detail_twenty <= 11  # 3 session/user/affiliate + 8 (click included)
     assert list_twenty <= 8
+
+
+@pytest.mark.parametrize(
+    "key", ["signup", "customer", "plan", "status", "first_payment", "revenue", "commission"]
+)
+@pytest.mark.parametrize("direction", ["", "-"])
+def test_every_sortable_column_sorts(alice_client, customers, key, direction):
+    response = alice_client.get("/dashboard/referrals/", {"sort": f"{direction}{key}"})
+
+    assert response.status_code == 200
+    assert response.context["sort"] == f"{direction}{key}"
+    assert len(response.context["rows"]) == 6
+    if key == "status":
+        order = [row.status for row in response.context["rows"]]
+        # Paying first ascending (rank 0), signed up first descending.
+        assert order[0] == ("paying" if not direction else "signed_up")
