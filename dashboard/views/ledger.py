@@ -31,7 +31,8 @@ MAX_PARAM = 200  # characters kept of a free-text parameter
 
 
 def _param(request: HttpRequest, name: str) -> str:
-    return (request.GET.get(name) or "").strip()[:MAX_PARAM]
+    # NUL is dropped: PostgreSQL refuses it in a text parameter (an error, not a miss).
+    return (request.GET.get(name) or "").replace("\x00", "").strip()[:MAX_PARAM]
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:

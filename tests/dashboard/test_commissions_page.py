@@ -195,7 +195,6 @@ def test_an_entry_of_a_customer_links_to_the_drill_down(alice_client, ledger):
 )
 def test_junk_parameters_never_500(alice_client, ledger, state, kind, range_, from_, to, page):
     params = {"state": state, "kind": kind, "range": range_, "from": from_, "to": to, "page": page}
-    params = {k: v.replace("\x00", "") for k, v in params.items()}
 
     page_response = alice_client.get("/dashboard/commissions/", params)
     csv_response = alice_client.get("/dashboard/commissions.csv", params)

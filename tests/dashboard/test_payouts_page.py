@@ -147,7 +147,7 @@ def test_no_payouts_says_what_to_do(alice_client):
 )
 @given(state=st.text(max_size=20), page=st.text(max_size=10))
 def test_junk_parameters_never_500(alice_client, payouts, state, page):
-    params = {"state": state.replace("\x00", ""), "page": page.replace("\x00", "")}
+    params = {"state": state, "page": page}
 
     assert alice_client.get("/dashboard/payouts/", params).status_code == 200
     assert alice_client.get("/dashboard/payouts.csv", params).status_code == 200
