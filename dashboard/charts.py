@@ -28,9 +28,11 @@ and in the template::
 
 What the include draws: a title, a legend (with each series' total for the range), a y axis
 with round tick values (1-2-5 steps; money ticks are whole major units, shown with the
-`money` filter), x axis date labels (at most 12; every other one hidden below 600 px, so at
-most 6 on a phone), one `<title>` tooltip per point or bar, `role="img"` with an aria-label,
-and a `<details>` table with every figure as the fallback.
+`money` filter; the zero line is left unlabelled unless the axis goes below it), x axis
+date labels (at most 12; every other one hidden when the chart is narrower than 560 px, a
+container query, so a half-width card counts as narrow: at most 6 on a phone), one
+`<title>` tooltip per point or bar, `role="img"` with an aria-label, and a `<details>`
+table with every figure as the fallback.
 
 Long ranges are summed into buckets so the SVG stays small: up to 92 days one point a day,
 up to 732 days one per 7 days (counted from the first day), beyond that one per calendar
@@ -62,6 +64,7 @@ MAX_TICKS = 5  # y grid lines above zero, at most
 MAX_X_LABELS = 12
 DAILY_UP_TO = 92
 WEEKLY_UP_TO = 732
+DENSE_OVER = 31
 PALETTE = 4  # CSS classes chart-s0 … chart-s3 in _chart.html
 
 
@@ -285,6 +288,8 @@ def _chart(
         "series": drawn,
         "rows": rows,
         "empty": all(v == 0 for vals in summed for v in vals),
+        # Over a month of points: a line's dots show only under the pointer.
+        "dense": len(groups) > DENSE_OVER,
     }
 
 
