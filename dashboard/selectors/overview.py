@@ -299,10 +299,12 @@ def payout_forecast(*, affiliate: Affiliate, now: datetime) -> PayoutForecast:
     cutoff = approval_cutoff(before=run_at) if run_at else now
     account = payout_account(affiliate=affiliate)
     needs_method = account.method == PayoutAccount.Method.NONE
-    # The hold as the run would see it: a details-changed hold that ends before the run
-    # does not stop it.
-    hold = (
-        "" if needs_method else hold_reason(affiliate=affiliate, account=account, now=run_at or now)
+    # The hold as the run would see it (at run_at: a details-changed hold that ends before
+    # the run does not stop it). Without a method, asked about a bare manual account (which
+    # has no checks of its own), so a suspension still shows beside "choose a method".
+    checked = PayoutAccount(affiliate=affiliate, method=PayoutAccount.Method.MANUAL)
+    hold = hold_reason(
+        affiliate=affiliate, account=checked if needs_method else account, now=run_at or now
     )
     rows = (
         CommissionEntry.objects.for_affiliate(affiliate.pk)
