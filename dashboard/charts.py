@@ -35,7 +35,7 @@ container query, so a half-width card counts as narrow: at most 6 on a phone), o
 table with every figure as the fallback.
 
 Long ranges are summed into buckets so the SVG stays small: up to 92 days one point a day,
-up to 732 days one per 7 days (counted from the first day), beyond that one per calendar
+up to 732 days one per 7 days (counted back from the last day), beyond that one per calendar
 month. All series are per-day flows (clicks, signups, money earned), so summing is exact.
 
 Geometry: the plot is an SVG whose viewBox is `slots × SLOT` wide and `HEIGHT` high, drawn
@@ -134,10 +134,13 @@ def _buckets(days: list[date]) -> tuple[str, list[tuple[date, date, list[int]]]]
     if len(days) <= DAILY_UP_TO:
         return "day", [(d, d, [i]) for i, d in enumerate(days)]
     if len(days) <= WEEKLY_UP_TO:
-        return "week", [
-            (days[i], days[min(i + 6, len(days) - 1)], list(range(i, min(i + 7, len(days)))))
-            for i in range(0, len(days), 7)
-        ]
+        # Weeks counted back from the last day, so the latest bucket is a whole 7 days and
+        # a short one, if any, is the first.
+        weeks = []
+        for stop in range(len(days), 0, -7):
+            first = max(stop - 7, 0)
+            weeks.append((days[first], days[stop - 1], list(range(first, stop))))
+        return "week", weeks[::-1]
     months: list[tuple[date, date, list[int]]] = []
     for i, d in enumerate(days):
         if months and (months[-1][0].year, months[-1][0].month) == (d.year, d.month):

@@ -96,11 +96,12 @@ def test_x_labels_are_at_most_twelve_and_every_other_is_minor():
 
 
 def test_long_ranges_are_summed_into_weeks_then_months():
-    # 100 days → 15 weeks (14 full weeks + 2 days); the sum is kept exactly.
+    # 100 days → 15 weeks (2 days, then 14 full weeks ending on the last day); sums exact.
     weekly = charts.line_chart(days=_days(100), series=[charts.Series("C", [1] * 100)], title="C")
     assert weekly["bucket"] == "week"
     assert len(weekly["rows"]) == 15
-    assert [r["values"][0] for r in weekly["rows"]][-2:] == [7, 2]
+    assert [r["values"][0] for r in weekly["rows"]][:2] == [2, 7]
+    assert weekly["rows"][-1]["first"] == START + timedelta(days=93)  # days 93…99
     assert weekly["series"][0]["total"] == 100
 
     # 800 days from 1 Nov 2026 → Nov 2026 … Jan 2029: 27 calendar months (the last partial).
@@ -146,3 +147,18 @@ def test_an_empty_range_says_so():
 
     assert chart["empty"]
     assert "Nothing in this period yet." in html
+
+
+def test_the_zero_line_is_unlabelled_unless_the_axis_goes_below_it():
+    positive = charts.line_chart(days=_days(2), series=[charts.Series("C", [3, 4])], title="C")
+    negative = charts.bar_chart(
+        days=_days(2), series=[charts.Series("E", [300, -200])], title="E", money_currency="USD"
+    )
+
+    plain = render_to_string("dashboard/_chart.html", {"chart": positive})
+    signed = render_to_string("dashboard/_chart.html", {"chart": negative})
+
+    # 0…5 by 1 (4 / 5 ticks → step 1): labels 1…5, no "0"
+    assert plain.count('class="chart-y"') == len(positive["ticks"]) - 1
+    assert ">0</span>" not in plain
+    assert ">USD 0.00</span>" in signed
