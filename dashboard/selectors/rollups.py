@@ -37,14 +37,12 @@ def period_totals(*, period: Period, affiliate_id: int | None = None) -> dict[st
 
 
 def daily_series(*, period: Period, affiliate_id: int) -> list[dict[str, Any]]:
-    """One row per day of the period, oldest first, days without a rollup as zeros."""
+    """One row per day of the period, oldest first, with every TOTAL_FIELDS figure; days
+    without a rollup as zeros. One query."""
     rows = {
-        row["day"]: row
-        for row in _daily_stats(period, affiliate_id).values(
-            "day", "clicks", "signups", "commission"
-        )
+        row["day"]: row for row in _daily_stats(period, affiliate_id).values("day", *TOTAL_FIELDS)
     }
-    empty = {"clicks": 0, "signups": 0, "commission": 0}
+    empty = dict.fromkeys(TOTAL_FIELDS, 0)
     return [{**empty, **rows.get(day, {}), "day": day} for day in period.each_day()]
 
 

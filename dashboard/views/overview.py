@@ -1,5 +1,9 @@
 """The affiliate's overview page. Reads only (dashboard writes to nothing); every figure comes
-from dashboard.selectors (rollups and the ledger)."""
+from dashboard.selectors (rollups and the ledger).
+
+An applicant (or a rejected applicant) sees what state the application is in instead of
+zeros and links that do not earn yet; a suspended affiliate sees the figures under a notice
+that its links earn nothing and payouts are held."""
 
 from __future__ import annotations
 
@@ -8,56 +12,97 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from affiliates.access import affiliate_required
-from dashboard import selectors
-from dashboard.selectors import PERIOD_CHOICES
+from affiliates.models import Affiliate
+from dashboard import charts, selectors
+from dashboard.selectors import PERIOD_CHOICES, Period
+from dashboard.selectors import overview as reads
 from dashboard.views.common import request_period
 
-CHART_HEIGHT = 80  # px of the tallest bar in the daily clicks chart
+
+def _charts(
+    period: Period, series: list[dict[str, Any]], earnings: list[reads.Earnings]
+) -> list[dict[str, Any]]:
+    days = period.each_day()
+    out = [
+        charts.line_chart(
+            title=_("Clicks"),
+            days=days,
+            series=[
+                charts.Series(_("Clicks"), [row["clicks"] for row in series]),
+                charts.Series(_("Unique clicks"), [row["unique_clicks"] for row in series]),
+            ],
+            chart_id="clicks",
+        ),
+        charts.bar_chart(
+            title=_("Signups and upgrades"),
+            days=days,
+            series=[
+                charts.Series(_("Signups"), [row["signups"] for row in series]),
+                charts.Series(_("Upgrades"), [row["first_payments"] for row in series]),
+            ],
+            chart_id="conversions",
+        ),
+    ]
+    # One earnings chart per currency (no sum across currencies); the program currency's
+    # zeros when nothing was earned yet, so the chart is always there.
+    for item in earnings or [reads.Earnings(settings.PROGRAM_CURRENCY, daily=[0] * len(days))]:
+        out.append(
+            charts.bar_chart(
+                title=_("Earnings (%(currency)s)") % {"currency": item.currency},
+                days=days,
+                series=[charts.Series(_("Earned"), item.daily)],
+                money_currency=item.currency,
+                chart_id=f"earnings-{item.currency.lower()}",
+            )
+        )
+    return out
 
 
-def _bars(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Bar heights in whole pixels, scaled to the busiest day (integers only)."""
-    top = max((row["clicks"] for row in series), default=0)
-    bars = []
-    for i, row in enumerate(series):
-        height = row["clicks"] * CHART_HEIGHT // top if top else 0
-        bars.append({**row, "x": i, "y": CHART_HEIGHT - height, "height": height})
-    return bars
+def _applicant(request: HttpRequest, affiliate: Affiliate) -> HttpResponse:
+    return render(request, "dashboard/applicant.html", {"affiliate": affiliate})
 
 
 @affiliate_required
 def home(request: HttpRequest) -> HttpResponse:
     affiliate = request.affiliate
-    name = affiliate.username
-    site = settings.SITE_URL
-    share_links = [
-        (f"{site}/{name}", "Your home page link"),
-        (f"{site}/pricing/{name}", "Any page of the site: add your username at the end"),
-        (f"{site}/blog/some-post/{name}", "A blog post"),
-        (f"{site}/pricing?ref={name}", "Or as a ?ref= parameter"),
-    ]
+    if affiliate.status in (Affiliate.Status.APPLIED, Affiliate.Status.REJECTED):
+        return _applicant(request, affiliate)
+    now = timezone.now()
     period = request_period(request)
     series = selectors.daily_series(period=period, affiliate_id=affiliate.pk)
+    totals = {f: sum(row[f] for row in series) for f in selectors.TOTAL_FIELDS}
+    earnings = reads.period_earnings(period=period, affiliate_id=affiliate.pk)
+    program = settings.PROGRAM_CURRENCY
+    single = all(e.currency == program for e in earnings)
+    # One currency: the ledger's own sum. Several: the rollups' sum, which is the same
+    # ledger rows converted at each payment's recorded rate (commissions/rollups.py), with
+    # the per-currency ledger figures beside it.
+    earned = sum(e.total for e in earnings) if single else totals["commission"]
     return render(
         request,
         "dashboard/home.html",
         {
             "affiliate": affiliate,
-            "aliases": affiliate.usernames.exclude(name=name).order_by("created_at"),
+            "aliases": affiliate.usernames.exclude(name=affiliate.username).order_by("created_at"),
             "coupons": affiliate.coupons.filter(is_active=True).order_by("code"),
-            "share_links": share_links,
             "period": period,
             "period_choices": PERIOD_CHOICES,
-            "currency": settings.PROGRAM_CURRENCY,
-            "totals": selectors.period_totals(period=period, affiliate_id=affiliate.pk),
-            "days": list(reversed(series)),
-            "bars": _bars(series),
-            "chart_height": CHART_HEIGHT,
+            "totals": totals,
+            "totals_currency": program,
+            "earned": earned,
+            "converted": not single,
+            "home_link": f"{settings.SITE_URL}/{affiliate.username}",
+            "earnings": earnings,
+            "charts": _charts(period, series, earnings),
+            "balances": selectors.balances(affiliate_id=affiliate.pk),
+            "plan": reads.plan_summary(affiliate=affiliate, now=now),
+            "payout": reads.payout_forecast(affiliate=affiliate, now=now),
             "top_paths": selectors.top_paths(period=period, affiliate_id=affiliate.pk),
             "top_referrers": selectors.top_referrers(period=period, affiliate_id=affiliate.pk),
-            "balances": selectors.balances(affiliate_id=affiliate.pk),
             "entries": selectors.latest_entries(affiliate_id=affiliate.pk),
         },
     )
