@@ -244,6 +244,10 @@ class AffiliateRow:
         eligible, kept = (self.retention or {}).get(months, (0, 0))
         return percent_text(kept, eligible)
 
+    @property
+    def retention_cells(self) -> list[str]:
+        return [self.retained(months) for months in RETENTION_DAYS]
+
     def __getitem__(self, key: str) -> Any:
         # Lets the existing `top_affiliates` readers (row["revenue"]) keep working.
         return getattr(self, key)
@@ -286,7 +290,8 @@ def affiliate_rows(*, period: Period, today: date) -> list[AffiliateRow]:
         .annotate(**{f: Sum(f) for f in TOTAL_FIELDS})
         .order_by()
     )
-    for row in period_rows:
+    for found in period_rows:
+        row: dict[str, Any] = dict(found)
         entry = AffiliateRow(affiliate_id=row["affiliate_id"], username=row["affiliate__username"])
         for f in TOTAL_FIELDS:
             setattr(entry, f, row[f] or 0)
@@ -297,14 +302,14 @@ def affiliate_rows(*, period: Period, today: date) -> list[AffiliateRow]:
         .order_by()
     )
     retention = _retention(today=today)
-    for row in lifetime:
-        if row["affiliate_id"] not in rows and row["affiliate_id"] not in retention:
+    for life in lifetime:
+        if life["affiliate_id"] not in rows and life["affiliate_id"] not in retention:
             continue
         entry = rows.setdefault(
-            row["affiliate_id"],
-            AffiliateRow(affiliate_id=row["affiliate_id"], username=row["affiliate__username"]),
+            life["affiliate_id"],
+            AffiliateRow(affiliate_id=life["affiliate_id"], username=life["affiliate__username"]),
         )
-        entry.lifetime_revenue = row["revenue"] or 0
+        entry.lifetime_revenue = life["revenue"] or 0
     for affiliate_id, count in _paying_customers(period).items():
         if affiliate_id in rows:
             rows[affiliate_id].paying_customers = count
