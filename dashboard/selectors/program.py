@@ -28,7 +28,7 @@ from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
-from django.db.models import CharField, Count, F, Max, Min, Q, Sum
+from django.db.models import CharField, Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
 from affiliates.models import Affiliate
@@ -83,16 +83,21 @@ def _bounds(period: Period) -> tuple[datetime, datetime]:
 # --- the tiles ------------------------------------------------------------------------------
 
 
+def _kept_payments() -> QuerySet[Payment]:
+    """Referred customers' payments that still stand: not refunded in full and not lost to a
+    chargeback (a loss is booked as a full refund, except while the payment waits for its
+    exchange rate, hence both conditions)."""
+    return Payment.objects.filter(
+        referral__affiliate__isnull=False, amount__gt=F("refunded_amount")
+    ).exclude(dispute_state=Payment.DisputeState.LOST)
+
+
 def _paying_customers(period: Period) -> dict[int, int]:
     """{affiliate id: referred customers with a payment in the period, not refunded in full}."""
     start, end = _bounds(period)
     rows = (
-        Payment.objects.filter(
-            paid_at__gte=start,
-            paid_at__lt=end,
-            referral__affiliate__isnull=False,
-            amount__gt=F("refunded_amount"),
-        )
+        _kept_payments()
+        .filter(paid_at__gte=start, paid_at__lt=end)
         .values("referral__affiliate_id")
         .annotate(n=Count("referral_id", distinct=True))
         .order_by()
@@ -258,7 +263,7 @@ def _retention(*, today: date) -> dict[int, dict[int, tuple[int, int]]]:
     key 0 as (customers, customers). One query: each referred customer's first and last
     payment not refunded in full (see RETENTION_DAYS)."""
     rows = (
-        Payment.objects.filter(referral__affiliate__isnull=False, amount__gt=F("refunded_amount"))
+        _kept_payments()
         .values("referral_id", "referral__affiliate_id")
         .annotate(first=Min("paid_at"), last=Max("paid_at"))
         .order_by()

@@ -27,8 +27,11 @@ from django.contrib.auth.models import Group
 
 from affiliates.models import Affiliate
 from affiliates.roles import PROGRAM_MANAGER
+from commissions.models import CommissionEntry as E
 from commissions.rollups import refresh_daily_money
-from commissions.services import approve_due_commissions, record_refund
+from commissions.services import approve_due_commissions, record_dispute, record_refund
+from dashboard.selectors.period import Period
+from dashboard.selectors.program import commission_states
 from payouts.models import Payout
 from payouts.services.outcomes import mark_payout_paid
 from payouts.services.runs import run_payouts
@@ -36,6 +39,7 @@ from tests.commissions.conftest import pay
 from tests.dashboard.conftest import daily
 from tests.factories import (
     AffiliateFactory,
+    CommissionEntryFactory,
     PayoutAccountFactory,
     PlanFactory,
     ReferralFactory,
@@ -271,3 +275,55 @@ def test_the_csv_exports_carry_the_same_figures_and_totals(program, manager_clie
     assert commissions[1:] == [["USD", "75.00", "30.00", "0.00", "30.00", "135.00"]]
     # 1 payout of $75.00 paid; $60.00 owed
     assert payouts[1:] == [["USD", "1", "75.00", "60.00"]]
+
+
+def test_commission_states_follow_the_rollup_day_rule_for_bounties_and_adjustments():
+
+    affiliate = AffiliateFactory()
+    # A signup on 1 Oct whose $0.25 bounty was written on 2 Nov: it belongs to 1 Oct.
+    signup = ReferralFactory(affiliate=affiliate, created_at=at(10, 1))
+    CommissionEntryFactory(
+        affiliate=affiliate,
+        kind=E.Kind.SIGNUP,
+        source_type=E.SourceType.SIGNUP,
+        source_id=str(signup.pk),
+        amount=25,
+        created_at=NOW,
+    )
+    # An adjustment of $5.00 written on 20 Oct (approved), one of €3.00 on 2 Nov, and a
+    # declined one that counts nowhere.
+    CommissionEntryFactory(
+        affiliate=affiliate, amount=500, created_at=at(10, 20), state=E.State.APPROVED
+    )
+    CommissionEntryFactory(affiliate=affiliate, amount=300, currency="EUR", created_at=NOW)
+    CommissionEntryFactory(affiliate=affiliate, amount=999, created_at=NOW, state="declined")
+    october = Period(days=31, start=at(10, 1).date(), end=at(10, 31).date(), key="custom")
+    november = Period(days=2, start=at(11, 1).date(), end=at(11, 2).date(), key="custom")
+
+    # October: the bounty (pending 25) and the adjustment (approved 500), in USD.
+    assert commission_states(period=october) == {
+        "USD": {"pending": 25, "approved": 500, "in_payout": 0, "paid": 0}
+    }
+    # November: only the EUR adjustment (pending 300).
+    assert commission_states(period=november) == {
+        "EUR": {"pending": 300, "approved": 0, "in_payout": 0, "paid": 0}
+    }
+
+
+def test_a_customer_lost_to_a_chargeback_is_not_a_paying_customer(program, manager_client):
+    # c3 (20 Oct, $200, $50 refunded) is lost to a chargeback: the 30-day paying customers
+    # drop from c1 and c3 to c1 alone.
+    record_dispute(
+        provider="api",
+        external_id="dp-c3",
+        payment_ref="c3-oct",
+        amount=20_000,
+        currency="USD",
+        status="lost",
+        at=NOW,
+        now=NOW,
+    )
+
+    page = _get(manager_client, "/dashboard/program/", range="30")
+
+    assert _tile(page.content.decode(), "paying-customers") == "1"
