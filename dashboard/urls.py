@@ -17,7 +17,7 @@ urlpatterns = [
     path("dashboard/program/", program.program, name="dashboard-program"),
     path(
         "dashboard/program/<slug:table>.csv",
-        pending.not_built,
+        program.program_csv,
         name="dashboard-program-csv",
     ),
 ]

@@ -1,5 +1,7 @@
 """The staff's program dashboard at /dashboard/program/: who may see it and its figures."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -57,7 +59,8 @@ def test_program_totals_sum_every_affiliate_over_the_period(support_client, days
     response = support_client.get("/dashboard/program/")
 
     # clicks 10 + 30 = 40, signups 3, first payments 2, revenue 30000 cents = USD 300.00,
-    # commission 6000 cents = USD 60.00; ROI 30000 / 6000 = 5.0.
+    # commission 6000 cents = USD 60.00; ROI (30000 − 6000) / 6000 = 400.0 %;
+    # cost per new paying customer 6000 / 2 = USD 30.00; EPC 6000 / 40 = 150 cents.
     assert response.context["totals"] == {
         "clicks": 40,
         "unique_clicks": 0,
@@ -69,15 +72,28 @@ def test_program_totals_sum_every_affiliate_over_the_period(support_client, days
     html = response.content.decode()
     assert '<dd id="total-revenue">USD 300.00</dd>' in html
     assert '<dd id="total-commission">USD 60.00</dd>' in html
-    assert '<dd id="total-roi" title="revenue / commission">5.0</dd>' in html
+    assert re.search(r'<dd id="total-roi" class="pct"[^>]*>400.0</dd>', html)
+    assert '<dd id="total-cac" title="commission / new paying customers">USD 30.00</dd>' in html
+    assert '<dd id="total-epc" title="commission / clicks">USD 1.50</dd>' in html
 
 
-def test_roi_is_a_dash_when_no_commission_was_earned(support_client, days_ago):
-    daily(AffiliateFactory(), days_ago(0), clicks=3, revenue=1_000)
+def test_roi_below_zero_when_commission_exceeds_revenue(support_client, days_ago):
+    # (1000 − 4000) / 4000 = −75.0 %
+    daily(AffiliateFactory(), days_ago(0), clicks=3, revenue=1_000, commission=4_000)
 
-    response = support_client.get("/dashboard/program/", {"days": "7"})
+    html = support_client.get("/dashboard/program/").content.decode()
 
-    assert '<dd id="total-roi" title="revenue / commission">—</dd>' in response.content.decode()
+    assert re.search(r'<dd id="total-roi" class="pct"[^>]*>-75.0</dd>', html)
+
+
+def test_roi_and_per_customer_figures_are_a_dash_without_a_denominator(support_client, days_ago):
+    daily(AffiliateFactory(), days_ago(0), clicks=0, revenue=1_000)
+
+    html = support_client.get("/dashboard/program/", {"range": "7"}).content.decode()
+
+    assert re.search(r'<dd id="total-roi" class=""[^>]*>—</dd>', html)
+    assert re.search(r'<dd id="total-cac"[^>]*>—</dd>', html)
+    assert re.search(r'<dd id="total-epc"[^>]*>—</dd>', html)
 
 
 def test_top_affiliates_are_ranked_by_revenue_and_capped_at_ten(support_client, days_ago):
@@ -89,19 +105,43 @@ def test_top_affiliates_are_ranked_by_revenue_and_capped_at_ten(support_client, 
     daily(Affiliate.objects.get(username="aff-01"), days_ago(80), revenue=5_000)
 
     top_30 = support_client.get("/dashboard/program/").context["top_affiliates"]
-    top_90 = support_client.get("/dashboard/program/", {"days": "90"}).context["top_affiliates"]
+    top_90 = support_client.get("/dashboard/program/", {"range": "90"}).context["top_affiliates"]
 
-    assert [r["affiliate__username"] for r in top_30] == [f"aff-{n:02d}" for n in range(12, 2, -1)]
-    assert top_30[0] == {
-        "affiliate_id": top_30[0]["affiliate_id"],
-        "affiliate__username": "aff-12",
-        "clicks": 12,
-        "signups": 1,
-        "revenue": 1_200,
-        "commission": 120,
-    }
+    assert [r.username for r in top_30] == [f"aff-{n:02d}" for n in range(12, 2, -1)]
+    assert (top_30[0].clicks, top_30[0].signups, top_30[0].revenue, top_30[0].commission) == (
+        12,
+        1,
+        1_200,
+        120,
+    )
     # 90 days: aff-01 has 100 + 5000 = 5100 and leads.
-    assert top_90[0]["affiliate__username"] == "aff-01" and top_90[0]["revenue"] == 5_100
+    assert top_90[0].username == "aff-01" and top_90[0]["revenue"] == 5_100
+
+
+def test_top_affiliates_by_clicks_and_by_conversion(support_client, days_ago):
+    # many: 500 clicks (400 unique), 8 signups → 2.0 %; sharp: 40 unique, 6 signups → 15.0 %;
+    # lucky: 1 signup from 2 unique clicks (50 %) but under the 20-unique-click minimum.
+    many, sharp, lucky = (AffiliateFactory(username=n) for n in ("many", "sharp", "lucky"))
+    daily(many, days_ago(1), clicks=500, unique_clicks=400, signups=8)
+    daily(sharp, days_ago(1), clicks=45, unique_clicks=40, signups=6)
+    daily(lucky, days_ago(1), clicks=2, unique_clicks=2, signups=1)
+
+    context = support_client.get("/dashboard/program/").context
+
+    assert [r.username for r in context["top_by_clicks"]] == ["many", "sharp", "lucky"]
+    assert [(r.username, r.conversion) for r in context["top_by_conversion"]] == [
+        ("sharp", "15.0"),
+        ("many", "2.0"),
+    ]
+
+
+def test_top_affiliate_names_link_to_their_admin_page(support_client, days_ago):
+    alice = AffiliateFactory(username="alice")
+    daily(alice, days_ago(0), clicks=1, revenue=100)
+
+    html = support_client.get("/dashboard/program/").content.decode()
+
+    assert f'<a href="/admin/affiliates/affiliate/{alice.pk}/change/">alice</a>' in html
 
 
 def test_top_paths_and_referrers_span_every_affiliate(support_client, days_ago):
@@ -124,24 +164,22 @@ def test_top_paths_and_referrers_span_every_affiliate(support_client, days_ago):
     ]
 
 
-def test_affiliates_are_counted_by_status_zeros_included(support_client):
+def test_applications_waiting_are_counted_and_linked_to_the_filtered_admin_list(support_client):
     AffiliateFactory.create_batch(2)
-    AffiliateFactory(status=Affiliate.Status.APPLIED)
+    AffiliateFactory.create_batch(3, status=Affiliate.Status.APPLIED)
 
     response = support_client.get("/dashboard/program/")
 
-    assert response.context["status_counts"] == [
-        ("Applied", 1),
-        ("Approved", 2),
-        ("Rejected", 0),
-        ("Suspended", 0),
-    ]
+    assert response.context["applications_waiting"] == 3
+    html = response.content.decode()
+    assert '<strong id="applications-count">3</strong>' in html
+    assert 'href="/admin/affiliates/affiliate/?status__exact=applied"' in html
 
 
 def test_the_program_page_costs_the_same_queries_whatever_the_data(support_client, days_ago):
     def count() -> int:
         with CaptureQueriesContext(connection) as captured:
-            assert support_client.get("/dashboard/program/", {"days": "90"}).status_code == 200
+            assert support_client.get("/dashboard/program/", {"range": "90"}).status_code == 200
         return len(captured)
 
     daily(AffiliateFactory(), days_ago(0), clicks=1, revenue=100, commission=10)
