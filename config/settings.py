@@ -489,16 +489,10 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
-# --- Creatives (issue 11): banners and logos admins upload for affiliates to embed.
-# Uploaded files live under MEDIA_ROOT and are served at MEDIA_URL by
-# tracking.creative_views (only files a Creative row names, cached for a year: names are
-# random and never reused). Behind nginx, MEDIA_URL/creatives/ may be served from
-# MEDIA_ROOT/creatives/ directly (see tracking.creative_views).
+# --- Creatives (issue 11): uploads under MEDIA_ROOT, served at MEDIA_URL by
+# tracking.creative_views (nginx may serve MEDIA_ROOT/creatives/ instead; its docstring).
+# Size is checked by the model's validator; behind nginx set client_max_body_size too.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "/media/"
 CREATIVE_MAX_BYTES = env.int("CREATIVE_MAX_BYTES", default=2 * 1024 * 1024)
 CREATIVE_MAX_SIDE = env.int("CREATIVE_MAX_SIDE", default=4000)  # pixels, width or height
-# The upload's size is checked by the model's validator (Django streams a file above
-# FILE_UPLOAD_MAX_MEMORY_SIZE to a temporary file first); behind nginx also set
-# client_max_body_size a little above CREATIVE_MAX_BYTES.
-FILE_UPLOAD_PERMISSIONS = 0o644

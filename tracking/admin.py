@@ -54,4 +54,5 @@ class AffiliateAdmin(BaseAffiliateAdmin):
     def earnings_30d(self, obj: Affiliate) -> str:
         return format_money(obj._earnings_30d, settings.PROGRAM_CURRENCY)
 
+
 from tracking import admin_creatives  # noqa: E402, F401  (registers CreativeAdmin)

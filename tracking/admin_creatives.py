@@ -17,7 +17,16 @@ class CreativeAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name", "alt_text", "target_path"]
     readonly_fields = ["preview", "size", "created_at"]
-    fields = ["name", "image", "preview", "size", "alt_text", "target_path", "is_active", "created_at"]
+    fields = [
+        "name",
+        "image",
+        "preview",
+        "size",
+        "alt_text",
+        "target_path",
+        "is_active",
+        "created_at",
+    ]
     ordering = ["-created_at"]
 
     @admin.display(description="Image")
@@ -31,7 +40,9 @@ class CreativeAdmin(admin.ModelAdmin):
         if not obj.pk:
             return "—"
         return format_html(
-            '<img src="{}" alt="{}" style="max-width:100%;height:auto">', obj.image.url, obj.alt_text
+            '<img src="{}" alt="{}" style="max-width:100%;height:auto">',
+            obj.image.url,
+            obj.alt_text,
         )
 
     @admin.display(description="Size (px)")

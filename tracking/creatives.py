@@ -84,8 +84,10 @@ def validate_creative_image(file: Any) -> None:
 
 def validate_site_path(value: str) -> None:
     """A path on the marketing site: '/', '/pricing/', '/blog/post/?plan=pro'."""
-    if not value.startswith("/") or value.startswith("//") or not is_site_url(
-        settings.SITE_URL + value
+    if (
+        not value.startswith("/")
+        or value.startswith("//")
+        or not is_site_url(settings.SITE_URL + value)
     ):
         raise ValidationError(
             _("Enter a path of the site starting with /, such as /pricing/."), code="path"

@@ -18,9 +18,7 @@ def link_performance(*, period: Period, affiliate_id: int) -> dict[str, list[dic
     period, LINKS_TOP_LIMIT rows each (two aggregate queries)."""
     return {
         "paths": top_paths(period=period, affiliate_id=affiliate_id, limit=LINKS_TOP_LIMIT),
-        "referrers": top_referrers(
-            period=period, affiliate_id=affiliate_id, limit=LINKS_TOP_LIMIT
-        ),
+        "referrers": top_referrers(period=period, affiliate_id=affiliate_id, limit=LINKS_TOP_LIMIT),
     }
 
 

@@ -64,7 +64,9 @@ class LinkForm(forms.Form):
             self.link = build_affiliate_link(affiliate=self.affiliate, url=_with_scheme(raw))
         except ServiceError as exc:
             raise forms.ValidationError(
-                _("This is not a page of our site. Use an address on %(hosts)s, such as %(example)s."),
+                _(
+                    "This is not a page of our site. Use an address on %(hosts)s, such as %(example)s."
+                ),
                 code="off_site",
                 params={
                     "hosts": ", ".join(settings.SITE_HOSTS),
@@ -161,6 +163,4 @@ def creatives(request: HttpRequest) -> HttpResponse:
     if affiliate.status != Affiliate.Status.APPROVED:
         return _not_shareable(request, affiliate, "creatives")
     embeds = [embed(c, affiliate) for c in selectors.active_creatives()]
-    return render(
-        request, "dashboard/creatives.html", {"affiliate": affiliate, "embeds": embeds}
-    )
+    return render(request, "dashboard/creatives.html", {"affiliate": affiliate, "embeds": embeds})

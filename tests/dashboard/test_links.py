@@ -5,7 +5,6 @@ import re
 from html import unescape
 
 import pytest
-from django.test import override_settings
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -39,7 +38,10 @@ def alice_client(client):
 
 
 def _copies(body: str) -> list[str]:
-    return [unescape(v) for v in re.findall(r'<button type="button" class="copy" data-copy="([^"]*)"', body)]
+    return [
+        unescape(v)
+        for v in re.findall(r'<button type="button" class="copy" data-copy="([^"]*)"', body)
+    ]
 
 
 def test_a_page_of_the_site_gives_the_path_and_ref_links_with_copy_buttons(alice_client):
@@ -52,7 +54,10 @@ def test_a_page_of_the_site_gives_the_path_and_ref_links_with_copy_buttons(alice
     snippet = f'<a href="{path_link}" rel="sponsored noopener">{path_link}</a>'
     assert _copies(body) == [path_link, ref_link, snippet]
     # The snippet is shown as text (escaped), not rendered as a link.
-    assert '&lt;a href="https://example.com/blog/post/alice?plan=pro" rel="sponsored' in body.replace("&quot;", '"')
+    assert (
+        '&lt;a href="https://example.com/blog/post/alice?plan=pro" rel="sponsored'
+        in body.replace("&quot;", '"')
+    )
 
 
 def test_without_a_url_the_home_page_link_is_shown(alice_client):
@@ -124,7 +129,9 @@ def test_a_url_longer_than_the_limit_is_a_form_error(alice_client):
 
 
 @given(url=st.text(max_size=300))
-@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_no_input_breaks_the_page_and_an_off_site_url_never_gives_a_link(alice_client, url):
     response = alice_client.get(URL, {"url": url})
 
@@ -137,7 +144,9 @@ def test_no_input_breaks_the_page_and_an_off_site_url_never_gives_a_link(alice_c
 
 
 @given(host=st.from_regex(r"[a-z0-9.-]{1,30}", fullmatch=True), path=st.text(max_size=40))
-@hsettings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_an_other_host_never_gives_a_link(alice_client, host, path):
     if host in ("example.com", "www.example.com"):
         return
@@ -148,9 +157,7 @@ def test_an_other_host_never_gives_a_link(alice_client, host, path):
     assert _copies(response.content.decode()) == []
 
 
-def test_top_landing_pages_and_referrers_over_the_period_with_links_to_make(
-    alice_client, days_ago
-):
+def test_top_landing_pages_and_referrers_over_the_period_with_links_to_make(alice_client, days_ago):
     alice = alice_client.affiliate
     path_stat(alice, days_ago(1), "/pricing/", clicks=7, unique_clicks=5, signups=1)
     path_stat(alice, days_ago(3), "/pricing/", clicks=3, unique_clicks=3)
@@ -166,12 +173,15 @@ def test_top_landing_pages_and_referrers_over_the_period_with_links_to_make(
 
     paths = body.split('id="top-paths"', 1)[1].split("</table>", 1)[0]
     # /pricing/: 7 + 3 = 10 clicks, 5 + 3 = 8 unique, 1 signup; /blog/post/: 4.
-    assert re.search(r"/pricing/</code></a></td><td class=\"num\">10</td><td class=\"num\">8</td><td class=\"num\">1</td>", paths)
+    assert re.search(
+        r"/pricing/</code></a></td><td class=\"num\">10</td><td class=\"num\">8</td><td class=\"num\">1</td>",
+        paths,
+    )
     assert paths.index("/pricing/") < paths.index("/blog/post/")
     assert 'href="?url=/pricing/"' in paths
     assert "/old/" not in paths and "secret-bob-page" not in body
     referrers = body.split('id="top-referrers"', 1)[1].split("</table>", 1)[0]
-    assert "news.example.net</code></td><td class=\"num\">6</td>" in referrers
+    assert 'news.example.net</code></td><td class="num">6</td>' in referrers
     assert "direct (no referring site)" in referrers
     assert "bob-only" not in body
 
@@ -188,7 +198,9 @@ def test_the_period_picker_changes_the_counts(alice_client, days_ago):
     assert '<td class="num">12</td>' in last_90  # 7 + 5
 
 
-def test_the_query_count_does_not_grow_with_the_rows(alice_client, days_ago, django_assert_num_queries):
+def test_the_query_count_does_not_grow_with_the_rows(
+    alice_client, days_ago, django_assert_num_queries
+):
     alice = alice_client.affiliate
     for i in range(2):
         path_stat(alice, days_ago(1), f"/p{i}/", clicks=1)
