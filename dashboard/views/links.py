@@ -110,10 +110,7 @@ def links(request: HttpRequest) -> HttpResponse:
     affiliate = request.affiliate
     if affiliate.status != Affiliate.Status.APPROVED:
         return _not_shareable(request, affiliate, "links")
-    form = LinkForm(
-        {"url": request.GET.get("url", "")} if "url" in request.GET else {"url": ""},
-        affiliate=affiliate,
-    )
+    form = LinkForm({"url": request.GET.get("url", "")}, affiliate=affiliate)
     link = form.link if form.is_valid() else None
     period = request_period(request)
     return render(

@@ -187,3 +187,13 @@ def test_only_files_named_by_a_creative_are_served(client, settings, tmp_path):
     assert client.post(creative.image.url).status_code == 405
     creative.delete()
     assert client.get(creative.image.url).status_code == 404
+
+
+def test_support_reads_the_creatives_without_an_add_button(client):
+    make_creative(name="Square logo")
+    support = staff_client(client, SUPPORT, "support@example.com")
+
+    body = support.get("/admin/tracking/creative/").content.decode()
+
+    assert "Square logo" in body
+    assert ADD not in body
