@@ -488,3 +488,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Creatives (issue 11): uploads under MEDIA_ROOT, served at MEDIA_URL by
+# tracking.creative_views (nginx may serve MEDIA_ROOT/creatives/ instead; its docstring).
+# Size is checked by the model's validator; behind nginx set client_max_body_size too.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "/media/"
+CREATIVE_MAX_BYTES = env.int("CREATIVE_MAX_BYTES", default=2 * 1024 * 1024)
+CREATIVE_MAX_SIDE = env.int("CREATIVE_MAX_SIDE", default=4000)  # pixels, width or height

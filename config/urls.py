@@ -34,6 +34,7 @@ urlpatterns = [
         {"path": "favicon.ico", "document_root": settings.BASE_DIR / "static"},
         name="favicon",
     ),
+    path("", include("tracking.creative_urls")),  # /media/<creative file>
     path("healthz/live", health.live, name="healthz-live"),
     path("healthz/ready", health.ready, name="healthz-ready"),
     path("admin/", admin.site.urls),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import ledger, overview, pending, program
+from dashboard.views import ledger, links, overview, pending, program
 
 # Route names are the contract between pages (navigation, links, tests).
 urlpatterns = [
@@ -12,8 +12,8 @@ urlpatterns = [
     path("dashboard/commissions.csv", ledger.commissions_csv, name="dashboard-commissions-csv"),
     path("dashboard/payouts/", ledger.payouts, name="dashboard-payouts"),
     path("dashboard/payouts.csv", ledger.payouts_csv, name="dashboard-payouts-csv"),
-    path("dashboard/links/", pending.not_built, name="dashboard-links"),
-    path("dashboard/creatives/", pending.not_built, name="dashboard-creatives"),
+    path("dashboard/links/", links.links, name="dashboard-links"),
+    path("dashboard/creatives/", links.creatives, name="dashboard-creatives"),
     path("dashboard/program/", program.program, name="dashboard-program"),
     path(
         "dashboard/program/<slug:table>.csv",

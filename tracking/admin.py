@@ -53,3 +53,6 @@ class AffiliateAdmin(BaseAffiliateAdmin):
     @admin.display(description="Earned (30 d)", ordering="_earnings_30d")
     def earnings_30d(self, obj: Affiliate) -> str:
         return format_money(obj._earnings_30d, settings.PROGRAM_CURRENCY)
+
+
+from tracking import admin_creatives  # noqa: E402, F401  (registers CreativeAdmin)

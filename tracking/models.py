@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from affiliates.models import Affiliate, Coupon
+from tracking.creatives import creative_upload_to, validate_creative_image, validate_site_path
 
 
 class Referral(models.Model):
@@ -192,3 +193,39 @@ class DailyStatMoneyDue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.affiliate_id} {self.day} due"
+
+
+class Creative(models.Model):
+    """A banner or logo an admin uploads for affiliates to embed (dashboard "Creatives"):
+    each affiliate copies a snippet that links it to `target_path` with its own username.
+    Width and height are read from the image on save (ImageField's width/height fields)."""
+
+    name = models.CharField(max_length=100)
+    image = models.ImageField(
+        upload_to=creative_upload_to,
+        width_field="width",
+        height_field="height",
+        validators=[validate_creative_image],
+        help_text="PNG, JPEG, GIF or WebP. SVG is not accepted (it can carry script).",
+    )
+    width = models.PositiveIntegerField(editable=False, default=0)
+    height = models.PositiveIntegerField(editable=False, default=0)
+    alt_text = models.CharField(
+        max_length=200, help_text="What the image says, for screen readers and when it fails."
+    )
+    target_path = models.CharField(
+        max_length=500,
+        default="/",
+        validators=[validate_site_path],
+        help_text="The page of the site the banner links to, e.g. /pricing/.",
+    )
+    is_active = models.BooleanField(
+        default=True, help_text="Shown to affiliates. Embedded copies keep working when off."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["is_active", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.name

@@ -38,3 +38,7 @@ __all__ = [
     "top_paths",
     "top_referrers",
 ]
+
+from dashboard.selectors.links import LINKS_TOP_LIMIT, active_creatives, link_performance  # noqa: E402
+
+__all__ += ["LINKS_TOP_LIMIT", "active_creatives", "link_performance"]
