@@ -6,27 +6,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tracking', '0003_daily_money_due'),
+        ("tracking", "0003_daily_money_due"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Creative',
+            name="Creative",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('image', models.ImageField(height_field='height', help_text='PNG, JPEG, GIF or WebP. SVG is not accepted (it can carry script).', upload_to=tracking.creatives.creative_upload_to, validators=[tracking.creatives.validate_creative_image], width_field='width')),
-                ('width', models.PositiveIntegerField(default=0, editable=False)),
-                ('height', models.PositiveIntegerField(default=0, editable=False)),
-                ('alt_text', models.CharField(help_text='What the image says, for screen readers and when it fails.', max_length=200)),
-                ('target_path', models.CharField(default='/', help_text='The page of the site the banner links to, e.g. /pricing/.', max_length=500, validators=[tracking.creatives.validate_site_path])),
-                ('is_active', models.BooleanField(default=True, help_text='Shown to affiliates. Embedded copies keep working when off.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "image",
+                    models.ImageField(
+                        height_field="height",
+                        help_text="PNG, JPEG, GIF or WebP. SVG is not accepted (it can carry script).",
+                        upload_to=tracking.creatives.creative_upload_to,
+                        validators=[tracking.creatives.validate_creative_image],
+                        width_field="width",
+                    ),
+                ),
+                ("width", models.PositiveIntegerField(default=0, editable=False)),
+                ("height", models.PositiveIntegerField(default=0, editable=False)),
+                (
+                    "alt_text",
+                    models.CharField(
+                        help_text="What the image says, for screen readers and when it fails.",
+                        max_length=200,
+                    ),
+                ),
+                (
+                    "target_path",
+                    models.CharField(
+                        default="/",
+                        help_text="The page of the site the banner links to, e.g. /pricing/.",
+                        max_length=500,
+                        validators=[tracking.creatives.validate_site_path],
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Shown to affiliates. Embedded copies keep working when off.",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['is_active', '-created_at'], name='tracking_cr_is_acti_5518ad_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["is_active", "-created_at"], name="tracking_cr_is_acti_5518ad_idx"
+                    )
+                ],
             },
         ),
     ]
