@@ -34,6 +34,10 @@ from config.errors import ServiceError
 admin.site.site_header = "Ambassador administration"
 admin.site.site_title = "Ambassador administration"
 admin.site.index_title = "Program administration"
+# The app list sidebar takes a quarter of a 1366 px screen, which pushed the money columns
+# of the wider lists (entries, payments, payouts) out of sight; the home and the
+# breadcrumbs lead everywhere it did.
+admin.site.enable_nav_sidebar = False
 
 
 def _program(amount: int | None) -> str:
@@ -200,6 +204,9 @@ class PageSection:
     title: str
     rows: list[tuple[str, str]] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
+    # An optional small table under the rows: a header and rows of formatted cells.
+    table_head: list[str] = field(default_factory=list)
+    table_rows: list[list[str]] = field(default_factory=list)
 
 
 # The apps above affiliates add their boxes to the affiliate page here (tracking: clicks and
@@ -366,6 +373,11 @@ class AffiliateAdmin(ExportMixin, admin.ModelAdmin):
 
     def get_ordering(self, request):
         return ["applied_at", "pk"] if self._in_queue(request) else super().get_ordering(request)
+
+    def changelist_view(self, request, extra_context=None):
+        if self._in_queue(request):
+            extra_context = {**(extra_context or {}), "title": "Applications waiting for review"}
+        return super().changelist_view(request, extra_context)
 
     @admin.display(ordering="user__email", description="E-mail")
     def email(self, obj: Affiliate) -> str:

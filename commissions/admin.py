@@ -144,22 +144,19 @@ def balances_section(request, affiliate: Affiliate) -> PageSection:
     """The affiliate's balances per currency, from the ledger (never summed across
     currencies), and links to its entries and its referred customers' payments."""
     balances = selectors.balances_for(affiliate_id=affiliate.pk)
-    rows = []
-    for currency, per in sorted(balances.items()):
-        for state, label in (
-            ("pending", "pending"),
-            ("approved", "approved"),
-            ("in_payout", "in payout"),
-            ("paid", "paid"),
-        ):
-            rows.append((f"{currency} {label}", money(per.get(state, 0), currency)))
-    if not rows:
-        rows = [("Balance", money(0, settings.PROGRAM_CURRENCY))]
+    states = ("pending", "approved", "in_payout", "paid")
+    table_rows = [
+        [currency, *(money(per.get(state, 0), currency) for state in states)]
+        for currency, per in sorted(balances.items())
+    ]
+    rows = [] if table_rows else [("Balance", money(0, settings.PROGRAM_CURRENCY))]
     entries = reverse("admin:commissions_commissionentry_changelist")
     payments = reverse("admin:commissions_payment_changelist")
     return PageSection(
-        title="Money (from the ledger)",
+        title="Balances (from the ledger)",
         rows=rows,
+        table_head=["", "Pending", "Approved", "In payout", "Paid"],
+        table_rows=table_rows,
         links=[
             ("Its commission entries", f"{entries}?affiliate={affiliate.pk}"),
             ("Its customers' payments", f"{payments}?affiliate={affiliate.pk}"),

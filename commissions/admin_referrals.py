@@ -36,6 +36,7 @@ class PaymentInline(admin.TabularInline):
     readonly_fields = fields
     ordering = ["paid_at", "pk"]
     verbose_name_plural = "Payments"
+    classes = ["amb-no-original"]  # the row's str() is raw minor units; the row says it all
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -124,7 +125,7 @@ class ReferralAdmin(BaseReferralAdmin):
             .order_by("created_at", "pk")
         )
         return table(
-            ["Entry", "Created", "Earner", "Kind", "Amount", "Rate", "Of", "Rule", "State"],
+            ["Entry", "Created", "Earner", "Kind", "Amount", "Rate", "Of", "State", "Rule"],
             (
                 [
                     link(reverse("admin:commissions_commissionentry_change", args=[e.pk]), e.pk),
@@ -134,8 +135,8 @@ class ReferralAdmin(BaseReferralAdmin):
                     money(e.amount, e.currency),
                     rate(e.rate_bp),
                     money(e.base_amount, e.base_currency or e.currency),
-                    e.rule,
                     e.get_state_display(),
+                    e.rule,
                 ]
                 for e in entries
             ),

@@ -54,12 +54,31 @@ class ReadOnlyInline(admin.TabularInline):
 
 class PayoutSkipInline(ReadOnlyInline):
     model = PayoutSkip
+    classes = ["amb-no-original"]
     fields = ("affiliate", "currency", "held_amount", "reason")
     readonly_fields = fields
 
     @admin.display(description="Amount")
     def held_amount(self, obj: PayoutSkip) -> str:
         return format_money(obj.amount, obj.currency)
+
+
+@admin.display(description="#", ordering="pk")
+def number(obj) -> int:
+    return obj.pk
+
+
+class ReadOnlyPageMixin:
+    """Every field of the page is read-only (actions act): no Save buttons that save nothing."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 class RunPayoutInline(ReadOnlyInline):
@@ -70,6 +89,7 @@ class RunPayoutInline(ReadOnlyInline):
     readonly_fields = fields
     ordering = ("pk",)
     verbose_name_plural = "Payouts of this run"
+    classes = ["amb-no-original"]  # str() shows raw minor units
 
     @admin.display(description="Payout")
     def payout_link(self, obj: Payout) -> str:
@@ -110,9 +130,9 @@ def run_state_problem(run: PayoutRun, counts: dict[str, int]) -> str:
 
 
 @admin.register(PayoutRun)
-class PayoutRunAdmin(NoDeleteMixin, admin.ModelAdmin):
+class PayoutRunAdmin(ReadOnlyPageMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = (
-        "pk",
+        number,
         time_column("started_at", description="Started"),
         "state",
         "totals_display",
@@ -188,6 +208,7 @@ def _export_links() -> str:
 
 class PayoutItemInline(ReadOnlyInline):
     model = PayoutItem
+    classes = ["amb-no-original"]  # str() shows raw minor units
     fields = ("entry_link", "kind", "amount_money", "live")
     readonly_fields = fields
 
@@ -312,9 +333,9 @@ _PAYOUT_FIELDS = [
 
 
 @admin.register(Payout)
-class PayoutAdmin(NoDeleteMixin, admin.ModelAdmin):
+class PayoutAdmin(ReadOnlyPageMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = (
-        "pk",
+        number,
         "affiliate",
         "amount_display",
         "state",

@@ -105,8 +105,9 @@ def performance_section(request: HttpRequest, affiliate: Affiliate) -> PageSecti
 
 
 def why_trail(referral: Referral) -> str:
-    """What credited whom, in words, from the referral's evidence: "Referral cookie from
-    click 4711 on 2 Nov 2026 via /blog/x/ (cookie set 2 Nov 2026 12:00)"."""
+    """What credited whom, in words, from the referral's stored evidence: "Referral cookie
+    from click 4711 on Nov. 2, 2026 via /blog/x/; cookie set 11/02/2026 noon" (the `why`
+    text the signups API wrote is shown beside it)."""
     source = referral.get_source_display()
     if referral.source == Referral.Source.COOKIE and referral.click_id:
         click = None
@@ -127,8 +128,8 @@ def why_trail(referral: Referral) -> str:
         text = source
     if referral.cookie_set_at:
         text += f"; cookie set {short_time(referral.cookie_set_at)}"
-    if referral.why:
-        text += f". {referral.why}"
+    if referral.employee_id:
+        text += f"; employee {referral.employee} named at upgrade"
     return text
 
 
@@ -164,6 +165,7 @@ class ReferralAdmin(ExportMixin, NoDeleteMixin, admin.ModelAdmin):
     ]
     list_select_related = ["affiliate"]
     list_filter = ["source", AffiliateListFilter]
+    list_per_page = 50
     search_fields = ["customer_id", "email", "stripe_customer_id", "affiliate__username"]
     date_hierarchy = "created_at"
     actions = [export_referrals]
