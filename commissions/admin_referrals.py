@@ -36,7 +36,7 @@ class PaymentInline(admin.TabularInline):
     readonly_fields = fields
     ordering = ["paid_at", "pk"]
     verbose_name_plural = "Payments"
-    classes = ["amb-no-original"]  # the row's str() is raw minor units; the row says it all
+    template = "admin/edit_inline/tabular_rows.html"  # no raw str() per row
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

@@ -51,10 +51,13 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 class PayoutSkipInline(ReadOnlyInline):
     model = PayoutSkip
-    classes = ["amb-no-original"]
+    template = "admin/edit_inline/tabular_rows.html"  # no raw str() per row
     fields = ("affiliate", "currency", "held_amount", "reason")
     readonly_fields = fields
 
@@ -89,7 +92,7 @@ class RunPayoutInline(ReadOnlyInline):
     readonly_fields = fields
     ordering = ("pk",)
     verbose_name_plural = "Payouts of this run"
-    classes = ["amb-no-original"]  # str() shows raw minor units
+    template = "admin/edit_inline/tabular_rows.html"  # no raw str() per row
 
     @admin.display(description="Payout")
     def payout_link(self, obj: Payout) -> str:
@@ -208,7 +211,7 @@ def _export_links() -> str:
 
 class PayoutItemInline(ReadOnlyInline):
     model = PayoutItem
-    classes = ["amb-no-original"]  # str() shows raw minor units
+    template = "admin/edit_inline/tabular_rows.html"  # no raw str() per row
     fields = ("entry_link", "kind", "amount_money", "live")
     readonly_fields = fields
 
