@@ -4,22 +4,25 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('affiliates', '0003_username_skeleton'),
+        ("affiliates", "0003_username_skeleton"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='apikey',
-            options={'verbose_name': 'API key', 'verbose_name_plural': 'API keys'},
+            name="apikey",
+            options={"verbose_name": "API key", "verbose_name_plural": "API keys"},
         ),
         migrations.AlterModelOptions(
-            name='auditlog',
-            options={'ordering': ['-at'], 'verbose_name': 'audit log entry', 'verbose_name_plural': 'audit log entries'},
+            name="auditlog",
+            options={
+                "ordering": ["-at"],
+                "verbose_name": "audit log entry",
+                "verbose_name_plural": "audit log entries",
+            },
         ),
         migrations.AlterModelOptions(
-            name='planbonus',
-            options={'verbose_name_plural': 'plan bonuses'},
+            name="planbonus",
+            options={"verbose_name_plural": "plan bonuses"},
         ),
     ]

@@ -4,18 +4,20 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('commissions', '0008_merge_layout_branches'),
+        ("commissions", "0008_merge_layout_branches"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='commissionentry',
-            options={'base_manager_name': 'objects', 'verbose_name_plural': 'commission entries'},
+            name="commissionentry",
+            options={"base_manager_name": "objects", "verbose_name_plural": "commission entries"},
         ),
         migrations.AlterModelOptions(
-            name='stripecustomerlink',
-            options={'verbose_name': 'Stripe customer link', 'verbose_name_plural': 'Stripe customer links'},
+            name="stripecustomerlink",
+            options={
+                "verbose_name": "Stripe customer link",
+                "verbose_name_plural": "Stripe customer links",
+            },
         ),
     ]

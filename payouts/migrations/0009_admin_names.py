@@ -4,22 +4,28 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payouts', '0008_paypal_event_raw_body'),
+        ("payouts", "0008_paypal_event_raw_body"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='payoutskip',
-            options={'verbose_name': 'balance held back', 'verbose_name_plural': 'balances held back'},
+            name="payoutskip",
+            options={
+                "verbose_name": "balance held back",
+                "verbose_name_plural": "balances held back",
+            },
         ),
         migrations.AlterModelOptions(
-            name='paypalbatch',
-            options={'verbose_name': 'PayPal batch', 'verbose_name_plural': 'PayPal batches'},
+            name="paypalbatch",
+            options={"verbose_name": "PayPal batch", "verbose_name_plural": "PayPal batches"},
         ),
         migrations.AlterModelOptions(
-            name='paypalevent',
-            options={'ordering': ['-received_at'], 'verbose_name': 'PayPal event', 'verbose_name_plural': 'PayPal events'},
+            name="paypalevent",
+            options={
+                "ordering": ["-received_at"],
+                "verbose_name": "PayPal event",
+                "verbose_name_plural": "PayPal events",
+            },
         ),
     ]

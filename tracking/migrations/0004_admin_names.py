@@ -4,14 +4,16 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tracking', '0003_daily_money_due'),
+        ("tracking", "0003_daily_money_due"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='dailystatmoneydue',
-            options={'verbose_name': 'money rollup due', 'verbose_name_plural': 'money rollups due'},
+            name="dailystatmoneydue",
+            options={
+                "verbose_name": "money rollup due",
+                "verbose_name_plural": "money rollups due",
+            },
         ),
     ]
