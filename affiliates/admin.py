@@ -1,123 +1,79 @@
 """Django admin for the program's people. Status changes go through the services (so e-mails
 go out and the audit log records who did it); usernames change only through the affiliate's
 own settings (so aliases are kept). The affiliates list's rollup columns (clicks and earnings
-over 30 days) are added by tracking.admin, which may read tracking's rollups."""
+over 30 days) are added by tracking.admin, which may read tracking's rollups; the
+affiliate page's summary sections (performance, balances, payouts) are contributed the same
+way, through AFFILIATE_PAGE_SECTIONS, by the apps that own those tables."""
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.models import Group
 from django.db import models
-from django.template.response import TemplateResponse
+from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 
-from affiliates import services
+from affiliates import (
+    admin_accounts,  # noqa: F401  (staff accounts, roles, API keys, audit log)
+    services,
+)
+from affiliates.admin_display import money, money_column, rate, rate_column, time_column
+from affiliates.admin_export import ExportMixin, decimal, export_action, stamp
 from affiliates.models import (
     Affiliate,
-    ApiKey,
-    AuditLog,
     Coupon,
     Plan,
     PlanBonus,
     PlanTier,
-    User,
     Username,
 )
 from config.errors import ServiceError
 
-# Fields that make or shape a staff account. Staff accounts and permissions are managed by
-# superusers only (DESIGN.md "who may do what"): a program manager holds every affiliates
-# permission, the User model's included, and must still never promote itself or anyone else.
-_PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+admin.site.site_header = "Ambassador administration"
+admin.site.site_title = "Ambassador administration"
+admin.site.index_title = "Program administration"
+# The app list sidebar takes a quarter of a 1366 px screen, which pushed the money columns
+# of the wider lists (entries, payments, payouts) out of sight; the home and the
+# breadcrumbs lead everywhere it did.
+admin.site.enable_nav_sidebar = False
 
 
-@admin.register(User)
-class UserAdmin(BaseUserAdmin):
-    """Accounts. Non-superusers (program managers) may edit affiliates' accounts — name,
-    e-mail, the is_active checkbox — but never a privilege field (read-only, so not in the
-    form: a forged POST of is_superuser=on is ignored), and never a staff or superuser
-    account at all (no change, no password reset, no delete: taking over a superuser's
-    password would be the same escalation)."""
-
-    ordering = ["email"]
-    list_display = ["email", "name", "is_staff", "is_active", "date_joined"]
-    search_fields = ["email", "name"]
-    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
-    fieldsets = (
-        (None, {"fields": ("email", "password", "name")}),
-        (
-            "Permissions",
-            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
-        ),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
-    )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
-        if not request.user.is_superuser:
-            fields += [f for f in _PRIVILEGE_FIELDS if f not in fields]
-        return fields
-
-    def _is_staff_account(self, obj) -> bool:
-        return obj is not None and (obj.is_staff or obj.is_superuser)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        if self._is_staff_account(obj) and not request.user.is_superuser:
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        if self._is_staff_account(obj) and not request.user.is_superuser:
-            return False
-        return super().has_delete_permission(request, obj)
-
-    def save_model(self, request, obj, form, change):
-        # The is_active checkbox goes through the service, so a deactivated affiliate's links
-        # stop being honoured at once (the resolver's answers are dropped on commit).
-        if change and "is_active" in form.changed_data:
-            wanted = obj.is_active
-            obj.is_active = not wanted  # saved as it was; the service flips it (and audits)
-            super().save_model(request, obj, form, change)
-            services.set_user_active(
-                user=obj, active=wanted, now=timezone.now(), actor=request.user
-            )
-            return
-        super().save_model(request, obj, form, change)
-
-
-# Groups are roles (affiliates.roles): granting one is granting permissions, so superusers
-# only, whatever permissions a group holds (sync_roles gives no auth permission to anyone,
-# and this stays closed even if someone adds one by hand).
-admin.site.unregister(Group)
-
-
-@admin.register(Group)
-class GroupAdmin(BaseGroupAdmin):
-    def has_module_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser
+def _program(amount: int | None) -> str:
+    return money(amount, settings.PROGRAM_CURRENCY)
 
 
 class PlanTierInline(admin.TabularInline):
+    """Editable in minor units and basis points (as stored); each row reads back as money
+    and percentages beside the inputs."""
+
     model = PlanTier
     extra = 0
+    fields = ["min_sales", "first_payment_bp", "recurring_bp", "reads_as"]
+    readonly_fields = ["reads_as"]
+
+    @admin.display(description="Reads as")
+    def reads_as(self, obj: PlanTier) -> str:
+        if obj.pk is None:
+            return "—"
+        return (
+            f"from {_program(obj.min_sales)} last month: {rate(obj.first_payment_bp)} of a "
+            f"first payment, {rate(obj.recurring_bp)} recurring"
+        )
 
 
 class PlanBonusInline(admin.TabularInline):
     model = PlanBonus
     extra = 0
+    fields = ["product_plan", "amount", "hold_days", "reads_as"]
+    readonly_fields = ["reads_as"]
+
+    @admin.display(description="Reads as")
+    def reads_as(self, obj: PlanBonus) -> str:
+        if obj.pk is None:
+            return "—"
+        return f"{_program(obj.amount)}, held {obj.hold_days} days"
 
 
 @admin.action(description="Make the selected plan the default", permissions=["change"])
@@ -140,8 +96,18 @@ class PlanAdmin(admin.ModelAdmin):
     # There is always exactly one default plan (commissions.rules.default_plan refuses to
     # guess figures without one): the flag moves only through the "make default" action,
     # and the default plan cannot be deleted.
-    readonly_fields = ["is_default"]
+    readonly_fields = ["is_default", "reads_as"]
     actions = [make_default]
+    fields = [
+        "name",
+        "is_default",
+        "signup_bounty",
+        "first_payment_bp",
+        "recurring_bp",
+        "recurring_months",
+        "use_tiers",
+        "reads_as",
+    ]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         if obj is not None and obj.is_default:
@@ -151,13 +117,24 @@ class PlanAdmin(admin.ModelAdmin):
     list_display = [
         "name",
         "is_default",
-        "signup_bounty",
-        "first_payment_bp",
-        "recurring_bp",
+        money_column("signup_bounty", currency=settings.PROGRAM_CURRENCY, description="Signup"),
+        rate_column("first_payment_bp", description="First payment"),
+        rate_column("recurring_bp", description="Recurring"),
         "recurring_months",
         "use_tiers",
     ]
     inlines = [PlanTierInline, PlanBonusInline]
+
+    @admin.display(description="Reads as")
+    def reads_as(self, obj: Plan) -> str:
+        if obj.pk is None:
+            return "—"
+        months = f" for {obj.recurring_months} months" if obj.recurring_months else ""
+        tiers = " (or the tiers below, by last month's sales)" if obj.use_tiers else ""
+        return (
+            f"{_program(obj.signup_bounty)} per signup; {rate(obj.first_payment_bp)} of a first "
+            f"payment, {rate(obj.recurring_bp)} of recurring payments{months}{tiers}"
+        )
 
 
 class UsernameInline(admin.TabularInline):
@@ -220,10 +197,89 @@ def reinstate_selected(modeladmin, request, queryset):
     _bulk(modeladmin, request, queryset, services.reinstate_affiliate, "reinstated")
 
 
+@dataclass
+class PageSection:
+    """One box of the affiliate's admin page: figures (label, formatted value) and links."""
+
+    title: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+    # An optional small table under the rows: a header and rows of formatted cells.
+    table_head: list[str] = field(default_factory=list)
+    table_rows: list[list[str]] = field(default_factory=list)
+
+
+# The apps above affiliates add their boxes to the affiliate page here (tracking: clicks and
+# signups from the rollups; commissions: balances from the ledger; payouts: its payouts), so
+# this app never reads their tables. Each is called with the request (for permissions) and
+# the affiliate, and returns a section or None (nothing to show this user).
+AFFILIATE_PAGE_SECTIONS: list[Callable[[HttpRequest, Affiliate], PageSection | None]] = []
+
+
+def affiliate_page_section(func):
+    AFFILIATE_PAGE_SECTIONS.append(func)
+    return func
+
+
+class PayoutThresholdFilter(admin.SimpleListFilter):
+    """The thresholds in use, as money ("USD 20.00"), not as 2000."""
+
+    title = "payout threshold"
+    parameter_name = "threshold"
+
+    def lookups(self, request, model_admin):
+        used = Affiliate.objects.order_by().values_list("payout_threshold", flat=True).distinct()
+        return [(str(v), _program(v)) for v in sorted(used)[:20]]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.lstrip("-").isdigit() and len(value) < 19:
+            return queryset.filter(payout_threshold=int(value))
+        return queryset
+
+
+APPLICATIONS = "status__exact"  # the queue is the changelist at ?status__exact=applied
+
+
+def applications_url() -> str:
+    return reverse("admin:affiliates_affiliate_changelist") + f"?{APPLICATIONS}=applied"
+
+
+export_affiliates = export_action(
+    name="affiliates",
+    columns=[
+        ("public_id", lambda a: a.public_id),
+        ("username", lambda a: a.username),
+        ("email", lambda a: a.user.email),
+        ("status", lambda a: a.status),
+        ("plan", lambda a: a.plan.name if a.plan else ""),
+        (
+            "commission_override",
+            lambda a: (
+                rate(a.commission_override_bp) if a.commission_override_bp is not None else ""
+            ),
+        ),
+        ("payout_threshold", lambda a: decimal(a.payout_threshold, settings.PROGRAM_CURRENCY)),
+        ("currency", lambda a: settings.PROGRAM_CURRENCY),
+        ("payout_frequency", lambda a: a.payout_frequency),
+        ("website", lambda a: a.website),
+        ("is_paying_customer", lambda a: int(a.is_paying_customer)),
+        ("is_employee", lambda a: int(a.is_employee)),
+        ("applied_at", lambda a: stamp(a.applied_at)),
+        ("approved_at", lambda a: stamp(a.approved_at)),
+        ("created_at", lambda a: stamp(a.created_at)),
+    ],
+    prepare=lambda qs: qs.select_related("user", "plan").order_by("pk"),
+)
+
+
 @admin.register(Affiliate)
-class AffiliateAdmin(admin.ModelAdmin):
+class AffiliateAdmin(ExportMixin, admin.ModelAdmin):
     """The affiliates list and page. Its last-30-day columns come from tracking's rollups,
-    which this app must not read: tracking.admin re-registers a subclass that adds them."""
+    which this app must not read: tracking.admin re-registers a subclass that adds them.
+
+    The applications queue is this list filtered to status "applied" (linked from the admin
+    home with the number waiting): oldest application first, with what they wrote."""
 
     list_display = [
         "username",
@@ -232,7 +288,15 @@ class AffiliateAdmin(admin.ModelAdmin):
         "plan",
         "is_paying_customer",
         "is_employee",
-        "created_at",
+        time_column("created_at", description="Joined"),
+    ]
+    queue_display = [
+        "username",
+        "email",
+        "website",
+        "promotion_short",
+        "is_paying_customer",
+        time_column("applied_at", description="Applied"),
     ]
     list_select_related = ["user", "plan"]
     list_filter = [
@@ -242,10 +306,17 @@ class AffiliateAdmin(admin.ModelAdmin):
         "is_paying_customer",
         "early_access",
         "payout_frequency",
+        PayoutThresholdFilter,
     ]
     search_fields = ["username", "user__email", "public_id", "usernames__name"]
     date_hierarchy = "created_at"
-    actions = [approve_selected, reject_selected, suspend_selected, reinstate_selected]
+    actions = [
+        approve_selected,
+        reject_selected,
+        suspend_selected,
+        reinstate_selected,
+        export_affiliates,
+    ]
     inlines = [UsernameInline, CouponInline]
     # A scheme-less website ("example.org") reads as https, as Django 6 will.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -262,6 +333,8 @@ class AffiliateAdmin(admin.ModelAdmin):
         "suspended_at",
         "terms_accepted_at",
         "created_at",
+        "override_reads_as",
+        "threshold_reads_as",
     ]
     fieldsets = (
         (None, {"fields": ("public_id", "user", "username", "status", "status_note")}),
@@ -271,8 +344,8 @@ class AffiliateAdmin(admin.ModelAdmin):
             {
                 "fields": (
                     "plan",
-                    "commission_override_bp",
-                    "payout_threshold",
+                    ("commission_override_bp", "override_reads_as"),
+                    ("payout_threshold", "threshold_reads_as"),
                     "payout_frequency",
                 )
             },
@@ -292,9 +365,38 @@ class AffiliateAdmin(admin.ModelAdmin):
         ),
     )
 
+    def _in_queue(self, request) -> bool:
+        return request.GET.get(APPLICATIONS) == Affiliate.Status.APPLIED
+
+    def get_list_display(self, request):
+        return self.queue_display if self._in_queue(request) else super().get_list_display(request)
+
+    def get_ordering(self, request):
+        return ["applied_at", "pk"] if self._in_queue(request) else super().get_ordering(request)
+
+    def changelist_view(self, request, extra_context=None):
+        if self._in_queue(request):
+            extra_context = {**(extra_context or {}), "title": "Applications waiting for review"}
+        return super().changelist_view(request, extra_context)
+
     @admin.display(ordering="user__email", description="E-mail")
     def email(self, obj: Affiliate) -> str:
         return obj.user.email
+
+    @admin.display(description="How they will promote")
+    def promotion_short(self, obj: Affiliate) -> str:
+        text = " ".join((obj.promotion or obj.audience or "").split())
+        return text if len(text) <= 90 else text[:89] + "…"
+
+    @admin.display(description="Reads as")
+    def override_reads_as(self, obj: Affiliate) -> str:
+        if obj.commission_override_bp is None:
+            return "— (the plan's rates)"
+        return f"{rate(obj.commission_override_bp)} of every payment"
+
+    @admin.display(description="Reads as")
+    def threshold_reads_as(self, obj: Affiliate) -> str:
+        return _program(obj.payout_threshold)
 
     def has_add_permission(self, request) -> bool:
         # New affiliates come from /apply/ or `manage.py create_affiliate`, which validate the
@@ -304,6 +406,12 @@ class AffiliateAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = dict(extra_context or {})
         extra_context["can_impersonate"] = request.user.has_perm("affiliates.impersonate_affiliate")
+        affiliate = self.get_object(request, object_id)
+        if affiliate is not None:
+            sections = (section(request, affiliate) for section in AFFILIATE_PAGE_SECTIONS)
+            extra_context["summary_sections"] = [s for s in sections if s is not None]
+            if affiliate.status == Affiliate.Status.APPLIED:
+                extra_context["queue_url"] = applications_url()
         return super().change_view(request, object_id, form_url, extra_context)
 
 
@@ -313,70 +421,3 @@ class CouponAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["code", "affiliate__username", "affiliate__user__email"]
     raw_id_fields = ["affiliate"]
-
-
-@admin.action(description="Revoke selected keys (at once, for good)", permissions=["change"])
-def revoke_selected(modeladmin, request, queryset):
-    done = services.revoke_api_keys(keys=queryset, now=timezone.now())
-    modeladmin.message_user(request, f"{done} key(s) revoked.", messages.SUCCESS)
-
-
-@admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
-    """Admin "add" asks for a name only and creates the key through the service (the one place
-    that draws and hashes a key), then shows the raw key on the answer page, once: it is
-    stored nowhere (not even in a flash message, which would sit in a cookie or the session).
-    After that a key can be renamed or revoked, never edited."""
-
-    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["prefix", "hashed_key", "created_at", "last_used_at", "revoked_at"]
-    actions = [revoke_selected]
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ["name"]
-        return ["name", "prefix", "hashed_key", "created_at", "last_used_at", "revoked_at"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.readonly_fields
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        key, raw = services.create_api_key(name=obj.name, now=timezone.now())
-        # The admin goes on with `obj` (log entry, answer page): make it the created row.
-        obj.__dict__.update({f.attname: getattr(key, f.attname) for f in ApiKey._meta.fields})
-        obj._state.adding = False
-        obj._raw_key = raw
-
-    def response_add(self, request, obj, post_url_continue=None):
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "key": obj,
-            "raw_key": obj._raw_key,
-            "title": "API key created",
-        }
-        response = TemplateResponse(request, "admin/affiliates/apikey/created.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
-
-
-@admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
-    """Read-only for everyone: an audit log nobody can edit."""
-
-    list_display = ["at", "actor", "action", "affiliate"]
-    list_filter = ["action"]
-    search_fields = ["actor__email", "affiliate__username", "action"]
-    date_hierarchy = "at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

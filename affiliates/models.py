@@ -135,6 +135,7 @@ class PlanBonus(models.Model):
     hold_days = models.PositiveIntegerField(default=60)
 
     class Meta:
+        verbose_name_plural = "plan bonuses"
         constraints = [
             models.UniqueConstraint(
                 fields=["plan", "product_plan"], name="one_bonus_per_product_plan"
@@ -266,6 +267,10 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
+
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
@@ -284,6 +289,8 @@ class AuditLog(models.Model):
     details = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log entries"
         ordering = ["-at"]
 
     def __str__(self) -> str:

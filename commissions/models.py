@@ -89,6 +89,10 @@ class StripeCustomerLink(models.Model):
     how = models.CharField(max_length=64)
     linked_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        verbose_name = "Stripe customer link"
+        verbose_name_plural = "Stripe customer links"
+
     def __str__(self) -> str:
         return f"{self.stripe_customer_id} = {self.customer_id}"
 
@@ -388,6 +392,7 @@ class CommissionEntry(models.Model):
     objects = CommissionEntryQuerySet.as_manager()
 
     class Meta:
+        verbose_name_plural = "commission entries"
         # Django's base manager (forward relations, refresh_from_db) is a plain Manager
         # unless named: ours, so it too refuses bulk changes of money and deletes.
         base_manager_name = "objects"

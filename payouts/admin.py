@@ -2,37 +2,42 @@
 in admin.
 
 Acting needs the change permission (`@admin.action(permissions=["change"])`): program
-managers have it; the Support group has only view permissions, so it sees and cannot act."""
+managers have it; the Support group has only view permissions, so it sees and cannot act.
+Nothing here is deleted (runs, payouts, their items and history, PayPal batches and events):
+money records are kept, superusers included. Money reads as money through
+affiliates.admin_display (config.money.format_money)."""
 
 from __future__ import annotations
 
 import json
 
-from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.db.models import Count, Q, Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from affiliates.admin import PageSection, affiliate_page_section
+from affiliates.admin_display import (
+    AffiliateListFilter,
+    NoDeleteMixin,
+    link,
+    money,
+    money_totals,
+    short_time,
+    time_column,
+)
+from affiliates.models import Affiliate
 from config.errors import ServiceError
 from config.money import format_money
-from payouts import services
-from payouts.forms import StaffChangeForm
+from payouts import selectors, services
+from payouts.admin_accounts import ReferenceActionForm  # also registers accounts, PayPal
 from payouts.models import (
     Payout,
-    PayoutAccount,
     PayoutEvent,
     PayoutItem,
     PayoutRun,
     PayoutSkip,
-    PayPalBatch,
-    PayPalEvent,
 )
 
 
@@ -46,9 +51,13 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 class PayoutSkipInline(ReadOnlyInline):
     model = PayoutSkip
+    template = "admin/edit_inline/tabular_rows.html"  # no raw str() per row
     fields = ("affiliate", "currency", "held_amount", "reason")
     readonly_fields = fields
 
@@ -57,25 +66,102 @@ class PayoutSkipInline(ReadOnlyInline):
         return format_money(obj.amount, obj.currency)
 
 
+@admin.display(description="#", ordering="pk")
+def number(obj) -> int:
+    return obj.pk
+
+
+class ReadOnlyPageMixin:
+    """Every field of the page is read-only (actions act): no Save buttons that save nothing."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class RunPayoutInline(ReadOnlyInline):
+    """The run's payouts, so its state can be read against theirs (no destinations here)."""
+
+    model = Payout
+    fields = ("payout_link", "affiliate", "amount_money", "method", "state", "provider_status")
+    readonly_fields = fields
+    ordering = ("pk",)
+    verbose_name_plural = "Payouts of this run"
+    template = "admin/edit_inline/tabular_rows.html"  # no raw str() per row
+
+    @admin.display(description="Payout")
+    def payout_link(self, obj: Payout) -> str:
+        return link(reverse("admin:payouts_payout_change", args=[obj.pk]), f"#{obj.pk}")
+
+    @admin.display(description="Amount")
+    def amount_money(self, obj: Payout) -> str:
+        return money(obj.amount, obj.currency)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("affiliate")
+
+
+# A run's own state against its payouts' states: what a finished run must not still have.
+_OPEN_PAYOUT_STATES = (
+    Payout.State.AWAITING_APPROVAL,
+    Payout.State.PENDING,
+    Payout.State.SENDING,
+    Payout.State.UNKNOWN,
+)
+
+
+def run_state_problem(run: PayoutRun, counts: dict[str, int]) -> str:
+    """ "" when the run's state agrees with its payouts', else what disagrees, in words."""
+    total = sum(counts.values())
+    still_open = sum(counts.get(s, 0) for s in _OPEN_PAYOUT_STATES)
+    if total != run.payout_count:
+        return f"the run says {run.payout_count} payouts, {total} exist"
+    if run.state in (PayoutRun.State.COMPLETED, PayoutRun.State.DONE) and still_open:
+        return f"{still_open} payout(s) not final yet"
+    if run.state == PayoutRun.State.APPROVED and total and not still_open:
+        return "every payout is final: the run should be completed"
+    if run.state == PayoutRun.State.AWAITING_APPROVAL and total != counts.get(
+        Payout.State.AWAITING_APPROVAL, 0
+    ):
+        return "payouts moved before the run was approved"
+    return ""
+
+
 @admin.register(PayoutRun)
-class PayoutRunAdmin(admin.ModelAdmin):
+class PayoutRunAdmin(ReadOnlyPageMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = (
-        "pk",
-        "started_at",
+        number,
+        time_column("started_at", description="Started"),
         "state",
-        "two_weekly_only",
-        "payout_count",
         "totals_display",
+        "payout_states",
         "carried_count",
+        "two_weekly_only",
     )
     list_filter = ("state", "two_weekly_only")
     # The raw {"USD": 19065} is replaced by its money display, and stays read-only.
     exclude = ("totals",)
     readonly_fields = [f.name for f in PayoutRun._meta.fields if f.name != "totals"] + [
-        "totals_display"
+        "totals_display",
+        "payout_states",
+        "exports",
     ]
-    inlines = [PayoutSkipInline]
+    inlines = [RunPayoutInline, PayoutSkipInline]
     actions = ["approve_runs"]
+    list_select_related = ("approved_by",)
+
+    def get_queryset(self, request):
+        # Payout counts per state, annotated (one query for the whole list).
+        per_state = {
+            f"_n_{state}": Count("payouts", filter=Q(payouts__state=state))
+            for state in Payout.State.values
+        }
+        return super().get_queryset(request).annotate(**per_state)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -83,7 +169,27 @@ class PayoutRunAdmin(admin.ModelAdmin):
     @admin.display(description="Totals")
     def totals_display(self, obj: PayoutRun) -> str:
         # One figure per currency, never summed across currencies.
-        return ", ".join(format_money(v, c) for c, v in sorted((obj.totals or {}).items())) or "—"
+        return money_totals(obj.totals)
+
+    @admin.display(description="Payouts by state")
+    def payout_states(self, obj: PayoutRun) -> str:
+        counts = {s: getattr(obj, f"_n_{s}", 0) for s in Payout.State.values}
+        labels = dict(Payout.State.choices)
+        text = ", ".join(f"{n} {labels[s].lower()}" for s, n in counts.items() if n) or "none"
+        problem = run_state_problem(obj, counts)
+        if problem:
+            return format_html('{} <strong class="errornote">⚠ {}</strong>', text, problem)
+        return text
+
+    @admin.display(description="Pay by hand")
+    def exports(self, obj: PayoutRun) -> str:
+        return _export_links()
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if request.user.has_perm("payouts.export_payout_destinations"):
+            return fields
+        return [f for f in fields if f != "exports"]
 
     @admin.action(description="Approve selected runs (send their payouts)", permissions=["change"])
     def approve_runs(self, request, queryset):
@@ -94,11 +200,39 @@ class PayoutRunAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} payouts approved for sending.")
 
 
+def _export_links() -> str:
+    return format_html(
+        '<a href="{}">PayPal mass-pay CSV</a> · <a href="{}">Manual payouts CSV</a> '
+        "(pending payouts, as created by their run)",
+        reverse("payouts-export", args=["paypal"]),
+        reverse("payouts-export", args=["generic"]),
+    )
+
+
 class PayoutItemInline(ReadOnlyInline):
     model = PayoutItem
-    fields = ("entry", "amount", "live")
+    template = "admin/edit_inline/tabular_rows.html"  # no raw str() per row
+    fields = ("entry_link", "kind", "amount_money", "live")
     readonly_fields = fields
-    raw_id_fields = ("entry",)
+
+    @admin.display(description="Entry")
+    def entry_link(self, obj: PayoutItem) -> str:
+        url = reverse("admin:commissions_commissionentry_change", args=[obj.entry_id])
+        return link(url, f"#{obj.entry_id}")
+
+    @admin.display(description="Kind")
+    def kind(self, obj: PayoutItem) -> str:
+        return obj.entry.get_kind_display()
+
+    @admin.display(description="Amount")
+    def amount_money(self, obj: PayoutItem) -> str:
+        return money(obj.amount, obj.entry.currency)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("entry")
 
 
 class PayoutEventInline(ReadOnlyInline):
@@ -173,29 +307,55 @@ def _folded_json(value: object) -> str:
     )
 
 
-class ReferenceActionForm(ActionForm):
-    reference = forms.CharField(required=False, help_text="Payment reference (for 'mark paid').")
+class RunFilter(admin.SimpleListFilter):
+    """The latest runs by date and state ("#12 · 1 Nov 2026 · Completed"), not raw codes."""
+
+    title = "run"
+    parameter_name = "run"
+
+    def lookups(self, request, model_admin):
+        runs = PayoutRun.objects.order_by("-started_at", "-pk")[:20]
+        return [
+            (str(r.pk), f"#{r.pk} · {short_time(r.started_at)} · {r.get_state_display()}")
+            for r in runs
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit() and len(value) < 19:
+            return queryset.filter(run_id=int(value))
+        return queryset
+
+
+# The payout page: money as money; the raw amount / currency / reversed columns replaced.
+_PAYOUT_FIELDS = [
+    {"amount": "amount_display", "reversed_amount": "reversed_display"}.get(f.name, f.name)
+    for f in Payout._meta.fields
+    if f.name not in ("id", "currency")
+]
 
 
 @admin.register(Payout)
-class PayoutAdmin(admin.ModelAdmin):
+class PayoutAdmin(ReadOnlyPageMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = (
-        "pk",
+        number,
         "affiliate",
         "amount_display",
-        "method",
         "state",
+        "method",
+        "run_link",
         "provider_status",
-        "created_at",
-        "paid_at",
+        time_column("created_at", description="Created"),
+        time_column("paid_at", description="Paid"),
     )
-    list_filter = ("state", "method", "currency", "run")
+    list_filter = ("state", "method", "currency", RunFilter, AffiliateListFilter)
     search_fields = ("affiliate__username", "affiliate__user__email", "provider_id", "reference")
-    readonly_fields = [f.name for f in Payout._meta.fields]
+    fields = _PAYOUT_FIELDS
+    readonly_fields = _PAYOUT_FIELDS
     inlines = [PayoutItemInline, PayoutEventInline]
     action_form = ReferenceActionForm
     actions = ["mark_paid", "fail_unknown", "retry_failed"]
-    list_select_related = ("affiliate",)
+    list_select_related = ("affiliate", "run")
     # The destination snapshot (and the provider's answer, which names the receiver) is for
     # those who may export destinations, Program managers; Support reads payouts without.
     DESTINATION_FIELDS = (
@@ -217,12 +377,27 @@ class PayoutAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj: Payout) -> str:
         return format_money(obj.amount, obj.currency)
+
+    @admin.display(description="Reversed")
+    def reversed_display(self, obj: Payout) -> str:
+        return money(obj.reversed_amount, obj.currency)
+
+    @admin.display(description="Run", ordering="run")
+    def run_link(self, obj: Payout) -> str:
+        url = reverse("admin:payouts_payoutrun_change", args=[obj.run_id])
+        return link(url, f"#{obj.run_id} {obj.run.get_state_display()}")
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = dict(extra_context or {})
+        if request.user.has_perm("payouts.export_payout_destinations"):
+            extra_context["export_urls"] = [
+                ("PayPal mass-pay CSV", reverse("payouts-export", args=["paypal"])),
+                ("Manual payouts CSV", reverse("payouts-export", args=["generic"])),
+            ]
+        return super().changelist_view(request, extra_context)
 
     @admin.action(
         description="Mark paid manually (with the reference below)", permissions=["change"]
@@ -269,186 +444,37 @@ class PayoutAdmin(admin.ModelAdmin):
             self.message_user(request, line)
 
 
-@admin.register(PayoutAccount)
-class PayoutAccountAdmin(admin.ModelAdmin):
-    """Read-only for everyone, superusers included: a payout destination changes only
-    through payouts.services (check, 48 h hold, audit, e-mail to the affiliate). Editing
-    the fields here used to redirect the next payout silently. Managers use the action
-    "Change payout destination…" (or the link on the page), which calls the services."""
-
-    list_display = (
-        "affiliate",
-        "method",
-        "paypal_email",
-        "paypal_confirmed_at",
-        "stripe_account_id",
-        "stripe_payouts_enabled",
-        "details_changed_at",
-        "on_hold",
-        "hold_reason",
+@affiliate_page_section
+def payouts_section(request, affiliate: Affiliate) -> PageSection | None:
+    """Its payouts: paid per currency, how many are still on their way, and whether it can
+    be paid now. No destination (Support reads this page too)."""
+    if not request.user.has_perm("payouts.view_payout"):
+        return None
+    rows = list(
+        Payout.objects.filter(affiliate=affiliate)
+        .order_by()
+        .values("currency", "state")
+        .annotate(n=Count("pk"), total=Sum("amount"))
     )
-    list_filter = ("method", "on_hold", "stripe_payouts_enabled", "tax_form")
-    search_fields = (
-        "affiliate__username",
-        "affiliate__user__email",
-        "paypal_email",
-        "stripe_account_id",
-    )
-    readonly_fields = [f.name for f in PayoutAccount._meta.fields] + ["change_destination"]
-    action_form = ReferenceActionForm
-    actions = ["change_destination_action", "hold", "release"]
-
-    def has_add_permission(self, request) -> bool:
-        return False  # an account is created with the affiliate's first change (services)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # deleting would drop the destination without a hold or an audit
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:account_id>/change-destination/",
-                self.admin_site.admin_view(self.change_destination_view),
-                name="payouts_payoutaccount_change_destination",
-            ),
-            *super().get_urls(),
-        ]
-
-    @admin.display(description="Change")
-    def change_destination(self, obj: PayoutAccount) -> str:
-        if obj.pk is None:
-            return "—"
-        url = reverse("admin:payouts_payoutaccount_change_destination", args=[obj.pk])
-        return format_html('<a href="{}">Change payout destination…</a>', url)
-
-    @admin.action(description="Change payout destination…", permissions=["change"])
-    def change_destination_action(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(
-                request, "Select exactly one account to change.", level=messages.WARNING
-            )
-            return None
-        url = reverse("admin:payouts_payoutaccount_change_destination", args=[queryset.get().pk])
-        return HttpResponseRedirect(url)
-
-    def change_destination_view(self, request, account_id: int):
-        account = get_object_or_404(
-            PayoutAccount.objects.select_related("affiliate__user"), pk=account_id
+    paid = {r["currency"]: r["total"] for r in rows if r["state"] == Payout.State.PAID}
+    open_count = sum(r["n"] for r in rows if r["state"] in _OPEN_PAYOUT_STATES)
+    failed = sum(r["n"] for r in rows if r["state"] == Payout.State.FAILED)
+    account = selectors.payout_account(affiliate=affiliate)
+    hold = selectors.hold_reason(affiliate=affiliate, account=account, now=timezone.now())
+    payouts = reverse("admin:payouts_payout_changelist") + f"?affiliate={affiliate.pk}"
+    links = [("Its payouts", payouts)]
+    if account.pk and request.user.has_perm("payouts.view_payoutaccount"):
+        links.append(
+            ("Its payout account", reverse("admin:payouts_payoutaccount_change", args=[account.pk]))
         )
-        if not self.has_change_permission(request, account):
-            raise PermissionDenied
-        form = StaffChangeForm(request.POST or None, initial=self._initial(account))
-        if request.method == "POST" and form.is_valid():
-            try:
-                self._apply(request, account, form.cleaned_data)
-            except ServiceError as exc:
-                for field, errors in (exc.fields or {}).items():
-                    form.add_error(field if field in form.fields else None, errors)
-                if not exc.fields:
-                    form.add_error(None, exc.message)
-            else:
-                self.message_user(
-                    request,
-                    "Saved. The affiliate was e-mailed; payouts are held for "
-                    f"{settings.PAYOUT_DETAILS_HOLD_HOURS} hours.",
-                )
-                return HttpResponseRedirect(
-                    reverse("admin:payouts_payoutaccount_change", args=[account.pk])
-                )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": f"Change payout destination of {account.affiliate}",
-            "account": account,
-            "form": form,
-            "hold_hours": settings.PAYOUT_DETAILS_HOLD_HOURS,
-        }
-        return TemplateResponse(
-            request,
-            "admin/payouts/payoutaccount/change_destination.html",
-            context,
-            status=400 if request.method == "POST" else 200,
-        )
-
-    @staticmethod
-    def _initial(account: PayoutAccount) -> dict:
-        return {
-            "paypal_email": account.paypal_email,
-            "bank_details": account.bank_details,
-            "tax_legal_name": account.tax_legal_name,
-            "tax_country": account.tax_country,
-            "tax_id": account.tax_id,
-            "tax_form": account.tax_form,
-        }
-
-    @staticmethod
-    def _apply(request, account: PayoutAccount, data: dict) -> None:
-        common = {
-            "affiliate": account.affiliate,
-            "now": timezone.now(),
-            "staff": request.user,
-            "reason": data["reason"],
-        }
-        if data["what"] == "paypal":
-            services.set_paypal_email(email=data["paypal_email"], **common)
-        elif data["what"] == "manual":
-            services.set_manual_details(bank_details=data["bank_details"], **common)
-        else:
-            services.set_tax_details(
-                legal_name=data["tax_legal_name"],
-                country=data["tax_country"],
-                tax_id=data["tax_id"],
-                tax_form=data["tax_form"],
-                **common,
-            )
-
-    @admin.action(
-        description="Hold payouts (reason in the reference field)", permissions=["change"]
+    return PageSection(
+        title="Payouts",
+        rows=[
+            ("Paid out", money_totals(paid)),
+            ("On their way", str(open_count)),
+            ("Failed", str(failed)),
+            ("Payout method", account.get_method_display()),
+            ("Payable now", "yes" if not hold else f"no: {hold}"),
+        ],
+        links=links,
     )
-    def hold(self, request, queryset):
-        now = timezone.now()
-        for account in queryset.select_related("affiliate"):
-            services.hold_affiliate(
-                affiliate=account.affiliate,
-                reason=request.POST.get("reference", ""),
-                actor=request.user,
-                now=now,
-            )
-        self.message_user(request, f"{queryset.count()} affiliates held.")
-
-    @admin.action(description="Release payout hold", permissions=["change"])
-    def release(self, request, queryset):
-        now = timezone.now()
-        for account in queryset.select_related("affiliate"):
-            services.release_affiliate(affiliate=account.affiliate, actor=request.user, now=now)
-        self.message_user(request, f"{queryset.count()} affiliates released.")
-
-
-@admin.register(PayPalBatch)
-class PayPalBatchAdmin(admin.ModelAdmin):
-    list_display = (
-        "sender_batch_id",
-        "run",
-        "state",
-        "provider_batch_id",
-        "provider_status",
-        "attempts",
-        "sent_at",
-    )
-    list_filter = ("state",)
-    readonly_fields = [f.name for f in PayPalBatch._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-
-@admin.register(PayPalEvent)
-class PayPalEventAdmin(admin.ModelAdmin):
-    list_display = ("event_id", "event_type", "received_at", "processed_at")
-    list_filter = ("event_type",)
-    # The raw bytes are for re-verifying in code; the parsed body shows the same.
-    exclude = ("raw_body",)
-    readonly_fields = [f.name for f in PayPalEvent._meta.fields if f.name != "raw_body"]
-
-    def has_add_permission(self, request) -> bool:
-        return False

@@ -135,6 +135,8 @@ class PayoutSkip(models.Model):
     reason = models.CharField(max_length=200)
 
     class Meta:
+        verbose_name = "balance held back"
+        verbose_name_plural = "balances held back"
         constraints = [
             # One balance (affiliate, currency) is held back at most once per run.
             models.UniqueConstraint(
@@ -184,6 +186,10 @@ class PayPalBatch(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "PayPal batch"
+        verbose_name_plural = "PayPal batches"
 
     def __str__(self) -> str:
         return self.sender_batch_id
@@ -380,6 +386,8 @@ class PayPalEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "PayPal event"
+        verbose_name_plural = "PayPal events"
         ordering = ["-received_at"]
 
     def __str__(self) -> str:

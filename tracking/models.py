@@ -191,6 +191,10 @@ class DailyStatMoneyDue(models.Model):
     affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
 
+    class Meta:
+        verbose_name = "money rollup due"
+        verbose_name_plural = "money rollups due"
+
     def __str__(self) -> str:
         return f"{self.affiliate_id} {self.day} due"
 
