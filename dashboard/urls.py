@@ -1,10 +1,11 @@
 from django.urls import path
 
 from dashboard.views import overview, pending, program
+from dashboard.views import public as public_views
 
 # Route names are the contract between pages (navigation, links, tests).
 urlpatterns = [
-    path("", pending.not_built, name="program-home"),
+    path("", public_views.program_home, name="program-home"),
     path("dashboard/", overview.home, name="dashboard"),
     path("dashboard/referrals/", pending.not_built, name="dashboard-referrals"),
     path("dashboard/referrals/<int:pk>/", pending.not_built, name="dashboard-referral"),
