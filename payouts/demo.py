@@ -7,8 +7,8 @@ run pays every balance over its threshold, and those payouts are marked paid by 
 few hours later. Finally the commissions due by the demo clock are approved: what is left
 is an approved balance waiting for the next run and pending entries still in their hold.
 
-A run date already in the history is not run again, so re-seeding later adds only the
-months since; the payouts' sends and e-mails are queued as for any run, and find nothing
+A run date before the latest run or approval already written is not run again, so
+re-seeding later adds only the months since; the payouts' sends and e-mails are queued as for any run, and find nothing
 left to do (the payouts are already paid)."""
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from datetime import UTC, datetime, timedelta
 from random import Random
 
 from django.conf import settings
+from django.db.models import Max
 
 from affiliates.models import Affiliate
+from commissions.models import CommissionEntry
 from commissions.rollups import refresh_daily_money
 from commissions.services import approve_due_commissions
 from payouts.models import Payout, PayoutAccount, PayoutRun
@@ -81,8 +83,16 @@ def seed(*, now: datetime, rng: Random) -> list[str]:
             },
         )
         created += was_created
-    done = set(PayoutRun.objects.values_list("started_at", flat=True))
-    paid = sum(_replay_run(at) for at in _run_dates(now) if at not in done)
+    # The history already written ends at the latest approval or run: replaying an earlier
+    # date again would pay, "back then", commissions approved since.
+    written = [
+        PayoutRun.objects.aggregate(at=Max("started_at"))["at"],
+        CommissionEntry.objects.aggregate(at=Max("approved_at"))["at"],
+    ]
+    written_until = max((at for at in written if at is not None), default=None)
+    paid = sum(
+        _replay_run(at) for at in _run_dates(now) if written_until is None or at > written_until
+    )
     approved = approve_due_commissions(now=now, notify=False).approved
     refresh_daily_money(now=now)
     total = PayoutAccount.objects.count()
