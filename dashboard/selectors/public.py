@@ -119,9 +119,7 @@ def program_terms() -> ProgramTerms:
     if plan is None:
         return ProgramTerms(plan_name=None, **common)
     tiers = (
-        tier_bands(
-            [(t.min_sales, t.first_payment_bp, t.recurring_bp) for t in plan.tiers.all()]
-        )
+        tier_bands([(t.min_sales, t.first_payment_bp, t.recurring_bp) for t in plan.tiers.all()])
         if plan.use_tiers
         else []
     )

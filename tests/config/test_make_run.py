@@ -77,7 +77,9 @@ def test_the_paypal_confirmation_link_opens_on_the_server_make_run_started(
     affiliate = AffiliateFactory()
 
     with override_settings(AMBASSADOR_URL=url), django_capture_on_commit_callbacks(execute=True):
-        set_paypal_email(affiliate=affiliate, email="me@paypal.test", now=now, password="pass-1234-word")
+        set_paypal_email(
+            affiliate=affiliate, email="me@paypal.test", now=now, password="pass-1234-word"
+        )
 
     body = next(m.body for m in mailoutbox if m.to == ["me@paypal.test"])
     assert "http://192.168.1.20:8107/payouts/paypal/confirm/" in body

@@ -94,7 +94,9 @@ def test_a_visitor_gets_log_in_and_apply(client):
 def test_the_language_switcher_posts_to_set_language_and_names_each_language_in_itself(client):
     html = client.get("/accounts/login/?next=/dashboard/").content.decode()
 
-    form = re.search(r'<form method="post" action="([^"]+)" id="language-switcher">(.*?)</form>', html, re.S)
+    form = re.search(
+        r'<form method="post" action="([^"]+)" id="language-switcher">(.*?)</form>', html, re.S
+    )
     assert form.group(1) == reverse("set_language") == "/i18n/setlang/"
     body = form.group(2)
     assert 'name="csrfmiddlewaretoken"' in body
@@ -126,8 +128,8 @@ def test_every_string_of_the_shell_is_translatable():
         bare = re.sub(r"<[^>]+>", " ", bare)
         words = set(re.findall(r"[A-Za-z][A-Za-z']+", bare)) - {"Ambassador"}
         assert not words, (name, sorted(words))
-        for attribute in re.findall(r'(?:aria-label|title|data-copied)="([^"{]+)"', source):
-            assert False, (name, attribute)
+        untranslated = re.findall(r'(?:aria-label|title|data-copied)="([^"{]+)"', source)
+        assert not untranslated, (name, untranslated)
 
 
 def test_the_shell_loads_its_first_party_css_and_script(client):
