@@ -46,13 +46,17 @@ def _clicks_for(aff: Affiliate, day: date, *, now: datetime, age: int) -> list[C
     low, high = DAILY_CLICKS.get(aff.username, (1, 4))
     growth = (DAYS - age) * high // (2 * DAYS)  # 0 … high/2 more on the latest days
     rows = []
+    visitors: list[int] = []
     for _ in range(local.randint(low, high + growth)):
         at = _day_start(day) + timedelta(seconds=local.randint(0, 86_399))
         domain = local.choice(REFERRERS)
         ua = local.choice(AGENTS)
         bot = local.random() < 0.05
         path = local.choice(PATHS)
-        visitor = local.getrandbits(128)
+        # One click in five is a visitor coming back the same day (unique < clicks).
+        returning = bool(visitors) and local.random() < 0.2
+        visitor = local.choice(visitors) if returning else local.getrandbits(128)
+        visitors.append(visitor)
         if at > now:
             continue
         rows.append(
