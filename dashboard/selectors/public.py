@@ -100,7 +100,7 @@ def payout_methods() -> list[str]:
         methods.append(str(_("PayPal")))
     if stripe_connect_enabled():
         methods.append(str(_("Stripe (to your bank account)")))
-    methods.append(str(_("bank transfer")))
+    methods.append(str(_("Bank transfer")))
     return methods
 
 

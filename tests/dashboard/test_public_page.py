@@ -65,7 +65,7 @@ def test_the_cookie_window_hold_and_payout_terms_follow_the_settings(client):
     assert "reaches USD 50.00" in payout
     # the payout runs of config/celery.py: the 1st for everyone, the 15th for two-weekly
     assert "day 1 of every month" in payout and "day 15 of the month" in payout
-    assert _text(html, "payout-methods") == "Paid by: PayPal, bank transfer."
+    assert _text(html, "payout-methods") == "Paid by: PayPal, Bank transfer."
 
 
 def test_a_visitor_is_offered_the_application_and_the_login(client):
