@@ -15,11 +15,11 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# Set up, migrate, seed the demo, then run web + Celery worker + beat (+ the local payment
-# provider peers) in the foreground; Ctrl-C stops them all.
+# Set up, migrate, seed the demo (ending today), then run web + Celery worker + beat (+ the
+# local payment provider peers) in the foreground; Ctrl-C stops them all. The steps are in
+# bin/run-all.sh, so each sees AMBASSADOR_URL=http://$(HOST):$(PORT) (unless already set):
+# the links in e-mails open on this server.
 run: install
-	$(BIN)/python manage.py migrate --noinput -v0
-	$(BIN)/python manage.py seed_demo
 	@bash bin/run-all.sh $(HOST) $(PORT)
 
 # The whole suite. Uses PostgreSQL / Redis when DATABASE_URL / REDIS_URL are set, SQLite otherwise.

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Runs Ambassador's processes in the foreground for `make run`: web, Celery worker, Celery
-# beat, and the local fake payment peers (so payouts complete without the internet).
-# Ctrl-C (or any process exiting) stops all of them.
+# `make run`: migrates, seeds the demo (ending today), then runs Ambassador's processes in
+# the foreground: web, Celery worker, Celery beat, and the local fake payment peers (so
+# payouts complete without the internet). Ctrl-C (or any process exiting) stops all of them.
+# Every step sees the same environment (bin/run-env.sh): AMBASSADOR_URL is this server's
+# address unless already set, so the links in e-mails open.
 set -euo pipefail
 HOST=${1:-127.0.0.1}
 PORT=${2:-8000}
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
+# shellcheck source=bin/run-env.sh
+source bin/run-env.sh
+
+$BIN/python manage.py migrate --noinput -v0
+$BIN/python manage.py seed_demo
 
 pids=()
 cleanup() {
@@ -38,10 +45,11 @@ $BIN/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule & 
 sleep 2
 cat <<TXT
 
-  Ambassador is running at http://$HOST:$PORT/
-    admin:      http://$HOST:$PORT/admin/      (admin@example.com / admin-demo-pass)
-    affiliate:  http://$HOST:$PORT/dashboard/  (alice@example.org / demo-pass-1234)
-    API docs:   http://$HOST:$PORT/api/docs/
+  Ambassador is running at $AMBASSADOR_URL/
+    admin:      $AMBASSADOR_URL/admin/      (admin@example.com / admin-demo-pass)
+    affiliate:  $AMBASSADOR_URL/dashboard/  (alice@example.org / demo-pass-1234)
+    API docs:   $AMBASSADOR_URL/api/docs/
+  E-mailed links use AMBASSADOR_URL=$AMBASSADOR_URL.
   Web, Celery worker and beat are running; Ctrl-C stops all three.
 
 TXT

@@ -1,10 +1,10 @@
 from django.urls import path
 
-from dashboard.views import ledger, links, overview, pending, program
+from dashboard.views import ledger, links, overview, program, public
 
 # Route names are the contract between pages (navigation, links, tests).
 urlpatterns = [
-    path("", pending.not_built, name="program-home"),
+    path("", public.program_home, name="program-home"),
     path("dashboard/", overview.home, name="dashboard"),
     path("dashboard/referrals/", ledger.referrals, name="dashboard-referrals"),
     path("dashboard/referrals/<int:pk>/", ledger.referral, name="dashboard-referral"),

@@ -66,3 +66,98 @@ def test_seed_demo_prints_the_logins():
 
     assert "admin@example.com" in out.getvalue()
     assert demo.SUPPORT_EMAIL in out.getvalue()
+
+
+def _program_counts() -> dict[str, int]:
+    from commissions.models import CommissionEntry, Payment
+    from payouts.models import Payout
+    from tracking.models import Click, Referral
+
+    return {
+        "clicks": Click.objects.count(),
+        "referrals": Referral.objects.count(),
+        "payments": Payment.objects.count(),
+        "entries": CommissionEntry.objects.count(),
+        "payouts": Payout.objects.count(),
+        "affiliates": Affiliate.objects.count(),
+    }
+
+
+def test_seed_demo_builds_a_living_program_ending_at_its_clock_and_tops_it_up_later():
+    from datetime import UTC, datetime, timedelta
+
+    from django.db.models import Max, Min
+    from django.utils import timezone
+
+    from commissions.models import CommissionEntry, Dispute, Payment, Refund
+    from payouts.models import Payout
+    from tracking.models import Click, DailyStat, Referral
+
+    pinned = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    seed = lambda *args: call_command(  # noqa: E731
+        "seed_demo", "--quiet-progress", *args, stdout=StringIO(), stderr=StringIO()
+    )
+
+    # when the demo is seeded to end at a pinned clock
+    seed("--now", pinned.isoformat())
+
+    # then 90 days of click rollups end on that day, for the demo's busiest affiliate
+    alice = Affiliate.objects.get(username="alice")
+    days = DailyStat.objects.filter(affiliate=alice, clicks__gt=0).aggregate(
+        first=Min("day"), last=Max("day")
+    )
+    assert days == {"first": pinned.date() - timedelta(days=90), "last": pinned.date()}
+    # and referred customers in every state
+    referred = Referral.objects.filter(affiliate__isnull=False)
+    assert referred.filter(payments__isnull=True).exists()  # signed up only
+    month_ago = pinned - timedelta(days=31)
+    assert referred.filter(payments__paid_at__gte=month_ago).exists()  # paying
+    churned = (
+        referred.filter(payments__isnull=False, payments__refunds__isnull=True)
+        .exclude(payments__disputes__isnull=False)
+        .annotate(last=Max("payments__paid_at"))
+        .filter(last__lt=pinned - timedelta(days=45))
+    )
+    assert churned.exists()
+    assert Refund.objects.filter(payment__referral__in=referred).exists()  # refunded
+    assert Dispute.objects.filter(status="lost").exists()  # disputed
+    # and the ledger in every state: pending (in the hold), approved (waiting for the next
+    # run), paid (by past payout runs), declined (refunded or charged back)
+    states = set(CommissionEntry.objects.values_list("state", flat=True))
+    assert {"pending", "approved", "paid", "declined"} <= states
+    # and a payout history: the monthly run of the 1st (13:07 UTC), paid by PayPal 3 h later
+    run_day = datetime(2026, 11, 1, 16, 7, tzinfo=UTC)
+    assert Payout.objects.filter(state="paid", paid_at=run_day).exists()
+    assert not Payout.objects.exclude(state="paid").exists()
+    # and nothing after the clock
+    assert not Payment.objects.filter(paid_at__gt=pinned).exists()
+    assert not Referral.objects.filter(created_at__gt=pinned).exists()
+    # and an applicant and a suspended affiliate
+    assert Affiliate.objects.filter(status="applied").exists()
+    assert Affiliate.objects.filter(status="suspended").exists()
+
+    # when it is seeded again at the same clock, nothing changes
+    counts = _program_counts()
+    seed("--now", pinned.isoformat())
+    assert _program_counts() == counts
+
+    # when it is seeded later without a clock, it ends today: the new days are added, the
+    # old ones kept, nobody duplicated
+    seed()
+    today = timezone.now().astimezone(UTC).date()
+    last = DailyStat.objects.filter(affiliate=alice, clicks__gt=0).aggregate(last=Max("day"))
+    # (today's own clicks may not have happened yet in its first hours)
+    assert last["last"] in (today, today - timedelta(days=1))
+    assert not Click.objects.filter(at__gt=timezone.now()).exists()
+    after = _program_counts()
+    assert after["affiliates"] == counts["affiliates"]
+    assert after["clicks"] > counts["clicks"] and after["payments"] >= counts["payments"]
+    customers = Referral.objects.values_list("customer_id", flat=True)
+    assert len(set(customers)) == len(customers)
+
+
+def test_seed_demo_refuses_a_clock_that_is_not_iso_8601():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="ISO 8601"):
+        call_command("seed_demo", "--now", "yesterday", stdout=StringIO(), stderr=StringIO())
