@@ -73,18 +73,14 @@ MIDDLEWARE = [
     "config.middleware.JsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Resets the thread's language after each response (see the class).
-    "affiliates.middleware.LanguageResetMiddleware",
+    "affiliates.middleware.LanguageResetMiddleware",  # the thread back to "en" after a response
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # After sessions, before common: picks the language from the session / cookie /
-    # Accept-Language (Django's order), so 404 pages and redirects are translated too.
-    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # cookie, then Accept-Language
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # After authentication: a logged-in affiliate's saved language (Affiliate.language) wins
-    # over Accept-Language, and a choice made with the switcher is saved to it.
+    # An affiliate's saved language wins over the browser; the switcher's choice is saved.
     "affiliates.middleware.AffiliateLanguageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -113,8 +109,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
-                # LANGUAGE_CODE, LANGUAGES, LANGUAGE_BIDI: <html lang> and the switcher.
-                "django.template.context_processors.i18n",
+                "django.template.context_processors.i18n",  # LANGUAGE_CODE: <html lang>
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -197,26 +192,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-# Kinsta's eight. Each name in its own language: a switcher reads the same in every locale,
-# and someone who landed in a language they cannot read still finds their own.
-LANGUAGES = [
-    ("en", "English"),
-    ("de", "Deutsch"),
-    ("fr", "Français"),
-    ("es", "Español"),
-    ("it", "Italiano"),
-    ("nl", "Nederlands"),
-    ("pt", "Português"),
-    ("ja", "日本語"),
-]
-# Our catalogues (make messages / make compilemessages); the .mo files are committed, so a
-# fresh install needs no system gettext.
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Kinsta's eight, each named in itself (the switcher reads the same in every language).
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español")]
+LANGUAGES += [("it", "Italiano"), ("nl", "Nederlands"), ("pt", "Português"), ("ja", "日本語")]
+LOCALE_PATHS = [BASE_DIR / "locale"]  # .mo committed: no system gettext needed (make messages)
 TIME_ZONE = "UTC"
 USE_I18N = True
-# Dates and numbers follow the active locale's formats (Django's, per language); money has
-# its own formatter (config.money.format_money) that follows the same conventions.
-USE_THOUSAND_SEPARATOR = True
+USE_THOUSAND_SEPARATOR = True  # numbers per locale; money: config.money.format_money
 USE_TZ = True
 
 STATIC_URL = "/static/"
