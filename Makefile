@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint format typecheck clean
+.PHONY: run test install lint format typecheck clean messages compilemessages
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,6 +35,20 @@ TYPED = config/money.py config/queue.py $(wildcard */services.py */services */se
 	*/selectors */gateways)
 typecheck: install
 	$(BIN)/mypy $(filter-out tests/% .venv/%,$(TYPED))
+
+# Translations (locale/<lang>/LC_MESSAGES/django.po). `messages` extracts every string
+# marked in Python and templates into the seven catalogues (needs GNU gettext, a developer's
+# tool: apt-get install gettext), then compiles them; translate the new empty msgstr
+# entries and run `make compilemessages`. Compiling uses polib (pure Python) and the .mo
+# files are committed, so a fresh install and CI need no gettext; CI checks they match.
+LOCALES = de fr es it nl pt ja
+messages: install
+	$(BIN)/python manage.py makemessages $(addprefix -l ,$(LOCALES)) --no-obsolete \
+		--ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*'
+	$(BIN)/python -m devtools.i18n_messages
+
+compilemessages: install
+	$(BIN)/python -m devtools.i18n_messages
 
 format: install
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .

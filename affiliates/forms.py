@@ -4,9 +4,14 @@ input and show the services' messages beside the right field."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import PasswordResetForm
 from django.template import loader
+from django.utils import translation
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from affiliates.usernames import MAX_LENGTH, validate_username
 from config.errors import ServiceError
@@ -24,27 +29,34 @@ def add_service_error(form: forms.Form, exc: ServiceError) -> None:
         form.add_error(None, exc.message)
 
 
+def _username_help_text() -> str:
+    return gettext(
+        "3–%(max)d characters: a-z, 0-9, - and _. Your links end with it, "
+        "e.g. example.com/pricing/yourname."
+    ) % {"max": MAX_LENGTH}
+
+
+# Lazy: formatted when a page renders, in that page's language (not once at import).
+_username_help = lazy(_username_help_text, str)
+
+
 class UsernameField(forms.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 64)  # longer input gets the rule's own message
-        kwargs.setdefault(
-            "help_text",
-            f"3–{MAX_LENGTH} characters: a-z, 0-9, - and _. Your links end with it, "
-            "e.g. example.com/pricing/yourname.",
-        )
+        kwargs.setdefault("help_text", _username_help())
         super().__init__(**kwargs)
 
 
 class SignupForm(forms.Form):
-    email = forms.EmailField()
-    password1 = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
-    password2 = forms.CharField(label="Password again", widget=forms.PasswordInput, strip=False)
+    email = forms.EmailField(label=_("E-mail"))
+    password1 = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
+    password2 = forms.CharField(label=_("Password again"), widget=forms.PasswordInput, strip=False)
 
     def clean(self):
         data = super().clean()
         p1, p2 = data.get("password1"), data.get("password2")
         if p1 and p2 and p1 != p2:
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         elif p1:
             try:
                 password_validation.validate_password(p1)
@@ -54,22 +66,28 @@ class SignupForm(forms.Form):
 
 
 class ApplicationForm(forms.Form):
-    username = UsernameField()
+    username = UsernameField(label=_("Username"))
     website = forms.URLField(
-        required=False, assume_scheme="https", help_text="Your site, channel or profile."
+        label=_("Website"),
+        required=False,
+        assume_scheme="https",
+        help_text=_("Your site, channel or profile."),
     )
     audience = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Who follows you?"
+        label=_("Audience"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Who follows you?"),
     )
     promotion = forms.CharField(
-        label="How will you promote us?",
+        label=_("How will you promote us?"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     accept_terms = forms.BooleanField(
-        label="I accept the program terms (no paid ads on the brand's links or keywords).",
+        label=_("I accept the program terms (no paid ads on the brand's links or keywords)."),
         required=True,
-        error_messages={"required": "You must accept the program terms."},
+        error_messages={"required": _("You must accept the program terms.")},
     )
 
     def clean_username(self) -> str:
@@ -80,7 +98,7 @@ class ApplicationForm(forms.Form):
 
 
 class UsernameChangeForm(forms.Form):
-    username = UsernameField(label="New username")
+    username = UsernameField(label=_("New username"))
 
     def __init__(self, *args, affiliate=None, **kwargs):
         self.affiliate = affiliate
@@ -91,6 +109,25 @@ class UsernameChangeForm(forms.Form):
             return validate_username(self.cleaned_data["username"], affiliate=self.affiliate)
         except ServiceError as exc:
             raise forms.ValidationError(exc.message) from exc
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each language named in itself (settings.LANGUAGES), "" = follow the browser.
+        self.fields["language"].choices = [("", _("Same as my browser")), *settings.LANGUAGES]
+
+
+class EmailPreferencesForm(forms.Form):
+    commission_approved = forms.BooleanField(
+        label=_("Commissions approved (they passed their hold)"), required=False
+    )
+    payout_sent = forms.BooleanField(label=_("Payout sent"), required=False)
+    monthly_report = forms.BooleanField(
+        label=_("Monthly report of clicks, referrals and earnings"), required=False
+    )
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
@@ -106,6 +143,13 @@ class QueuedPasswordResetForm(PasswordResetForm):
         to_email,
         html_email_template_name=None,
     ) -> None:
-        subject = loader.render_to_string(subject_template_name, context)
-        body = loader.render_to_string(email_template_name, context)
+        # In the affiliate's saved language; without one, the language of the page the
+        # reset was asked from (the active one).
+        affiliate = getattr(context.get("user"), "affiliate", None)
+        language = (
+            affiliate.email_language if affiliate is not None and affiliate.language else None
+        )
+        with translation.override(language or translation.get_language()):
+            subject = loader.render_to_string(subject_template_name, context)
+            body = loader.render_to_string(email_template_name, context)
         send_email_on_commit(to=[to_email], subject=subject, body=body)

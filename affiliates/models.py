@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -196,7 +197,18 @@ class Affiliate(models.Model):
     is_employee = models.BooleanField(default=False)
     early_access = models.BooleanField(default=False)
     is_paying_customer = models.BooleanField(default=False)
-    language = models.CharField(max_length=8, default="en")
+    # A code of settings.LANGUAGES; blank = no choice made: pages follow the browser
+    # (Accept-Language), e-mails use settings.LANGUAGE_CODE.
+    language = models.CharField(max_length=8, blank=True, default="")
+    # What the affiliate may turn off: news about its own money. Security and transactional
+    # mail (password reset, payout-detail changes, a failed or unclaimed payout) ignores them.
+    email_commission_approved = models.BooleanField(
+        default=True, help_text="E-mail when commissions pass their hold."
+    )
+    email_payout_sent = models.BooleanField(default=True, help_text="E-mail when a payout is sent.")
+    email_monthly_report = models.BooleanField(
+        default=True, help_text="A monthly summary of clicks, referrals and earnings."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -215,6 +227,12 @@ class Affiliate(models.Model):
     @property
     def is_approved(self) -> bool:
         return self.status == self.Status.APPROVED
+
+    @property
+    def email_language(self) -> str:
+        """The language its e-mails are written in (translation.override)."""
+        supported = {code for code, _ in settings.LANGUAGES}
+        return self.language if self.language in supported else settings.LANGUAGE_CODE
 
 
 class Username(models.Model):

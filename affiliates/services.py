@@ -9,6 +9,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from affiliates.models import Affiliate, ApiKey, AuditLog, Plan, User, Username
 from affiliates.selectors import forget_usernames, hash_api_key
@@ -109,7 +112,7 @@ def _add_username_row(*, affiliate: Affiliate, name: str, now: datetime) -> None
         with transaction.atomic():
             Username.objects.create(name=name, affiliate=affiliate, created_at=now)
     except IntegrityError as exc:
-        message = f"“{name}” is taken."
+        message = _("“%(name)s” is taken.") % {"name": name}
         raise ServiceError(message, code="taken", fields={"username": [message]}) from exc
 
 
@@ -127,7 +130,7 @@ def create_affiliate(
     username = validate_username(username)
     email = User.objects.normalize_email(email).strip().lower()
     if User.objects.filter(email=email).exists():
-        message = f"An account with the e-mail {email} already exists."
+        message = _("An account with the e-mail %(email)s already exists.") % {"email": email}
         raise ServiceError(message, code="email_taken", fields={"email": [message]})
     user = User.objects.create_user(email=email, password=password, date_joined=now)
     affiliate = Affiliate.objects.create(
@@ -149,7 +152,7 @@ def create_user(*, email: str, password: str, now: datetime) -> User:
     """Sign up: an account only; the affiliate profile comes with the application."""
     email = User.objects.normalize_email(email).strip().lower()
     if User.objects.filter(email=email).exists():
-        message = "An account with this e-mail already exists. Log in or reset your password."
+        message = _("An account with this e-mail already exists. Log in or reset your password.")
         raise ServiceError(message, code="email_taken", fields={"email": [message]})
     return User.objects.create_user(email=email, password=password, date_joined=now)
 
@@ -172,9 +175,9 @@ def submit_application(
     `is_paying_customer` must come from a trusted source (the product's backend, an admin),
     never from the applicant's own form."""
     if Affiliate.objects.filter(user=user).exists():
-        raise Conflict("You have already applied.", code="already_applied")
+        raise Conflict(_("You have already applied."), code="already_applied")
     if not accepted_terms:
-        message = "You must accept the program terms."
+        message = _("You must accept the program terms.")
         raise ServiceError(message, code="terms", fields={"accept_terms": [message]})
     username = validate_username(username)
     affiliate = Affiliate.objects.create(
@@ -311,11 +314,17 @@ def _check_rename_limit(*, affiliate: Affiliate, now: datetime) -> None:
         return
     # The oldest change still counted leaves the window first.
     next_at = recent[len(recent) - limit] + period
-    message = (
-        f"You can change your username {limit} time{'s' if limit != 1 else ''} in "
-        f"{settings.USERNAME_CHANGE_PERIOD_DAYS} days; the next change is possible on "
-        f"{next_at:%Y-%m-%d %H:%M} UTC."
-    )
+    message = ngettext(
+        "You can change your username %(limit)d time in %(days)d days; the next change is "
+        "possible on %(when)s UTC.",
+        "You can change your username %(limit)d times in %(days)d days; the next change is "
+        "possible on %(when)s UTC.",
+        limit,
+    ) % {
+        "limit": limit,
+        "days": settings.USERNAME_CHANGE_PERIOD_DAYS,
+        "when": f"{next_at:%Y-%m-%d %H:%M}",
+    }
     raise ServiceError(message, code="rename_limit", status=429, fields={"username": [message]})
 
 
@@ -348,13 +357,45 @@ def stop_impersonation(*, actor: User, affiliate: Affiliate | None, now: datetim
     )
 
 
+# --- preferences ---------------------------------------------------------------------
+
+
+def set_language(*, affiliate: Affiliate, language: str) -> Affiliate:
+    """Remember the affiliate's language (pages after login, e-mails). Only a code of
+    settings.LANGUAGES, or "" for "follow the browser"."""
+    if language and language not in {code for code, _ in settings.LANGUAGES}:
+        raise ServiceError(_("Choose one of the offered languages."), fields={"language": []})
+    if affiliate.language != language:
+        affiliate.language = language
+        Affiliate.objects.filter(pk=affiliate.pk).update(language=language)
+    return affiliate
+
+
+def set_email_preferences(
+    *,
+    affiliate: Affiliate,
+    commission_approved: bool,
+    payout_sent: bool,
+    monthly_report: bool,
+) -> Affiliate:
+    """Which optional e-mails the affiliate gets. Security and transactional mail is not
+    among them and cannot be turned off."""
+    affiliate.email_commission_approved = commission_approved
+    affiliate.email_payout_sent = payout_sent
+    affiliate.email_monthly_report = monthly_report
+    affiliate.save(
+        update_fields=["email_commission_approved", "email_payout_sent", "email_monthly_report"]
+    )
+    return affiliate
+
+
 # --- e-mail ---------------------------------------------------------------------------
 
 _SUBJECTS = {
-    "applied": "We received your application",
-    Status.APPROVED: "You're in: your affiliate account is approved",
-    Status.REJECTED: "About your affiliate application",
-    Status.SUSPENDED: "Your affiliate account is suspended",
+    "applied": gettext_lazy("We received your application"),
+    Status.APPROVED: gettext_lazy("You're in: your affiliate account is approved"),
+    Status.REJECTED: gettext_lazy("About your affiliate application"),
+    Status.SUSPENDED: gettext_lazy("Your affiliate account is suspended"),
 }
 
 
@@ -369,10 +410,11 @@ def send_status_email(*, affiliate_id: int, event: str) -> None:
         "site_url": settings.SITE_URL,
         "ambassador_url": settings.AMBASSADOR_URL,
     }
-    body = render_to_string(f"affiliates/email/{event}.txt", context)
-    send_email_on_commit(
-        to=[affiliate.user.email], subject=f"{settings.PROGRAM_NAME}: {_SUBJECTS[event]}", body=body
-    )
+    # In the affiliate's language, whatever language the admin who changed the status reads.
+    with translation.override(affiliate.email_language):
+        body = render_to_string(f"affiliates/email/{event}.txt", context)
+        subject = f"{settings.PROGRAM_NAME}: {_SUBJECTS[event]}"
+    send_email_on_commit(to=[affiliate.user.email], subject=subject, body=body)
 
 
 def make_default_plan(*, plan: Plan, actor: User | None, now: datetime) -> Plan:

@@ -15,6 +15,7 @@ import re
 
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils.translation import gettext as _
 
 from affiliates.models import Affiliate, Username
 from affiliates.username_rules import CHARSET, MAX_LENGTH, MIN_LENGTH, skeleton
@@ -76,21 +77,31 @@ def validate_username(name: str, *, affiliate: Affiliate | None = None) -> str:
     name = (name or "").strip()
     normalised = name.lower()
     if not MIN_LENGTH <= len(normalised) <= MAX_LENGTH:
-        raise _error(f"A username has {MIN_LENGTH} to {MAX_LENGTH} characters.")
+        raise _error(
+            _("A username has %(min)d to %(max)d characters.")
+            % {"min": MIN_LENGTH, "max": MAX_LENGTH}
+        )
     if not CHARSET.match(normalised):
         raise _error(
-            "A username may contain only letters a-z, digits 0-9, hyphens (-) and underscores (_)."
+            _(
+                "A username may contain only letters a-z, digits 0-9, hyphens (-) and "
+                "underscores (_)."
+            )
         )
     if normalised.isdigit():
-        raise _error("A username cannot be only digits.")
+        raise _error(_("A username cannot be only digits."))
 
     reserved = reserved_usernames()
     if normalised in reserved:
-        raise _error(f"“{normalised}” is reserved (it is one of the site's pages).", "reserved")
+        raise _error(
+            _("“%(name)s” is reserved (it is one of the site's pages).") % {"name": normalised},
+            "reserved",
+        )
     key = skeleton(normalised)
     if key in {skeleton(r) for r in reserved}:
         raise _error(
-            f"“{normalised}” looks too much like a reserved name (0/o, 1/l, - and _ read alike).",
+            _("“%(name)s” looks too much like a reserved name (0/o, 1/l, - and _ read alike).")
+            % {"name": normalised},
             "lookalike",
         )
 
@@ -99,11 +110,11 @@ def validate_username(name: str, *, affiliate: Affiliate | None = None) -> str:
     if owner is not None:
         if affiliate is not None and owner == affiliate.pk:
             return normalised
-        raise _error(f"“{normalised}” is taken.", "taken")
+        raise _error(_("“%(name)s” is taken.") % {"name": normalised}, "taken")
     if Username.objects.filter(skeleton=key).exists():
         raise _error(
-            f"“{normalised}” looks too much like an existing username "
-            "(0/o, 1/l, - and _ read alike).",
+            _("“%(name)s” looks too much like an existing username (0/o, 1/l, - and _ read alike).")
+            % {"name": normalised},
             "lookalike",
         )
     return normalised

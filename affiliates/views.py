@@ -1,16 +1,20 @@
-"""Affiliate pages: sign up, apply, terms, username settings, and the impersonation switch.
+"""Affiliate pages: sign up, apply, terms, settings (username, language, e-mails, password)
+and the impersonation switch.
 Thin adapters: parse a form, call one service, render."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth import login
+from django.contrib import messages
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from affiliates import services
@@ -20,7 +24,15 @@ from affiliates.access import (
     get_affiliate,
     is_impersonating,
 )
-from affiliates.forms import ApplicationForm, SignupForm, UsernameChangeForm, add_service_error
+from affiliates.forms import (
+    ApplicationForm,
+    EmailPreferencesForm,
+    LanguageForm,
+    SignupForm,
+    UsernameChangeForm,
+    add_service_error,
+)
+from affiliates.middleware import remember_in_session
 from affiliates.models import Affiliate, User
 from config.errors import ServiceError
 
@@ -82,30 +94,119 @@ def terms(request: HttpRequest) -> HttpResponse:
     )
 
 
+SETTINGS_ACTIONS = ("username", "language", "emails", "password")
+
+
 @affiliate_required
 def username_settings(request: HttpRequest) -> HttpResponse:
+    """The affiliate's settings: username, payout method (a summary; /payouts/settings/
+    changes it), language, e-mail preferences, password. One form per section; the posted
+    `action` says which one was sent (a plain POST with only `username` is a rename, as the
+    page has always accepted)."""
     affiliate = request.affiliate
-    form = UsernameChangeForm(request.POST or None, affiliate=affiliate)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.change_username(
-                affiliate=affiliate,
-                new_username=form.cleaned_data["username"],
-                now=timezone.now(),
-            )
-        except ServiceError as exc:
-            add_service_error(form, exc)
-        else:
-            return redirect("affiliates-settings")
+    posted = request.POST if request.method == "POST" else None
+    action = (posted.get("action") or "username") if posted is not None else ""
+    if action not in SETTINGS_ACTIONS:
+        action = ""
+    forms = {
+        "username": UsernameChangeForm(
+            posted if action == "username" else None, affiliate=affiliate
+        ),
+        "language": LanguageForm(
+            posted if action == "language" else None,
+            initial={"language": affiliate.language},
+            prefix="lang",
+        ),
+        "emails": EmailPreferencesForm(
+            posted if action == "emails" else None,
+            initial={
+                "commission_approved": affiliate.email_commission_approved,
+                "payout_sent": affiliate.email_payout_sent,
+                "monthly_report": affiliate.email_monthly_report,
+            },
+            prefix="emails",
+        ),
+        "password": PasswordChangeForm(
+            request.user, posted if action == "password" else None, prefix="pw"
+        ),
+    }
+    if action:
+        response = _save_settings(request, action, forms[action])
+        if response is not None:
+            return response
     return render(
         request,
         "affiliates/settings.html",
         {
-            "form": form,
+            "form": forms["username"],
+            "language_form": forms["language"],
+            "emails_form": forms["emails"],
+            "password_form": forms["password"],
             "affiliate": affiliate,
             "aliases": affiliate.usernames.exclude(name=affiliate.username),
+            # The reverse one-to-one of the payouts app (no import: affiliates is below
+            # payouts); None until the affiliate first sets a payout method.
+            "payout_account": getattr(affiliate, "payout_account", None),
+            "impersonating": is_impersonating(request),
         },
     )
+
+
+def _save_settings(request: HttpRequest, action: str, form) -> HttpResponse | None:
+    """Apply one posted section; a redirect on success, None to show the form's errors."""
+    affiliate = request.affiliate
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
+    if action == "password" and is_impersonating(request):
+        form.add_error(None, _("A password cannot be changed while impersonating."))
+        return None
+    try:
+        if action == "username":
+            services.change_username(
+                affiliate=affiliate, new_username=data["username"], now=timezone.now()
+            )
+            messages.success(
+                request,
+                _(
+                    "Your username is now “%(name)s”. Links with your earlier usernames keep "
+                    "working."
+                )
+                % {"name": affiliate.username},
+            )
+        elif action == "language":
+            services.set_language(affiliate=affiliate, language=data["language"])
+            remember_in_session(request, affiliate.language)
+            # The confirmation in the language just chosen ("" = the browser's).
+            translation.activate(
+                affiliate.language or translation.get_language_from_request(request)
+            )
+            messages.success(request, _("Language saved."))
+        elif action == "emails":
+            services.set_email_preferences(
+                affiliate=affiliate,
+                commission_approved=data["commission_approved"],
+                payout_sent=data["payout_sent"],
+                monthly_report=data["monthly_report"],
+            )
+            messages.success(request, _("E-mail preferences saved."))
+        else:
+            form.save()
+            # Changing the password rotates the session hash; keep this session logged in
+            # (others are logged out, which is the point of changing it).
+            update_session_auth_hash(request, form.user)
+            messages.success(request, _("Your password was changed."))
+    except ServiceError as exc:
+        add_service_error(form, exc)
+        return None
+    response = redirect("affiliates-settings")
+    if action == "language":
+        # The cookie too, so pages after logging out stay in the chosen language.
+        if affiliate.language:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, affiliate.language)
+        else:
+            response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+    return response
 
 
 @login_required

@@ -8,7 +8,10 @@ minor unit (cents for USD, yen for JPY, fils for KWD); there are no floats anywh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import translation
 
 BP_DENOMINATOR = 10_000  # basis points: 10_000 bp = 100 %
 
@@ -49,15 +52,68 @@ def convert(amount: int, fx_rate: Decimal) -> int:
     return round_half_up(Decimal(amount) * fx_rate)
 
 
-def format_money(amount: int, currency: str) -> str:
-    """Integer minor units as "USD 1,234.50" (negative: "USD -12.50"); integer arithmetic
-    only (divmod), never a float."""
+# How each of our languages writes an amount (CLDR's conventions, shown with the ISO code
+# rather than a symbol: "$" is also CAD's and AUD's, and a page may list several currencies):
+# decimal mark, group separator, minimum digits before grouping starts (Spanish writes
+# 1234 but 12.345), and whether the code goes before the figure. NBSP keeps "1.234,50 USD"
+# on one line; French groups with a narrow NBSP. English keeps the project's own
+# "USD 1,234.50" (plain space), which tests, exports and the admin have always shown.
+NBSP, NNBSP = "\u00a0", "\u202f"
+
+
+@dataclass(frozen=True)
+class MoneyStyle:
+    decimal: str
+    group: str
+    min_grouping: int  # digits: a figure with fewer is written without separators
+    code_first: bool
+    space: str = NBSP
+
+
+MONEY_STYLES: dict[str, MoneyStyle] = {
+    "en": MoneyStyle(".", ",", 4, code_first=True, space=" "),
+    "de": MoneyStyle(",", ".", 4, code_first=False),
+    "fr": MoneyStyle(",", NNBSP, 4, code_first=False),
+    "es": MoneyStyle(",", ".", 5, code_first=False),
+    "it": MoneyStyle(",", ".", 4, code_first=False),
+    "nl": MoneyStyle(",", ".", 4, code_first=True),
+    "pt": MoneyStyle(",", ".", 4, code_first=True),
+    "ja": MoneyStyle(".", ",", 4, code_first=True),
+}
+
+
+def _style(language: str | None) -> MoneyStyle:
+    base = (language or "").lower().replace("_", "-").split("-")[0]
+    return MONEY_STYLES.get(base, MONEY_STYLES["en"])
+
+
+def _group(digits: str, separator: str, min_grouping: int) -> str:
+    if len(digits) < min_grouping:
+        return digits
+    head = len(digits) % 3 or 3
+    parts = [digits[:head]] + [digits[i : i + 3] for i in range(head, len(digits), 3)]
+    return separator.join(parts)
+
+
+def format_money(amount: int, currency: str, language: str | None = None) -> str:
+    """Integer minor units as the active language (or `language`) writes them: en
+    "USD 1,234.50" (negative "USD -12.50"), de "1.234,50 USD", fr "1 234,50 USD",
+    ja "JPY 1,234". Integer arithmetic only (divmod), never a float."""
+    if language is None:
+        language = translation.get_language()
+    style = _style(language)
     currency = (currency or "").upper()
     places = exponent(currency)
     sign = "-" if amount < 0 else ""
     major, minor = divmod(abs(int(amount)), 10**places)
-    figure = f"{major:,}" + (f".{minor:0{places}d}" if places else "")
-    return f"{currency} {sign}{figure}".strip()
+    figure = _group(str(major), style.group, style.min_grouping)
+    if places:
+        figure += f"{style.decimal}{minor:0{places}d}"
+    if not currency:
+        return sign + figure
+    if style.code_first:
+        return f"{currency}{style.space}{sign}{figure}"
+    return f"{sign}{figure}{style.space}{currency}"
 
 
 def to_decimal_string(amount: int, currency: str) -> str:

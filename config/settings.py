@@ -73,11 +73,15 @@ MIDDLEWARE = [
     "config.middleware.JsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "affiliates.middleware.LanguageResetMiddleware",  # the thread back to "en" after a response
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # cookie, then Accept-Language
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # An affiliate's saved language wins over the browser; the switcher's choice is saved.
+    "affiliates.middleware.AffiliateLanguageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -105,6 +109,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",  # LANGUAGE_CODE: <html lang>
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -187,9 +192,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español"), ("fr", "Français")]
+# Kinsta's eight, each named in itself (the switcher reads the same in every language).
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español")]
+LANGUAGES += [("it", "Italiano"), ("nl", "Nederlands"), ("pt", "Português"), ("ja", "日本語")]
+LOCALE_PATHS = [BASE_DIR / "locale"]  # .mo committed: no system gettext needed (make messages)
 TIME_ZONE = "UTC"
 USE_I18N = True
+USE_THOUSAND_SEPARATOR = True  # numbers per locale; money: config.money.format_money
 USE_TZ = True
 
 STATIC_URL = "/static/"

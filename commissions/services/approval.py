@@ -9,6 +9,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from affiliates.models import Affiliate
 from commissions import rollups
@@ -101,11 +103,15 @@ def approve_due_commissions(
 
 
 def _notify_approved(*, affiliate_ids: list[int]) -> None:
-    emails = Affiliate.objects.filter(pk__in=affiliate_ids).values_list("user__email", flat=True)
-    for email in emails:  # one message each: affiliates must not see each other's address
-        send_email_on_commit(
-            to=[email],
-            subject=f"{settings.PROGRAM_NAME}: commissions approved",
-            body="Some of your commissions passed their hold and are approved; they will be in "
-            f"your next payout. See {settings.AMBASSADOR_URL}/dashboard/",
-        )
+    # A news e-mail: only to affiliates who left it on (settings page), each in its language.
+    affiliates = Affiliate.objects.filter(
+        pk__in=affiliate_ids, email_commission_approved=True
+    ).select_related("user")
+    for affiliate in affiliates:  # one message each: affiliates must not see each other's address
+        with translation.override(affiliate.email_language):
+            subject = _("%(program)s: commissions approved") % {"program": settings.PROGRAM_NAME}
+            body = _(
+                "Some of your commissions passed their hold and are approved; they will be in "
+                "your next payout. See %(url)s"
+            ) % {"url": f"{settings.AMBASSADOR_URL}/dashboard/"}
+        send_email_on_commit(to=[affiliate.user.email], subject=subject, body=body)

@@ -1,4 +1,5 @@
-"""`{{ amount|money:currency }}`: integer minor units → "USD 1,234.50" (negative: "USD -12.50").
+"""`{{ amount|money:currency }}`: integer minor units in the active language's way: en
+"USD 1,234.50" (negative "USD -12.50"), de "1.234,50 USD", fr "1 234,50 USD".
 
 The formatting itself is `config.money.format_money`, so code outside the dashboard
 (the payouts admin) formats money the same way without importing the dashboard.

@@ -16,12 +16,22 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from affiliates.models import Affiliate, User
 from config.errors import NotFound, ServiceError
 from config.mail import send_email_on_commit
 from payouts.models import PayoutAccount, new_token
 from payouts.services.history import audit
+
+# What changed, as the notice names it (the audit log keeps the English key).
+_WHAT = {
+    "PayPal e-mail": gettext_lazy("PayPal e-mail"),
+    "bank details": gettext_lazy("bank details"),
+    "Stripe Connect": gettext_lazy("Stripe Connect"),
+}
 
 
 def ensure_account(*, affiliate: Affiliate) -> PayoutAccount:
@@ -31,16 +41,16 @@ def ensure_account(*, affiliate: Affiliate) -> PayoutAccount:
     thing: the row exists from the affiliate's first attempt to set payout details,
     accepted or refused (an empty row means what no row means). Pages never create it:
     they read payouts.selectors.payout_account."""
-    account, _ = PayoutAccount.objects.get_or_create(affiliate=affiliate)
+    account, _created = PayoutAccount.objects.get_or_create(affiliate=affiliate)
     return account
 
 
 def require_password(user: User, password: str | None) -> None:
     if not password or not check_password(password, user.password):
         raise ServiceError(
-            "Enter your current password to change payout details.",
+            _("Enter your current password to change payout details."),
             code="wrong_password",
-            fields={"password": ["Wrong password."]},
+            fields={"password": [_("Wrong password.")]},
             status=403,
         )
 
@@ -63,7 +73,7 @@ def _authorise_change(
         )
     if not reason.strip():
         raise ServiceError(
-            "Say why the payout details are changed.", fields={"reason": ["Required."]}
+            "Say why the payout details are changed.", fields={"reason": [_("Required.")]}
         )
     return staff
 
@@ -73,8 +83,8 @@ def _check_length(value: str, *, field: str, max_length: int) -> None:
     # (a value longer than its column is a 400 here, never a database error and a 500).
     if len(value) > max_length:
         raise ServiceError(
-            f"At most {max_length} characters.",
-            fields={field: [f"At most {max_length} characters."]},
+            _("At most %(count)d characters.") % {"count": max_length},
+            fields={field: [_("At most %(count)d characters.") % {"count": max_length}]},
         )
 
 
@@ -97,15 +107,38 @@ def record_details_changed(
         details.update(by="staff", reason=reason[:500])
     audit(action="payout_details_changed", affiliate=affiliate, actor=actor, now=now, **details)
     hold = settings.PAYOUT_DETAILS_HOLD_HOURS
-    body = (
-        f"Your payout details were changed ({what}) at {now:%Y-%m-%d %H:%M} UTC"
-        + (f" by the {settings.PROGRAM_NAME} team. Reason: {reason}" if by_staff else "")
-        + f".\nFor your safety, payouts are held for {hold} hours after a change.\n"
-        "If this was not you, reply to this e-mail at once."
-    )
-    send_email_on_commit(
-        to=[affiliate.user.email], subject="Your payout details were changed", body=body
-    )
+    # A security notice: always sent (no preference turns it off), in the affiliate's language.
+    with translation.override(affiliate.email_language):
+        values = {
+            "what": _WHAT.get(what, what),
+            "when": f"{now:%Y-%m-%d %H:%M}",
+            "program": settings.PROGRAM_NAME,
+            "reason": reason,
+        }
+        if by_staff:
+            changed = (
+                _(
+                    "Your payout details were changed (%(what)s) at %(when)s UTC by the "
+                    "%(program)s team. Reason: %(reason)s."
+                )
+                % values
+            )
+        else:
+            changed = _("Your payout details were changed (%(what)s) at %(when)s UTC.") % values
+        body = (
+            changed
+            + "\n"
+            + ngettext(
+                "For your safety, payouts are held for %(hours)d hour after a change.",
+                "For your safety, payouts are held for %(hours)d hours after a change.",
+                hold,
+            )
+            % {"hours": hold}
+            + "\n"
+            + _("If this was not you, reply to this e-mail at once.")
+        )
+        subject = _("Your payout details were changed")
+    send_email_on_commit(to=[affiliate.user.email], subject=subject, body=body)
 
 
 def set_paypal_email(
@@ -127,8 +160,8 @@ def set_paypal_email(
         validate_email(email)
     except ValidationError:
         raise ServiceError(
-            "Enter a valid PayPal e-mail address.",
-            fields={"paypal_email": ["Enter a valid e-mail address."]},
+            _("Enter a valid PayPal e-mail address."),
+            fields={"paypal_email": [_("Enter a valid e-mail address.")]},
         ) from None
     _check_length(email, field="paypal_email", max_length=254)
     with transaction.atomic():
@@ -151,14 +184,14 @@ def set_paypal_email(
         link = settings.AMBASSADOR_URL + reverse(
             "payouts-paypal-confirm", args=[account.paypal_confirm_token]
         )
-        send_email_on_commit(
-            to=[email],
-            subject="Confirm your PayPal e-mail for payouts",
-            body=(
-                f"Confirm that {email} should receive your {settings.PROGRAM_NAME} payouts "
-                f"through PayPal:\n\n{link}\n"
-            ),
-        )
+        with translation.override(affiliate.email_language):
+            subject = _("Confirm your PayPal e-mail for payouts")
+            body = (
+                _("Confirm that %(email)s should receive your %(program)s payouts through PayPal:")
+                % {"email": email, "program": settings.PROGRAM_NAME}
+                + f"\n\n{link}\n"
+            )
+        send_email_on_commit(to=[email], subject=subject, body=body)
     return account
 
 
@@ -171,7 +204,7 @@ def confirm_paypal_email(*, token: str, now: datetime) -> PayoutAccount:
             .first()
         )
         if account is None:
-            raise NotFound("This confirmation link is not valid (any more).")
+            raise NotFound(_("This confirmation link is not valid (any more)."))
         account.paypal_confirmed_at = now
         account.paypal_confirm_token = ""
         account.updated_at = now
@@ -195,7 +228,7 @@ def set_manual_details(
     actor = _authorise_change(affiliate=affiliate, password=password, staff=staff, reason=reason)
     bank_details = bank_details.strip()
     if not bank_details:
-        raise ServiceError("Enter your bank details.", fields={"bank_details": ["Required."]})
+        raise ServiceError(_("Enter your bank details."), fields={"bank_details": [_("Required.")]})
     _check_length(bank_details, field="bank_details", max_length=BANK_DETAILS_MAX_LENGTH)
     with transaction.atomic():
         account = PayoutAccount.objects.select_for_update().get(pk=account_pk)
@@ -231,12 +264,12 @@ def set_tax_details(
     actor = _authorise_change(affiliate=affiliate, password=password, staff=staff, reason=reason)
     if tax_form not in PayoutAccount.TaxForm.values:
         raise ServiceError(
-            "Unknown tax form.", fields={"tax_form": ["Choose W-9, W-8BEN or W-8BEN-E."]}
+            _("Unknown tax form."), fields={"tax_form": [_("Choose W-9, W-8BEN or W-8BEN-E.")]}
         )
     legal_name, country, tax_id = legal_name.strip(), country.strip().upper(), tax_id.strip()
     if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
         raise ServiceError(
-            "Country: two letters (ISO 3166).", fields={"tax_country": ["Two letters."]}
+            _("Country: two letters (ISO 3166)."), fields={"tax_country": [_("Two letters.")]}
         )
     _check_length(legal_name, field="tax_legal_name", max_length=200)
     _check_length(tax_id, field="tax_id", max_length=64)
@@ -251,15 +284,22 @@ def set_tax_details(
         details = {"by": "staff", "reason": reason[:500]} if staff is not None else {}
         audit(action="tax_details_changed", affiliate=affiliate, actor=actor, now=now, **details)
         if staff is not None:
-            send_email_on_commit(
-                to=[affiliate.user.email],
-                subject="Your tax details were changed",
-                body=(
-                    f"Your tax details were changed at {now:%Y-%m-%d %H:%M} UTC by the "
-                    f"{settings.PROGRAM_NAME} team. Reason: {reason}.\n"
-                    "If this is not right, reply to this e-mail."
-                ),
-            )
+            with translation.override(affiliate.email_language):
+                subject = _("Your tax details were changed")
+                body = (
+                    _(
+                        "Your tax details were changed at %(when)s UTC by the %(program)s team. "
+                        "Reason: %(reason)s."
+                    )
+                    % {
+                        "when": f"{now:%Y-%m-%d %H:%M}",
+                        "program": settings.PROGRAM_NAME,
+                        "reason": reason,
+                    }
+                    + "\n"
+                    + _("If this is not right, reply to this e-mail.")
+                )
+            send_email_on_commit(to=[affiliate.user.email], subject=subject, body=body)
     return account
 
 

@@ -9,46 +9,63 @@ from collections import defaultdict
 from django.conf import settings
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from affiliates.models import User
 from affiliates.roles import PROGRAM_MANAGER
 from config.mail import send_email_on_commit
-from config.money import to_decimal_string
+from config.money import format_money, to_decimal_string
 from payouts.models import Payout, PayoutAccount, PayoutRun
 
 S = Payout.State
 
 
 def notify_payout(*, payout_id: int) -> bool:
-    """E-mail the affiliate: paid (sent), failed (with what to fix), or unclaimed."""
+    """E-mail the affiliate, in its language: paid (sent), failed (with what to fix), or
+    unclaimed. "Paid" is news the affiliate may turn off (Affiliate.email_payout_sent);
+    failed and unclaimed ask it to act and are always sent."""
     payout = Payout.objects.select_related("affiliate__user").get(pk=payout_id)
-    money = f"{to_decimal_string(payout.amount, payout.currency)} {payout.currency}"
+    affiliate = payout.affiliate
     settings_url = settings.AMBASSADOR_URL + reverse("payouts-settings")
-    if payout.state == S.PAID:
-        subject = f"Your payout of {money} was sent"
-        via = dict(PayoutAccount.Method.choices).get(payout.method, payout.method)
-        body = (
-            f"We sent {money} to you via {via}"
-            + (f" (reference {payout.reference})" if payout.reference else "")
-            + "."
-        )
-    elif payout.state == S.FAILED:
-        subject = f"Your payout of {money} could not be sent"
-        body = (
-            f"We could not send {money}: {payout.failure_reason}\n\n"
-            f"What to do: check your payout method at {settings_url}. The commissions stay in "
-            "your balance and go out with the next payout run."
-        )
-    elif payout.provider_status == "UNCLAIMED":
-        subject = f"Claim your payout of {money} at PayPal"
-        body = (
-            f"PayPal is holding {money} for {payout.destination}. Log in to PayPal with that "
-            "e-mail (or open an account with it) within 30 days to claim it, otherwise it comes "
-            f"back to us and waits for the next run. Payout settings: {settings_url}"
-        )
-    else:
-        return False
-    send_email_on_commit(to=[payout.affiliate.user.email], subject=subject, body=body)
+    with translation.override(affiliate.email_language):
+        money = format_money(payout.amount, payout.currency)
+        values = {"money": money, "url": settings_url}
+        if payout.state == S.PAID:
+            if not affiliate.email_payout_sent:
+                return False
+            subject = _("Your payout of %(money)s was sent") % values
+            via = str(dict(PayoutAccount.Method.choices).get(payout.method, payout.method))
+            if payout.reference:
+                body = _("We sent %(money)s to you via %(via)s (reference %(reference)s).") % {
+                    **values,
+                    "via": via,
+                    "reference": payout.reference,
+                }
+            else:
+                body = _("We sent %(money)s to you via %(via)s.") % {**values, "via": via}
+        elif payout.state == S.FAILED:
+            subject = _("Your payout of %(money)s could not be sent") % values
+            body = (
+                _("We could not send %(money)s: %(reason)s")
+                % {**values, "reason": payout.failure_reason}
+                + "\n\n"
+                + _(
+                    "What to do: check your payout method at %(url)s. The commissions stay in "
+                    "your balance and go out with the next payout run."
+                )
+                % values
+            )
+        elif payout.provider_status == "UNCLAIMED":
+            subject = _("Claim your payout of %(money)s at PayPal") % values
+            body = _(
+                "PayPal is holding %(money)s for %(destination)s. Log in to PayPal with that "
+                "e-mail (or open an account with it) within 30 days to claim it, otherwise it "
+                "comes back to us and waits for the next run. Payout settings: %(url)s"
+            ) % {**values, "destination": payout.destination}
+        else:
+            return False
+    send_email_on_commit(to=[affiliate.user.email], subject=subject, body=body)
     return True
 
 
