@@ -411,56 +411,21 @@ CLICK_STRIP_PARAMS = env.list(
 # Referrer domains counted as utm_medium=social (a subdomain matches too).
 SOCIAL_DOMAINS = env.list(
     "SOCIAL_DOMAINS",
-    default=[
-        "facebook.com",
-        "fb.com",
-        "instagram.com",
-        "t.co",
-        "twitter.com",
-        "x.com",
-        "linkedin.com",
-        "lnkd.in",
-        "youtube.com",
-        "youtu.be",
-        "reddit.com",
-        "pinterest.com",
-        "tiktok.com",
-        "threads.net",
-        "bsky.app",
-        "mastodon.social",
-    ],
+    default=(
+        "facebook.com fb.com instagram.com t.co twitter.com x.com linkedin.com lnkd.in"
+        " youtube.com youtu.be reddit.com pinterest.com tiktok.com threads.net bsky.app"
+        " mastodon.social"
+    ).split(),
 )
 # Webmail domains: a customer sharing one with the affiliate is not a self-referral.
 WEBMAIL_DOMAINS = env.list(
     "WEBMAIL_DOMAINS",
-    default=[
-        "gmail.com",
-        "googlemail.com",
-        "outlook.com",
-        "hotmail.com",
-        "live.com",
-        "msn.com",
-        "yahoo.com",
-        "ymail.com",
-        "icloud.com",
-        "me.com",
-        "mac.com",
-        "aol.com",
-        "proton.me",
-        "protonmail.com",
-        "gmx.com",
-        "gmx.de",
-        "gmx.net",
-        "web.de",
-        "mail.com",
-        "yandex.com",
-        "yandex.ru",
-        "zoho.com",
-        "fastmail.com",
-        "hey.com",
-        "qq.com",
-        "163.com",
-    ],
+    default=(
+        "gmail.com googlemail.com outlook.com hotmail.com live.com msn.com yahoo.com"
+        " ymail.com icloud.com me.com mac.com aol.com proton.me protonmail.com gmx.com gmx.de"
+        " gmx.net web.de mail.com yandex.com yandex.ru zoho.com fastmail.com hey.com qq.com"
+        " 163.com"
+    ).split(),
 )
 # Whether the marketing site's paths end in "/" (the redirect follows the site's habit).
 SITE_TRAILING_SLASH = env.bool("SITE_TRAILING_SLASH", default=True)
