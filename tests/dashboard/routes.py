@@ -82,6 +82,8 @@ NOT_SWEPT: dict[str, str] = {
     "short-link": "public redirect; sets a cookie, shows nothing",
     "short-link-slash": "public redirect; sets a cookie, shows nothing",
     "favicon": "a static file",
+    # (dash-links) the creatives' image files: program-wide banners, embedded on sites.
+    "creative-file": "public banner and logo files, nobody's rows",
     "healthz-live": "liveness probe, no data",
     "healthz-ready": "readiness probe, no data",
     "api-schema": "the OpenAPI document: route shapes, no rows",
