@@ -23,9 +23,11 @@ Each page is requested in-process through Django's test Client (the whole middle
 stack, a logged-in session), `--requests` times after one warm-up; the affiliate's CSV
 exports of every entry and payout, whose size is the data's by nature, fewer times and
 outside the worst ratio (the program's CSVs are its tables, held to the ratio). Pages still answering
-501 (not built on a branch) are listed as such. Bounded in time: at full scale about 3 to 6
-minutes on a 2-core machine (most of it the 1M-click INSERT and the rollup rebuild);
-`--scale 0.05` runs in well under a minute. Prints figures and ratios; no pass/fail.
+501 (not built on a branch) are listed as such. Bounded in time: building the full data set
+takes 4 to 5 minutes on a loaded 2-core machine (the 1M-click INSERT ~110 s, payments and
+entries ~30 s each, rollups ~60 s); the timing then costs `--requests` × each page's time
+(a page that takes a minute at full scale makes that long: lower `--requests`);
+`--scale 0.01 --requests 3` runs in about a minute. Prints figures and ratios; no pass/fail.
 """
 
 from __future__ import annotations
