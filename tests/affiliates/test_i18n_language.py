@@ -124,8 +124,8 @@ def test_status_emails_are_written_in_the_affiliates_language(
         services.send_status_email(affiliate_id=affiliate.pk, event="approved")
 
     (message,) = mailoutbox
-    assert "Dein Partnerkonto ist freigeschaltet" in message.subject
-    assert "dein Partnerkonto „nora“ bei" in message.body
+    assert "Ihr Partnerkonto ist freigeschaltet" in message.subject
+    assert "Ihr Partnerkonto „nora“ bei" in message.body
     assert translation.get_language() == "en"  # override undone
 
 
@@ -186,8 +186,8 @@ def test_payout_sent_mail_is_in_the_language_with_local_money(
     (message,) = mailoutbox
     # 123450 cents = 1,234.50 USD, written the German way (the subject line folds the
     # no-break space into a plain one; the body keeps it).
-    assert message.subject == "Deine Auszahlung von 1.234,50 USD wurde gesendet"
-    assert message.body == "Wir haben dir 1.234,50\u00a0USD über PayPal gesendet."
+    assert message.subject == "Ihre Auszahlung von 1.234,50 USD wurde gesendet"
+    assert message.body == "Wir haben Ihnen 1.234,50\u00a0USD über PayPal gesendet."
 
 
 def test_payout_sent_mail_can_be_turned_off_but_a_failure_is_always_sent(

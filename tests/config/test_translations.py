@@ -135,7 +135,7 @@ def test_the_affiliate_preference_wins_over_the_browser(client, db):
 
     html = response.content.decode()
     assert '<html lang="de">' in html
-    assert "Dein Benutzername" in html and "E-Mail-Einstellungen" in html
+    assert "Ihr Benutzername" in html and "E-Mail-Einstellungen" in html
     assert "3–30 Zeichen: a-z, 0-9, - und _." in html  # a lazy help text, not English
 
 
