@@ -296,7 +296,12 @@ def referral_page(
     paginator = Paginator(qs.values_list("pk", flat=True), PAGE_SIZE)
     current = paginator.get_page(page)
     ids = list(current.object_list)
-    by_pk = {r.pk: r for r in with_figures(Referral.objects.filter(pk__in=ids), now=now)}
+    by_pk = {
+        r.pk: r
+        for r in with_figures(
+            Referral.objects.filter(affiliate_id=affiliate_id, pk__in=ids), now=now
+        )
+    }
     referrals = [by_pk[pk] for pk in ids if pk in by_pk]
     revenue, commission = money_by_referral(affiliate_id=affiliate_id, referral_ids=ids)
     return current, [_row(r, revenue, commission) for r in referrals]
