@@ -438,6 +438,12 @@ def measure(client, url: str, n: int) -> dict:
     }
 
 
+def only(urls, wanted: str):
+    """The (label, url, is_export) whose label contains one of the comma-separated words."""
+    words = [w.strip().lower() for w in wanted.split(",") if w.strip()]
+    return [u for u in urls if not words or any(w in u[0].lower() for w in words)]
+
+
 def measure_all(clients, urls, requests: int) -> dict[str, dict]:
     results = {}
     for label, url, is_export in urls:
@@ -456,6 +462,12 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full data set")
     parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
     parser.add_argument("--days", type=int, default=365, help="days the data spreads over")
+    parser.add_argument(
+        "--pages",
+        default="",
+        help="time only the pages whose label contains one of these comma-separated words "
+        "(e.g. 'referral'); default every page",
+    )
     args = parser.parse_args()
     if not settings.IS_POSTGRES:
         sys.exit("bench/dashboard.py needs PostgreSQL: set DATABASE_URL.")
@@ -467,6 +479,7 @@ def main() -> None:
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     print(
         f"# bench/dashboard.py --scale {args.scale} --requests {args.requests} --days {args.days}"
+        + (f" --pages {args.pages}" if args.pages else "")
     )
     print(f"migrated {db['TEST']['NAME']} in {time.perf_counter() - t:.1f} s")
     try:
@@ -509,7 +522,7 @@ def run(args: argparse.Namespace) -> None:
     small_referral = Referral.objects.filter(customer_id="small-cus-1").values_list(
         "pk", flat=True
     )[0]
-    urls_small = pages(clients, small_referral)
+    urls_small = only(pages(clients, small_referral), args.pages)
     print("timing the near-empty database:")
     empty = measure_all(clients, urls_small, args.requests)
 
@@ -541,7 +554,7 @@ def run(args: argparse.Namespace) -> None:
     print(check_money(affiliate.pk))
     # A typical referral of the big batch (nine payments, ten entries), like the small one.
     big_referral = Referral.objects.filter(customer_id="big-cus-1").values_list("pk", flat=True)[0]
-    urls_big = pages(clients, big_referral)
+    urls_big = only(pages(clients, big_referral), args.pages)
     print("timing the full database:")
     full = measure_all(clients, urls_big, args.requests)
 

@@ -59,7 +59,11 @@ class Referral(models.Model):
     created: bool
 
     class Meta:
-        indexes = [models.Index(fields=["affiliate", "created_at"])]
+        indexes = [
+            models.Index(fields=["affiliate", "created_at"]),
+            # The dashboard's referral list sorted by customer id, one affiliate's page.
+            models.Index(fields=["affiliate", "customer_id"], name="referral_aff_customer"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} → {self.affiliate or '—'}"

@@ -15,9 +15,16 @@
 
 Money stays in its own currency: lifetime revenue (payments net of tax, minus refunds) and
 commission (this affiliate's entries of that customer, declined ones left out) are per
-currency, summed in two grouped queries for the rows of one page, never per row. Sorting by
-revenue or commission orders by a sort key in the program currency (payments at their
-recorded rate); the figures shown are the exact per-currency sums.
+currency, summed in two grouped queries for the rows of one page, never per row.
+
+**Cost**: a page costs the same whatever the number of referrals. It is chosen first on
+stored, indexed columns of tracking.Referral (signup time, customer id; indexes
+(affiliate, created_at) and (affiliate, customer_id)), and status, plan, first payment,
+revenue and commission are computed for that page's rows only. So the list sorts by signup
+and customer id only, and has no status filter: status, revenue, commission and first
+payment are derived from the ledger and not stored per referral, and sorting or filtering
+by them meant computing them for every referral (74 s for 20,000). Offering them again
+needs a per-referral summary kept by the money writers (see the report of `perf-ref`).
 
 E-mail addresses never leave this module whole: rows carry `mask_email(email)`.
 """
@@ -28,16 +35,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import (
-    BigIntegerField,
     Case,
     CharField,
     DateTimeField,
     Exists,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -46,10 +50,11 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from commissions.models import CommissionEntry, Dispute, Payment, PlanChange, Refund
+from commissions.querysets import CommissionEntryQuerySet
 from config.pagination import Pagination
 from tracking.models import Click, Referral
 
@@ -61,15 +66,11 @@ PAGE_SIZE = Pagination.page_size
 SIGNED_UP, PAYING, CHURNED = "signed_up", "paying", "churned"
 STATUSES = (SIGNED_UP, PAYING, CHURNED)
 
-# ?sort= value → the ORDER BY it means; "-" in front sorts descending. Anything else → DEFAULT.
+# ?sort= value → the stored, indexed column it orders by; "-" in front sorts descending.
+# Anything else → DEFAULT.
 SORTS: dict[str, str] = {
     "signup": "created_at",
     "customer": "customer_id",
-    "plan": "current_plan",
-    "status": "status_rank",
-    "first_payment": "first_paid_at",
-    "revenue": "revenue_key",
-    "commission": "commission_key",
 }
 DEFAULT_SORT = "-signup"
 MAX_SEARCH = 200
@@ -114,22 +115,10 @@ def _latest_plan_change() -> QuerySet[PlanChange]:
     return PlanChange.objects.filter(referral_id=OuterRef("pk")).order_by("-changed_at", "-pk")
 
 
-def _sum_subquery(qs: QuerySet[Any], expression: Any) -> Coalesce:
-    """A correlated SUM per referral (GROUP BY on the outer key, no join fan-out)."""
-    summed = (
-        qs.order_by()
-        .annotate(_one=Value(1))
-        .values("_one")
-        .annotate(total=Sum(expression))
-        .values("total")
-    )
-    return Coalesce(Subquery(summed, output_field=BigIntegerField()), Value(0))
-
-
-def annotated_referrals(*, affiliate_id: int, now: datetime) -> QuerySet[Any]:
-    """The affiliate's referrals with what the list shows and sorts by, one query:
-    first_paid_at, last_live_paid_at, current_plan, status (+ status_rank), and the
-    program-currency sort keys of revenue and commission."""
+def with_figures(referrals: QuerySet[Referral], *, now: datetime) -> QuerySet[Any]:
+    """`referrals` with what a row shows, one query: first_paid_at, last_live_paid_at,
+    current_plan and status. Correlated subqueries per row: apply it to one page of rows
+    (or one referral), never to a whole affiliate's referrals."""
     since = now - timedelta(days=PAYING_WINDOW_DAYS)
     latest = _latest_plan_change()
     payments = Payment.objects.filter(referral_id=OuterRef("pk"))
@@ -146,72 +135,38 @@ def annotated_referrals(*, affiliate_id: int, now: datetime) -> QuerySet[Any]:
         & not_cancelled
         & (Q(last_live_paid_at__gte=since) | Q(latest_status__in=ACTIVE_STATUSES))
     )
-    entries = CommissionEntry.objects.filter(affiliate_id=affiliate_id).in_balance()
-    program = settings.PROGRAM_CURRENCY
-    return (
-        Referral.objects.filter(affiliate_id=affiliate_id)
-        .annotate(
-            first_paid_at=Subquery(
-                payments.order_by("paid_at", "pk").values("paid_at")[:1],
-                output_field=DateTimeField(),
-            ),
-            last_live_paid_at=Subquery(
-                _live_payments().order_by("-paid_at", "-pk").values("paid_at")[:1],
-                output_field=DateTimeField(),
-            ),
-            latest_status=Subquery(latest.values("status")[:1], output_field=CharField()),
-            latest_changed_at=Subquery(
-                latest.values("changed_at")[:1], output_field=DateTimeField()
-            ),
-            current_plan=Coalesce(
-                Subquery(
-                    latest.exclude(product_plan="").values("product_plan")[:1],
-                    output_field=CharField(),
-                ),
-                Subquery(
-                    payments.exclude(product_plan="")
-                    .order_by("-paid_at", "-pk")
-                    .values("product_plan")[:1],
-                    output_field=CharField(),
-                ),
-                F("plan"),
-            ),
-            has_paid=Exists(payments),
-        )
-        .annotate(
-            status=Case(
-                When(paying, then=Value(PAYING)),
-                When(has_paid=True, then=Value(CHURNED)),
-                default=Value(SIGNED_UP),
+    return referrals.annotate(
+        first_paid_at=Subquery(
+            payments.order_by("paid_at", "pk").values("paid_at")[:1],
+            output_field=DateTimeField(),
+        ),
+        last_live_paid_at=Subquery(
+            _live_payments().order_by("-paid_at", "-pk").values("paid_at")[:1],
+            output_field=DateTimeField(),
+        ),
+        latest_status=Subquery(latest.values("status")[:1], output_field=CharField()),
+        latest_changed_at=Subquery(latest.values("changed_at")[:1], output_field=DateTimeField()),
+        current_plan=Coalesce(
+            Subquery(
+                latest.exclude(product_plan="").values("product_plan")[:1],
                 output_field=CharField(),
             ),
-            # Sort order of the status column: paying, then churned, then signed up.
-            status_rank=Case(
-                When(paying, then=Value(0)),
-                When(has_paid=True, then=Value(1)),
-                default=Value(2),
-                output_field=IntegerField(),
+            Subquery(
+                payments.exclude(product_plan="")
+                .order_by("-paid_at", "-pk")
+                .values("product_plan")[:1],
+                output_field=CharField(),
             ),
-            # Sort keys only (never shown): program-currency minor units at recorded rates.
-            revenue_key=_sum_subquery(
-                payments.filter(amount__gt=0, program_amount__isnull=False),
-                F("program_amount") * (F("amount") - F("refunded_amount")) / F("amount"),
-            ),
-            commission_key=_sum_subquery(
-                entries.filter(
-                    Q(payment__referral_id=OuterRef("pk"))
-                    | Q(
-                        source_type=CommissionEntry.SourceType.SIGNUP,
-                        source_id=Cast(OuterRef("pk"), output_field=CharField()),
-                    )
-                ),
-                Case(
-                    When(currency=program, then=F("amount")),
-                    default=F("amount") * Coalesce(F("fx_rate"), Value(1)),
-                    output_field=BigIntegerField(),
-                ),
-            ),
-        )
+            F("plan"),
+        ),
+        has_paid=Exists(payments),
+    ).annotate(
+        status=Case(
+            When(paying, then=Value(PAYING)),
+            When(has_paid=True, then=Value(CHURNED)),
+            default=Value(SIGNED_UP),
+            output_field=CharField(),
+        ),
     )
 
 
@@ -241,62 +196,75 @@ def clean_sort(raw: Any) -> str:
     return text if text.removeprefix("-") in SORTS else DEFAULT_SORT
 
 
-def _order(sort: str) -> list[str]:
+def _order(sort: str) -> list[Any]:
     key = SORTS[sort.removeprefix("-")]
-    desc = sort.startswith("-")
-    # Nulls (no first payment yet) last either way; ties by newest row.
-    return [F(key).desc(nulls_last=True) if desc else F(key).asc(nulls_last=True), "-pk"]  # type: ignore[list-item]
+    # Ties by newest row; both columns are NOT NULL.
+    return [f"-{key}" if sort.startswith("-") else key, "-pk"]
 
 
-def filtered_referrals(
-    *, affiliate_id: int, now: datetime, status: str = "", search: str = "", sort: str = ""
-) -> QuerySet[Any]:
-    qs = annotated_referrals(affiliate_id=affiliate_id, now=now)
-    if status in STATUSES:
-        qs = qs.filter(status=status)
+def filtered_referrals(*, affiliate_id: int, search: str = "", sort: str = "") -> QuerySet[Any]:
+    """The affiliate's referrals matching `search` (in the customer id), in `sort` order: a
+    plain query over stored columns, to page before any figure is computed."""
+    qs = Referral.objects.filter(affiliate_id=affiliate_id)
     search = (search or "").strip()[:MAX_SEARCH]
     if search:
         qs = qs.filter(customer_id__icontains=search)
     return qs.order_by(*_order(clean_sort(sort)))
 
 
+def _entries_of(
+    *, affiliate_id: int, referral_ids: list[int], payment_ids: list[int]
+) -> CommissionEntryQuerySet:
+    """This affiliate's entries of these referrals: those of their payments (`payment_ids`,
+    read beforehand), and their signup bounties. Both tests are on the entry's own indexed
+    columns (payment_id; source_type + source_id), so the OR is two index scans, not a scan
+    of the affiliate's whole ledger (which an IN (subquery) inside an OR would be)."""
+    return CommissionEntry.objects.for_affiliate(affiliate_id).filter(
+        Q(payment_id__in=payment_ids)
+        | Q(
+            source_type=CommissionEntry.SourceType.SIGNUP,
+            source_id__in=[str(pk) for pk in referral_ids],
+        )
+    )
+
+
 def money_by_referral(
     *, affiliate_id: int, referral_ids: list[int]
 ) -> tuple[dict[int, list[tuple[str, int]]], dict[int, list[tuple[str, int]]]]:
     """({referral: [(currency, net revenue)]}, {referral: [(currency, commission)]}) for
-    the given referrals: two grouped queries whatever their number."""
+    the given referrals (one page, or one): two queries whatever their number, their
+    payments' rows and a grouped sum of their entries."""
     revenue: dict[int, list[tuple[str, int]]] = {pk: [] for pk in referral_ids}
     commission: dict[int, list[tuple[str, int]]] = {pk: [] for pk in referral_ids}
     if not referral_ids:
         return revenue, commission
-    rows = (
-        Payment.objects.filter(referral_id__in=referral_ids)
-        .values("referral_id", "currency")
-        .annotate(net=Sum(F("amount") - F("refunded_amount")))
-        .order_by("referral_id", "currency")
+    referral_of: dict[int, int] = {}  # payment → referral
+    net: dict[tuple[int, str], int] = {}
+    payments = Payment.objects.filter(referral_id__in=referral_ids).values_list(
+        "pk", "referral_id", "currency", "amount", "refunded_amount"
     )
-    for row in rows:
-        revenue[row["referral_id"]].append((row["currency"], row["net"] or 0))
+    for pk, referral_id, currency, amount, refunded in payments:
+        referral_of[pk] = referral_id
+        net[(referral_id, currency)] = net.get((referral_id, currency), 0) + amount - refunded
+    for (referral_id, currency), total in sorted(net.items()):
+        revenue[referral_id].append((currency, total))
     per: dict[tuple[int, str], int] = {}
     entries = (
-        CommissionEntry.objects.for_affiliate(affiliate_id)
-        .in_balance()
-        .filter(
-            Q(payment__referral_id__in=referral_ids)
-            | Q(
-                source_type=CommissionEntry.SourceType.SIGNUP,
-                source_id__in=[str(pk) for pk in referral_ids],
-            )
+        _entries_of(
+            affiliate_id=affiliate_id, referral_ids=referral_ids, payment_ids=list(referral_of)
         )
-        .values("payment__referral_id", "source_type", "source_id", "currency")
+        .in_balance()
+        .values("payment_id", "source_type", "source_id", "currency")
         .annotate(total=Sum("amount"))
         .order_by()
     )
     for summed in entries:
-        referral_id = summed["payment__referral_id"]
-        if summed["source_type"] == CommissionEntry.SourceType.SIGNUP and referral_id is None:
-            referral_id = int(summed["source_id"])
-        key = (referral_id, summed["currency"])
+        owner = referral_of.get(summed["payment_id"])
+        if summed["source_type"] == CommissionEntry.SourceType.SIGNUP and owner is None:
+            owner = int(summed["source_id"])
+        if owner is None:
+            continue  # not one of these referrals' (cannot happen: both tests name them)
+        key = (owner, summed["currency"])
         per[key] = per.get(key, 0) + (summed["total"] or 0)
     for (referral_id, currency), total in sorted(per.items()):
         commission[referral_id].append((currency, total))
@@ -319,25 +287,23 @@ def _row(referral: Any, revenue: dict, commission: dict) -> ReferralRow:
 
 
 def referral_page(
-    *,
-    affiliate_id: int,
-    now: datetime,
-    status: str = "",
-    search: str = "",
-    sort: str = "",
-    page: Any = 1,
+    *, affiliate_id: int, now: datetime, search: str = "", sort: str = "", page: Any = 1
 ) -> tuple[Page, list[ReferralRow]]:
-    """One page of the list (junk page numbers give the first or the last page): a COUNT,
-    the page's rows and two money queries."""
-    qs = filtered_referrals(
-        affiliate_id=affiliate_id, now=now, status=status, search=search, sort=sort
-    )
-    paginator = Paginator(qs, PAGE_SIZE)
+    """One page of the list (junk page numbers give the first or the last page): a COUNT
+    and the page's ids over stored columns, then the figures of those rows only (one query
+    for status and plan, two for money): five queries whatever the number of referrals."""
+    qs = filtered_referrals(affiliate_id=affiliate_id, search=search, sort=sort)
+    paginator = Paginator(qs.values_list("pk", flat=True), PAGE_SIZE)
     current = paginator.get_page(page)
-    referrals = list(current.object_list)
-    revenue, commission = money_by_referral(
-        affiliate_id=affiliate_id, referral_ids=[r.pk for r in referrals]
-    )
+    ids = list(current.object_list)
+    by_pk = {
+        r.pk: r
+        for r in with_figures(
+            Referral.objects.filter(affiliate_id=affiliate_id, pk__in=ids), now=now
+        )
+    }
+    referrals = [by_pk[pk] for pk in ids if pk in by_pk]
+    revenue, commission = money_by_referral(affiliate_id=affiliate_id, referral_ids=ids)
     return current, [_row(r, revenue, commission) for r in referrals]
 
 
@@ -384,12 +350,10 @@ def referral_detail(
 ) -> ReferralDetail | None:
     """One referral of this affiliate with its payments, refunds, disputes and this
     affiliate's entries, or None when it is not this affiliate's (the view answers 404)."""
-    referral = (
-        annotated_referrals(affiliate_id=affiliate_id, now=now)
-        .select_related("coupon")
-        .filter(pk=referral_id)
-        .first()
-    )
+    referral = with_figures(
+        Referral.objects.filter(affiliate_id=affiliate_id, pk=referral_id).select_related("coupon"),
+        now=now,
+    ).first()
     if referral is None:
         return None
     revenue, commission = money_by_referral(affiliate_id=affiliate_id, referral_ids=[referral.pk])
@@ -405,12 +369,11 @@ def referral_detail(
         .order_by("opened_at", "pk")
     )
     entries = list(
-        CommissionEntry.objects.for_affiliate(affiliate_id)
-        .filter(
-            Q(payment__referral_id=referral.pk)
-            | Q(source_type=CommissionEntry.SourceType.SIGNUP, source_id=str(referral.pk))
-        )
-        .order_by("created_at", "pk")
+        _entries_of(
+            affiliate_id=affiliate_id,
+            referral_ids=[referral.pk],
+            payment_ids=[payment.pk for payment in payments],
+        ).order_by("created_at", "pk")
     )
     click = None
     if referral.click_id is not None:

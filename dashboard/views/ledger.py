@@ -50,6 +50,8 @@ REFERRAL_COLUMNS = [
     ("revenue", _("Revenue"), True),
     ("commission", _("Commission"), True),
 ]
+# Only columns stored on the referral sort (see dashboard.selectors.referrals); the others'
+# headers are plain text (href "").
 
 
 def _sort_headers(request: HttpRequest, sort: str) -> list[dict[str, Any]]:
@@ -58,6 +60,9 @@ def _sort_headers(request: HttpRequest, sort: str) -> list[dict[str, Any]]:
     base = _query_without(request, "sort", "page")
     headers = []
     for key, label, numeric in REFERRAL_COLUMNS:
+        if key not in referral_selectors.SORTS:
+            headers.append({"key": key, "label": label, "href": "", "sort": "", "num": numeric})
+            continue
         if sort.removeprefix("-") == key:
             target = key if sort.startswith("-") else f"-{key}"
             direction = "descending" if sort.startswith("-") else "ascending"
@@ -73,13 +78,11 @@ def _sort_headers(request: HttpRequest, sort: str) -> list[dict[str, Any]]:
 
 @affiliate_required
 def referrals(request: HttpRequest) -> HttpResponse:
-    status = _param(request, "status")
     search = _param(request, "q")
     sort = referral_selectors.clean_sort(request.GET.get("sort"))
     page, rows = referral_selectors.referral_page(
         affiliate_id=request.affiliate.pk,
         now=timezone.now(),
-        status=status,
         search=search,
         sort=sort,
         page=request.GET.get("page"),
@@ -91,8 +94,6 @@ def referrals(request: HttpRequest) -> HttpResponse:
             "affiliate": request.affiliate,
             "page": page,
             "rows": rows,
-            "status": status if status in referral_selectors.STATUSES else "",
-            "statuses": list(referral_selectors.STATUS_LABELS.items()),
             "search": search,
             "sort": sort,
             "headers": _sort_headers(request, sort),
