@@ -46,3 +46,29 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def program(transactional_db, settings):
+    """seed_demo's program ending now (tests.e2e.portal_data), for the portal's browser tests."""
+    from tests.e2e.portal_data import FAST_HASHERS, seed_program
+
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+    return seed_program()
+
+
+@pytest.fixture
+def portal_context(browser, live_server):
+    """A new browser context per call, `viewport` as given, allowed to use the clipboard on
+    the live server's origin; all closed after the test."""
+    contexts = []
+
+    def make(width: int = 1366, height: int = 900):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
