@@ -48,24 +48,40 @@ def page(browser):
     context.close()
 
 
+@pytest.fixture(scope="module")
+def portal(django_db_setup, django_db_blocker):
+    """seed_demo's program ending now (tests.e2e.portal_data), seeded once per module and
+    served by its own live server (pytest-django's `live_server` would flush and re-seed
+    for every test: ~10-40 s each on a shared machine). The module's tests share the rows,
+    so a test that changes them puts them back or runs last; the module ends with a flush,
+    as a transactional test does. ORM reads in a test go through `django_db_blocker`."""
+    from django.core.management import call_command
+    from django.test.utils import override_settings
+    from pytest_django.live_server_helper import LiveServer
+
+    from tests.e2e.portal_data import FAST_HASHERS, Portal, seed_program
+
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        program = seed_program()
+        server = LiveServer("localhost:0")
+        server._live_server_modified_settings.enable()
+        try:
+            yield Portal(url=server.url, program=program, db_access=django_db_blocker.unblock)
+        finally:
+            server._live_server_modified_settings.disable()
+            server.stop()
+            call_command("flush", interactive=False, verbosity=0)
+
+
 @pytest.fixture
-def program(transactional_db, settings):
-    """seed_demo's program ending now (tests.e2e.portal_data), for the portal's browser tests."""
-    from tests.e2e.portal_data import FAST_HASHERS, seed_program
-
-    settings.PASSWORD_HASHERS = FAST_HASHERS
-    return seed_program()
-
-
-@pytest.fixture
-def portal_context(browser, live_server):
-    """A new browser context per call, `viewport` as given, allowed to use the clipboard on
-    the live server's origin; all closed after the test."""
+def portal_context(browser, portal):
+    """A new browser context per call (viewport as given) allowed to use the clipboard on
+    the portal's origin; all closed after the test."""
     contexts = []
 
     def make(width: int = 1366, height: int = 900):
         context = browser.new_context(viewport={"width": width, "height": height})
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=portal.url)
         contexts.append(context)
         return context
 

@@ -4,6 +4,8 @@ every period has figures), with a fast password hasher (the demo hashes four pas
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from django.core.management import call_command
@@ -25,11 +27,20 @@ class Program:
     manager_password: str = MANAGER_PASSWORD
 
 
+@dataclass(frozen=True)
+class Portal:
+    url: str  # the live server's
+    program: Program
+    db_access: Callable[[], AbstractContextManager[None]]  # ORM reads inside a test
+
+
 def seed_program() -> Program:
     from affiliates.models import Affiliate
     from tracking.models import Referral
 
-    call_command("seed_demo", "--now", timezone.now().isoformat(), "--quiet-progress", stdout=io.StringIO())
+    call_command(
+        "seed_demo", "--now", timezone.now().isoformat(), "--quiet-progress", stdout=io.StringIO()
+    )
     alice = Affiliate.objects.get(user__email=AFFILIATE_EMAIL)
     referral = Referral.objects.filter(affiliate=alice).order_by("pk").first()
     assert referral is not None, "seed_demo gave alice no referral"
