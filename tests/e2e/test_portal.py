@@ -84,6 +84,22 @@ def test_the_affiliate_logs_in_and_every_chart_of_the_overview_is_drawn(portal, 
         title = chart.locator(".chart-title").inner_text()
         assert drawn, f"chart {title!r} has no bar or line with a size"
         assert chart.locator(".chart-empty").count() == 0, title
+        # Drawn inside its plot box, not over the next chart: the viewBox parses (a
+        # localized "1,400" would not) and no bar or line leaves the plot.
+        box, outside = chart.evaluate(
+            "(fig) => { const plot = fig.querySelector('.chart-plot');"
+            " const svg = plot.querySelector('svg'); const p = plot.getBoundingClientRect();"
+            " const out = [...svg.querySelectorAll('rect, polyline')].filter(el => {"
+            " const b = el.getBoundingClientRect(); return b.bottom > p.bottom + 2"
+            " || b.top < p.top - 2 || b.right > p.right + 2; }).length;"
+            " return [[svg.viewBox.baseVal.width, svg.viewBox.baseVal.height], out]; }"
+        )
+        assert box[0] > 0 and box[1] > 0, (
+            title,
+            box,
+            chart.locator("svg").get_attribute("viewBox"),
+        )
+        assert outside == 0, (title, outside)
         legend = chart.locator(".chart-legend li")
         assert legend.count() >= 1 and legend.first.is_visible(), title
         assert chart.locator(".chart-x span").first.is_visible(), title  # dates on the axis
