@@ -46,3 +46,52 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture(scope="module")
+def portal(django_db_setup, django_db_blocker):
+    """seed_demo's program ending now (tests.e2e.portal_data), seeded once per module and
+    served by its own live server (pytest-django's `live_server` would flush and re-seed
+    for every test: ~10-40 s each on a shared machine). The module's tests share the rows,
+    each test in a transaction rolled back after it; the module's own transaction is
+    rolled back at its end. ORM reads in a test go through `django_db_blocker`."""
+    from django.db import transaction
+    from django.test.utils import override_settings
+    from pytest_django.live_server_helper import LiveServer
+
+    from tests.e2e.portal_data import FAST_HASHERS, Portal, seed_program
+
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        # The whole module in one transaction, rolled back at its end (as TestCase's
+        # setUpTestData): the tests after it find the migrated database untouched.
+        module_atomic = transaction.atomic()
+        module_atomic.__enter__()
+        server = None
+        try:
+            program = seed_program()
+            server = LiveServer("localhost:0")
+            server._live_server_modified_settings.enable()
+            yield Portal(url=server.url, program=program, db_access=django_db_blocker.unblock)
+        finally:
+            if server is not None:
+                server._live_server_modified_settings.disable()
+                server.stop()
+            transaction.set_rollback(True)
+            module_atomic.__exit__(None, None, None)
+
+
+@pytest.fixture
+def portal_context(browser, portal):
+    """A new browser context per call (viewport as given) allowed to use the clipboard on
+    the portal's origin; all closed after the test."""
+    contexts = []
+
+    def make(width: int = 1366, height: int = 900):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=portal.url)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
