@@ -24,7 +24,9 @@ def test_an_affiliate_logs_in_and_sees_its_period_totals_on_the_dashboard(live_s
 
     from django.utils import timezone
 
-    from tests.factories import AffiliateFactory, UserFactory
+    from datetime import datetime, time
+
+    from tests.factories import AffiliateFactory, CommissionEntryFactory, UserFactory
     from tracking.models import DailyStat
 
     user = UserFactory(email="alice@example.org")
@@ -43,6 +45,11 @@ def test_an_affiliate_logs_in_and_sees_its_period_totals_on_the_dashboard(live_s
         signups=2,
         commission=250,
     )
+    # The ledger entries behind the rollups' commission (the earnings tile reads the ledger;
+    # an entry with no payment counts on the day it was written, here noon UTC).
+    for day, amount in ((today, 1250), (today - timedelta(days=3), 250)):
+        at = datetime.combine(day, time(12), tzinfo=UTC)
+        CommissionEntryFactory(affiliate=alice, amount=amount, created_at=at, approve_after=at)
 
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", "alice@example.org")
