@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from affiliates.models import Affiliate
 
@@ -53,7 +54,11 @@ def refuse_when_impersonating(view):
             return render(
                 request,
                 "affiliates/refused.html",
-                {"reason": "This page is not available while you are logged in as an affiliate."},
+                {
+                    "reason": _(
+                        "This page is not available while you are logged in as an affiliate."
+                    )
+                },
                 status=403,
             )
         return view(request, *args, **kwargs)

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from affiliates import username_rules
 
@@ -149,14 +150,14 @@ class PlanBonus(models.Model):
 
 class Affiliate(models.Model):
     class Status(models.TextChoices):
-        APPLIED = "applied", "Applied"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        SUSPENDED = "suspended", "Suspended"
+        APPLIED = "applied", _("Applied")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        SUSPENDED = "suspended", _("Suspended")
 
     class Frequency(models.TextChoices):
-        MONTHLY = "monthly", "Monthly"
-        TWO_WEEKLY = "two_weekly", "Two-weekly"
+        MONTHLY = "monthly", _("Monthly")
+        TWO_WEEKLY = "two_weekly", _("Two-weekly")
 
     user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="affiliate")
     # The public id is the cookie value and the API id; the database pk never leaves the server.

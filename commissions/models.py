@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from affiliates.models import Affiliate
 from commissions.querysets import CommissionEntryQuerySet, LedgerImmutableError
@@ -122,20 +123,20 @@ class Payment(models.Model):
     history)."""
 
     class DisputeState(models.TextChoices):
-        NONE = "", "None"
-        OPEN = "open", "Open"
-        WON = "won", "Won"
-        LOST = "lost", "Lost"
+        NONE = "", _("None")
+        OPEN = "open", _("Open")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
 
     class Status(models.TextChoices):
         # Entries written (or none earned).
-        COMPUTED = "computed", "Computed"
+        COMPUTED = "computed", _("Computed")
         # Stored, but its entries wait for an exchange rate: its own currency has no rate
         # at `paid_at` (fx_rate / program_amount are null), or its earner's tier depends on
         # last month's sales, which include a payment still without one (`blocked_by`).
         # Never computed on a guessed rate; services.fx.process_waiting_payments finishes it
         # when the rate is entered. `status_reason` says what a person has to do.
-        WAITING_FOR_RATE = "waiting_for_rate", "Waiting for an exchange rate"
+        WAITING_FOR_RATE = "waiting_for_rate", _("Waiting for an exchange rate")
 
     provider = models.CharField(max_length=16, choices=StoredEvent.Provider.choices)
     external_id = models.CharField(max_length=255, help_text="Stripe invoice id or API payment_id.")
@@ -239,9 +240,9 @@ class Dispute(models.Model):
     refund. Won: released."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        WON = "won", "Won"
-        LOST = "lost", "Lost"
+        OPEN = "open", _("Open")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
 
     provider = models.CharField(max_length=16, choices=StoredEvent.Provider.choices)
     external_id = models.CharField(max_length=255)
@@ -294,28 +295,28 @@ class CommissionEntry(models.Model):
     which is also its base manager's, so no manager Django hands out skips the guard."""
 
     class Kind(models.TextChoices):
-        SIGNUP = "signup", "Signup bounty"
-        FIRST_PAYMENT = "first_payment", "First payment"
-        RECURRING = "recurring", "Recurring payment"
-        PLAN_BONUS = "plan_bonus", "Plan bonus"
-        CLAWBACK = "clawback", "Clawback"
-        ADJUSTMENT = "adjustment", "Adjustment"
-        PRIZE = "prize", "Prize"
+        SIGNUP = "signup", _("Signup bounty")
+        FIRST_PAYMENT = "first_payment", _("First payment")
+        RECURRING = "recurring", _("Recurring payment")
+        PLAN_BONUS = "plan_bonus", _("Plan bonus")
+        CLAWBACK = "clawback", _("Clawback")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+        PRIZE = "prize", _("Prize")
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        DECLINED = "declined", "Declined"
-        IN_PAYOUT = "in_payout", "In payout"
-        PAID = "paid", "Paid"
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+        IN_PAYOUT = "in_payout", _("In payout")
+        PAID = "paid", _("Paid")
 
     class SourceType(models.TextChoices):
-        SIGNUP = "signup", "Signup (referral)"
-        PAYMENT = "payment", "Payment"
-        REFUND = "refund", "Refund"
-        DISPUTE = "dispute", "Dispute"
-        ADMIN = "admin", "Admin"
-        PRIZE = "prize", "Prize"
+        SIGNUP = "signup", _("Signup (referral)")
+        PAYMENT = "payment", _("Payment")
+        REFUND = "refund", _("Refund")
+        DISPUTE = "dispute", _("Dispute")
+        ADMIN = "admin", _("Admin")
+        PRIZE = "prize", _("Prize")
 
     # The only state moves allowed; anything else is refused.
     TRANSITIONS: dict[str, set[str]] = {

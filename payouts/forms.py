@@ -13,6 +13,7 @@ import unicodedata
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from payouts.models import PayoutAccount
 from payouts.services import BANK_DETAILS_MAX_LENGTH
@@ -33,7 +34,7 @@ def _refuse_control_characters(value: str, *, allowed: set[str] = frozenset()) -
             continue
         if unicodedata.category(char) in ("Cc", "Cf", "Cs"):
             raise ValidationError(
-                "Remove the control or invisible character (U+%(code)04X).",
+                _("Remove the control or invisible character (U+%(code)04X)."),
                 code="control_character",
                 params={"code": ord(char)},
             )
@@ -78,7 +79,7 @@ class CountryField(forms.RegexField):
             regex=r"\A[A-Za-z]{2}\Z",  # \Z: "$" would also match before a trailing newline
             max_length=_max_length("tax_country"),
             required=False,
-            error_messages={"invalid": "Two letters (ISO 3166), e.g. DE."},
+            error_messages={"invalid": _("Two letters (ISO 3166), e.g. DE.")},
             **kwargs,
         )
 
@@ -127,9 +128,9 @@ class StaffChangeForm(forms.Form):
     written in the e-mail the affiliate gets. The 48 h hold starts as for any change."""
 
     WHAT = [
-        ("paypal", "PayPal e-mail"),
-        ("manual", "Bank details (bank transfer)"),
-        ("tax", "Tax details"),
+        ("paypal", _("PayPal e-mail")),
+        ("manual", _("Bank details (bank transfer)")),
+        ("tax", _("Tax details")),
     ]
     what = forms.ChoiceField(choices=WHAT, widget=forms.RadioSelect)
     paypal_email = AddressField(max_length=_max_length("paypal_email"), required=False)
@@ -144,14 +145,14 @@ class StaffChangeForm(forms.Form):
     tax_id = TextField(max_length=_max_length("tax_id"), required=False)
     tax_form = forms.ChoiceField(choices=PayoutAccount.TaxForm.choices, required=False)
     reason = TextField(
-        max_length=500, help_text="Why (kept in the audit log and sent to the affiliate)."
+        max_length=500, help_text=_("Why (kept in the audit log and sent to the affiliate).")
     )
 
     def clean(self):
         data = super().clean()
         what = data.get("what")
         if what == "paypal" and not data.get("paypal_email"):
-            self.add_error("paypal_email", "Required for a PayPal change.")
+            self.add_error("paypal_email", _("Required for a PayPal change."))
         if what == "manual" and not data.get("bank_details"):
-            self.add_error("bank_details", "Required for a bank-details change.")
+            self.add_error("bank_details", _("Required for a bank-details change."))
         return data

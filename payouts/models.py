@@ -14,6 +14,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from affiliates.models import Affiliate
 from commissions.models import CommissionEntry, LedgerImmutableError
@@ -38,16 +39,16 @@ class PayoutAccount(models.Model):
     held until 48 h after it (PAYOUT_DETAILS_HOLD_HOURS)."""
 
     class Method(models.TextChoices):
-        NONE = "none", "Not set"
-        PAYPAL = "paypal", "PayPal"
-        STRIPE = "stripe", "Stripe Connect"
-        MANUAL = "manual", "Manual (bank transfer)"
+        NONE = "none", _("Not set")
+        PAYPAL = "paypal", _("PayPal")
+        STRIPE = "stripe", _("Stripe Connect")
+        MANUAL = "manual", _("Manual (bank transfer)")
 
     class TaxForm(models.TextChoices):
-        NONE = "", "—"
-        W9 = "w9", "W-9 (US person)"
-        W8BEN = "w8ben", "W-8BEN (foreign individual)"
-        W8BENE = "w8bene", "W-8BEN-E (foreign entity)"
+        NONE = "", _("—")
+        W9 = "w9", _("W-9 (US person)")
+        W8BEN = "w8ben", _("W-8BEN (foreign individual)")
+        W8BENE = "w8bene", _("W-8BEN-E (foreign entity)")
 
     affiliate = models.OneToOneField(
         Affiliate, on_delete=models.CASCADE, related_name="payout_account"
@@ -91,10 +92,10 @@ class PayoutRun(models.Model):
     but recorded holds. A run that would pay and hold nothing new is not recorded."""
 
     class State(models.TextChoices):
-        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
-        APPROVED = "approved", "Approved (sending)"
-        COMPLETED = "completed", "Completed (every payout final)"
-        DONE = "done", "Nothing to send"
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+        APPROVED = "approved", _("Approved (sending)")
+        COMPLETED = "completed", _("Completed (every payout final)")
+        DONE = "done", _("Nothing to send")
 
     # Read by payouts.services.transitions.move_run: every state change of a run follows it.
     TRANSITIONS: dict[str, set[str]] = {
@@ -205,12 +206,12 @@ class Payout(models.Model):
     `failed`, which would pay it again."""
 
     class State(models.TextChoices):
-        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        PAID = "paid", "Paid"
-        FAILED = "failed", "Failed"
-        UNKNOWN = "unknown", "Unknown (reconcile)"
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+        UNKNOWN = "unknown", _("Unknown (reconcile)")
 
     # Read by payouts.services.transitions.move_payouts, the one way a payout changes
     # state. Paid and failed are final (no way out). A retry while `sending` (the worker

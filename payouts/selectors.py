@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from affiliates.models import Affiliate
 from commissions.models import CommissionEntry
@@ -26,25 +27,29 @@ def hold_reason(*, affiliate: Affiliate, account: PayoutAccount | None, now: dat
     balance stays approved (nothing is forfeited here) until an admin reinstates it, or
     declines / claws back the entries, which is a decision for a person."""
     if not affiliate.user.is_active:
-        return "affiliate's user account is deactivated: payouts held"
+        return _("affiliate's user account is deactivated: payouts held")
     if affiliate.status == Affiliate.Status.SUSPENDED:
-        return "affiliate is suspended: payouts held"
+        return _("affiliate is suspended: payouts held")
     if affiliate.status != Affiliate.Status.APPROVED:
-        return f"affiliate is {affiliate.status}"
+        return _("affiliate is %(status)s") % {"status": affiliate.status}
     if account is None or account.method == PayoutAccount.Method.NONE:
-        return "no payout method set"
+        return _("no payout method set")
     if account.on_hold:
-        return f"held by admin: {account.hold_reason or 'no reason given'}"
+        return _("held by admin: %(reason)s") % {
+            "reason": account.hold_reason or _("no reason given")
+        }
     if account.details_changed_at:
         until = account.details_changed_at + timedelta(hours=settings.PAYOUT_DETAILS_HOLD_HOURS)
         if now < until:
-            return f"payout details changed; held until {until:%Y-%m-%d %H:%M} UTC"
+            return _("payout details changed; held until %(until)s UTC") % {
+                "until": f"{until:%Y-%m-%d %H:%M}"
+            }
     if account.method == PayoutAccount.Method.PAYPAL:
         if not account.paypal_email or not account.paypal_confirmed_at:
-            return "PayPal e-mail not confirmed"
+            return _("PayPal e-mail not confirmed")
     if account.method == PayoutAccount.Method.STRIPE:
         if not account.stripe_account_id or not account.stripe_payouts_enabled:
-            return "Stripe account cannot receive payouts yet (onboarding unfinished)"
+            return _("Stripe account cannot receive payouts yet (onboarding unfinished)")
     return ""
 
 

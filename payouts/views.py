@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -60,7 +61,7 @@ def payout_settings(request: HttpRequest) -> HttpResponse:
 
 def _form_errors(request: HttpRequest, form: forms.PasswordForm) -> HttpResponse:
     errors = {field: list(msgs) for field, msgs in form.errors.items()}
-    errors.setdefault("__all__", ["Please correct the errors below."])
+    errors.setdefault("__all__", [_("Please correct the errors below.")])
     context = _settings_context(request, errors=errors)
     return render(request, "payouts/settings.html", context, status=400)
 
@@ -74,7 +75,7 @@ def _change_settings(request: HttpRequest) -> HttpResponse:
     action = request.POST.get("action", "")
     form_class = forms.SETTINGS_FORMS.get(action)
     if form_class is None:
-        context = _settings_context(request, errors={"__all__": ["Unknown action."]})
+        context = _settings_context(request, errors={"__all__": [_("Unknown action.")]})
         return render(request, "payouts/settings.html", context, status=400)
     form = form_class(request.POST)
     if not form.is_valid():
@@ -87,13 +88,13 @@ def _change_settings(request: HttpRequest) -> HttpResponse:
             services.set_paypal_email(
                 affiliate=affiliate, email=data["paypal_email"], password=password, now=now
             )
-            messages.success(request, "Check your PayPal inbox: we sent a confirmation link.")
+            messages.success(request, _("Check your PayPal inbox: we sent a confirmation link."))
         elif action == "manual":
             services.set_manual_details(
                 affiliate=affiliate, bank_details=data["bank_details"], password=password, now=now
             )
             messages.success(
-                request, "Bank details saved. Payouts are held for 48 hours after a change."
+                request, _("Bank details saved. Payouts are held for 48 hours after a change.")
             )
         elif action == "stripe":
             base = request.build_absolute_uri("/")[:-1]
@@ -115,9 +116,12 @@ def _change_settings(request: HttpRequest) -> HttpResponse:
                 password=password,
                 now=now,
             )
-            messages.success(request, "Tax details saved.")
+            messages.success(request, _("Tax details saved."))
     except (TransientError, PermanentError) as exc:
-        messages.error(request, f"Stripe could not be reached ({exc.message}). Try again later.")
+        messages.error(
+            request,
+            _("Stripe could not be reached (%(error)s). Try again later.") % {"error": exc.message},
+        )
         return redirect("payouts-settings")
     except ServiceError as exc:
         context = _settings_context(request, errors={**exc.fields, "__all__": [exc.message]})
@@ -151,12 +155,14 @@ def stripe_return(request: HttpRequest) -> HttpResponse:
                 stripe_account_id=account.stripe_account_id, now=timezone.now()
             )
         except (TransientError, PermanentError, ProviderNotConfigured):
-            messages.error(request, "Could not read your Stripe account yet; it updates shortly.")
+            messages.error(
+                request, _("Could not read your Stripe account yet; it updates shortly.")
+            )
             return redirect("payouts-settings")
         if account and account.stripe_payouts_enabled:
-            messages.success(request, "Stripe account ready: payouts will go there.")
+            messages.success(request, _("Stripe account ready: payouts will go there."))
         else:
-            messages.warning(request, "Stripe onboarding is not finished yet.")
+            messages.warning(request, _("Stripe onboarding is not finished yet."))
     return redirect("payouts-settings")
 
 
@@ -178,7 +184,7 @@ def stripe_refresh(request: HttpRequest) -> HttpResponse:
         messages.error(request, getattr(exc, "message", str(exc)))
         return redirect("payouts-settings")
     if not url:
-        messages.info(request, "Set up Stripe payouts from this page first.")
+        messages.info(request, _("Set up Stripe payouts from this page first."))
         return redirect("payouts-settings")
     return HttpResponseRedirect(url)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from affiliates.models import Affiliate, Coupon
 from tracking.creatives import creative_upload_to, validate_creative_image, validate_site_path
@@ -18,11 +19,11 @@ class Referral(models.Model):
     """
 
     class Source(models.TextChoices):
-        COOKIE = "cookie", "Referral cookie"
-        COUPON = "coupon", "Coupon code"
-        DECLARED = "declared", "Declared by the customer"
-        EMPLOYEE = "employee", "Employee named at upgrade"
-        NONE = "none", "Not attributed"
+        COOKIE = "cookie", _("Referral cookie")
+        COUPON = "coupon", _("Coupon code")
+        DECLARED = "declared", _("Declared by the customer")
+        EMPLOYEE = "employee", _("Employee named at upgrade")
+        NONE = "none", _("Not attributed")
 
     customer_id = models.CharField(
         max_length=200, unique=True, help_text="The product's customer id."
@@ -75,21 +76,21 @@ class Click(models.Model):
     """
 
     class Medium(models.TextChoices):
-        DIRECT = "direct", "Direct"
-        WEBSITE = "website", "Website"
-        SOCIAL = "social", "Social"
+        DIRECT = "direct", _("Direct")
+        WEBSITE = "website", _("Website")
+        SOCIAL = "social", _("Social")
 
     class Device(models.TextChoices):
-        DESKTOP = "desktop", "Desktop"
-        MOBILE = "mobile", "Mobile"
-        TABLET = "tablet", "Tablet"
-        BOT = "bot", "Bot"
+        DESKTOP = "desktop", _("Desktop")
+        MOBILE = "mobile", _("Mobile")
+        TABLET = "tablet", _("Tablet")
+        BOT = "bot", _("Bot")
 
     class Reason(models.TextChoices):
-        HONOURED = "", "Honoured"
-        AD_PARAM = "ad_param", "Ad click id in the link"
-        AD_REFERRER = "ad_referrer", "Referred by an ad or network"
-        BOT = "bot", "Known bot"
+        HONOURED = "", _("Honoured")
+        AD_PARAM = "ad_param", _("Ad click id in the link")
+        AD_REFERRER = "ad_referrer", _("Referred by an ad or network")
+        BOT = "bot", _("Known bot")
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(db_index=True)

@@ -98,7 +98,7 @@ def top_affiliates(*, period: Period, limit: int = 10) -> list[dict[str, Any]]:
 def affiliate_status_counts() -> list[tuple[str, int]]:
     """(status label, count) for every status, zeros included, in the model's order."""
     counts = dict(Affiliate.objects.values_list("status").annotate(n=Count("pk")).order_by())
-    return [(label, counts.get(value, 0)) for value, label in Affiliate.Status.choices]
+    return [(str(label), counts.get(value, 0)) for value, label in Affiliate.Status.choices]
 
 
 def balances(*, affiliate_id: int) -> list[tuple[str, dict[str, int]]]:

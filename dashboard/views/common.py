@@ -11,6 +11,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from dashboard import selectors
 from dashboard.selectors import Period
@@ -36,7 +37,7 @@ def staff_required(view):
             return render(
                 request,
                 "affiliates/refused.html",
-                {"reason": "The program dashboard is for the program's staff."},
+                {"reason": _("The program dashboard is for the program's staff.")},
                 status=403,
             )
         return view(request, *args, **kwargs)
