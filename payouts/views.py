@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from affiliates.access import affiliate_required, is_impersonating, refuse_when_impersonating
 from config.errors import ServiceError
-from config.money import to_decimal_string
+from config.money import format_money, to_decimal_string
 from config.spreadsheet import csv_writer
 from config.webhooks import parse_event
 from payouts import forms, selectors, services
@@ -36,8 +36,6 @@ def _settings_context(request: HttpRequest, errors: dict | None = None) -> dict:
     account = selectors.payout_account(affiliate=affiliate)
     now = timezone.now()
     payouts = selectors.payouts_for_affiliate(affiliate_id=affiliate.pk)
-    for payout in payouts:
-        payout.display_amount = to_decimal_string(payout.amount, payout.currency)
     return {
         "affiliate": affiliate,
         "account": account,
@@ -48,7 +46,7 @@ def _settings_context(request: HttpRequest, errors: dict | None = None) -> dict:
         "paypal_available": paypal_enabled(),
         "stripe_available": stripe_connect_enabled(),
         "tax_forms": PayoutAccount.TaxForm.choices[1:],
-        "threshold": to_decimal_string(affiliate.payout_threshold, "USD"),
+        "threshold": format_money(affiliate.payout_threshold, settings.PROGRAM_CURRENCY),
     }
 
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.formats import get_format
 
 register = template.Library()
 
@@ -23,9 +24,11 @@ def tenths(numerator: int, denominator: int) -> int:
 
 
 def format_tenths(value: int) -> str:
+    """Tenths as a decimal in the active language's separators ("1,234.5"; de "1.234,5")."""
     sign = "-" if value < 0 else ""
     whole, tenth = divmod(abs(value), 10)
-    return f"{sign}{whole:,}.{tenth}"
+    grouped = f"{whole:,}".replace(",", str(get_format("THOUSAND_SEPARATOR")))
+    return f"{sign}{grouped}{get_format('DECIMAL_SEPARATOR')}{tenth}"
 
 
 @register.filter
