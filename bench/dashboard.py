@@ -411,6 +411,12 @@ def pages(client, referral_pk: int) -> list[tuple[str, str, bool]]:
     return found
 
 
+def chosen(urls: list[tuple[str, str, bool]], wanted: str) -> list[tuple[str, str, bool]]:
+    """The pages whose label contains one of the comma-separated `wanted` (all when empty)."""
+    names = [w.strip() for w in wanted.split(",") if w.strip()]
+    return [u for u in urls if not names or any(n in u[0] for n in names)]
+
+
 def measure(client, url: str, n: int) -> dict:
     def once() -> tuple[float, int]:
         t = time.perf_counter()
@@ -456,6 +462,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full data set")
     parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
     parser.add_argument("--days", type=int, default=365, help="days the data spreads over")
+    parser.add_argument(
+        "--pages", default="", help="only pages whose label contains one of these (comma-separated)"
+    )
     args = parser.parse_args()
     if not settings.IS_POSTGRES:
         sys.exit("bench/dashboard.py needs PostgreSQL: set DATABASE_URL.")
@@ -509,7 +518,7 @@ def run(args: argparse.Namespace) -> None:
     small_referral = Referral.objects.filter(customer_id="small-cus-1").values_list(
         "pk", flat=True
     )[0]
-    urls_small = pages(clients, small_referral)
+    urls_small = chosen(pages(clients, small_referral), args.pages)
     print("timing the near-empty database:")
     empty = measure_all(clients, urls_small, args.requests)
 
@@ -541,7 +550,7 @@ def run(args: argparse.Namespace) -> None:
     print(check_money(affiliate.pk))
     # A typical referral of the big batch (nine payments, ten entries), like the small one.
     big_referral = Referral.objects.filter(customer_id="big-cus-1").values_list("pk", flat=True)[0]
-    urls_big = pages(clients, big_referral)
+    urls_big = chosen(pages(clients, big_referral), args.pages)
     print("timing the full database:")
     full = measure_all(clients, urls_big, args.requests)
 
