@@ -277,7 +277,7 @@ def payout_page(payouts: QuerySet[Payout], *, page: Any) -> Page:
     )
     result = Paginator(counted, PAGE_SIZE).get_page(page)
     shown: list[Payout] = list(result.object_list)
-    result.object_list = shown
+    result.object_list = shown  # type: ignore[assignment]  # evaluated once, reused
     firsts = [
         PayoutItem.objects.filter(payout_id=p.pk)
         .order_by("entry_id")
