@@ -218,6 +218,7 @@ def entry_csv_rows(entries: QuerySet[CommissionEntry]) -> Iterator[list[Any]]:
 
 
 ITEMS_SHOWN = 10  # items listed per payout on the page (the CSV lists every one)
+PAYOUT_PAGE_SIZE = 20  # payouts per page: each is a card with its items
 
 
 def payouts_for(*, affiliate_id: int, state: str = "") -> QuerySet[Payout]:
@@ -275,7 +276,7 @@ def payout_page(payouts: QuerySet[Payout], *, page: Any) -> Page:
     counted = payouts.annotate(
         item_count=Coalesce(Subquery(item_count, output_field=BigIntegerField()), 0)
     )
-    result = Paginator(counted, PAGE_SIZE).get_page(page)
+    result = Paginator(counted, PAYOUT_PAGE_SIZE).get_page(page)
     shown: list[Payout] = list(result.object_list)
     result.object_list = shown  # type: ignore[assignment]  # evaluated once, reused
     firsts = [
