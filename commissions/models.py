@@ -411,6 +411,14 @@ class CommissionEntry(models.Model):
                 condition=models.Q(state="pending"),
             ),
             models.Index(fields=["affiliate", "state", "currency"], name="entry_balance"),
+            # The affiliate's history newest first (a page is an index range, no sort), and
+            # its totals per currency and state (an index-only scan).
+            models.Index(
+                fields=["affiliate", "-created_at", "-id"], name="entry_affiliate_created"
+            ),
+            models.Index(
+                fields=["affiliate", "currency", "state", "amount"], name="entry_affiliate_totals"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -49,10 +49,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
-from django.utils.formats import date_format
-from django.utils.translation import gettext, pgettext
+from django.utils.formats import date_format, get_format
+from django.utils.translation import get_language, gettext, pgettext
 
 from config.money import exponent
 
@@ -153,6 +154,16 @@ def _buckets(days: list[date]) -> tuple[str, list[tuple[date, date, list[int]]]]
 
 def _when(bucket: str, first: date, last: date) -> str:
     """The bucket in words, in the active language's date formats."""
+    formats = (get_format("DATE_FORMAT"), get_format("YEAR_MONTH_FORMAT"))
+    return _when_in(bucket, first, last, get_language(), formats)
+
+
+@lru_cache(maxsize=4096)
+def _when_in(
+    bucket: str, first: date, last: date, _language: str | None, _formats: tuple[str, str]
+) -> str:
+    # Cached per language and format: date_format is slow, and an overview draws the same
+    # buckets in three charts (366 days: 159 labels).
     if bucket == "day":
         return date_format(first, "DATE_FORMAT")
     if bucket == "month":

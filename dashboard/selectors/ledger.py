@@ -14,6 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -26,8 +27,9 @@ from django.db.models import (
     Subquery,
     Sum,
     When,
+    Window,
 )
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce, RowNumber
 from django.utils.translation import gettext
 
 from commissions.models import CommissionEntry
@@ -129,7 +131,9 @@ def entry_totals(entries: QuerySet[CommissionEntry]) -> list[CurrencyTotals]:
     rows = (
         entries.order_by()
         .values("currency", "state")
-        .annotate(total=Sum("amount"), n=Count("pk"))
+        # Count of amount (never null), not of pk: the covering index entry_affiliate_totals
+        # answers the unfiltered totals by an index-only scan.
+        .annotate(total=Sum("amount"), n=Count("amount"))
         .order_by("currency", "state")
     )
     out: dict[str, CurrencyTotals] = {}
@@ -143,8 +147,27 @@ def entry_totals(entries: QuerySet[CommissionEntry]) -> list[CurrencyTotals]:
     return [out[c] for c in sorted(out)]
 
 
-def entry_page(entries: QuerySet[CommissionEntry], *, page: Any) -> Page:
-    return Paginator(entries, PAGE_SIZE).get_page(page)
+class _CountedPaginator(Paginator):
+    """A paginator told its count (entry_totals already counted the rows: no second scan)."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @property
+    def count(self) -> int:
+        return self._known_count
+
+
+def entry_page(
+    entries: QuerySet[CommissionEntry], *, page: Any, totals: list[CurrencyTotals] | None = None
+) -> Page:
+    """One page of entries; with `totals` (entry_totals of the same entries) the row count
+    is their sum instead of a COUNT query."""
+    if totals is None:
+        return Paginator(entries, PAGE_SIZE).get_page(page)
+    count = sum(t.count for t in totals)
+    return _CountedPaginator(entries, PAGE_SIZE, count=count).get_page(page)
 
 
 ENTRY_CSV_HEADER = [
@@ -194,15 +217,17 @@ def entry_csv_rows(entries: QuerySet[CommissionEntry]) -> Iterator[list[Any]]:
         ]
 
 
+ITEMS_SHOWN = 10  # items listed per payout on the page (the CSV lists every one)
+PAYOUT_PAGE_SIZE = 20  # payouts per page: each is a card with its items
+
+
 def payouts_for(*, affiliate_id: int, state: str = "") -> QuerySet[Payout]:
-    """The affiliate's payouts, newest first, each with its items and their entries
-    (two queries for any number of payouts on a page)."""
+    """The affiliate's payouts, newest first (no items: payout_page fetches those for the
+    shown page only, payout_csv_rows their entry ids)."""
     qs = Payout.objects.filter(affiliate_id=affiliate_id)
     if state in PAYOUT_STATES:
         qs = qs.filter(state=state)
-    items = PayoutItem.objects.select_related("entry").order_by("entry__created_at", "pk")
-    # No COUNT(items) annotation: its join would multiply the amounts payout_totals sums.
-    return qs.prefetch_related(Prefetch("items", queryset=items)).order_by("-created_at", "-pk")
+    return qs.order_by("-created_at", "-pk")
 
 
 @dataclass
@@ -236,7 +261,52 @@ def payout_totals(payouts: QuerySet[Payout]) -> list[PayoutTotals]:
 
 
 def payout_page(payouts: QuerySet[Payout], *, page: Any) -> Page:
-    return Paginator(payouts, PAGE_SIZE).get_page(page)
+    """One page of payouts, each with `item_count` (a subquery count: no join that would
+    multiply amounts) and `shown_items`, its first ITEMS_SHOWN items by entry (with their
+    entries), fetched for this page only. Four queries however many payouts and items:
+    the count, the page, the shown items' ids (one indexed LIMIT per payout, UNION ALL),
+    the items."""
+    item_count = (
+        PayoutItem.objects.filter(payout=OuterRef("pk"))
+        .order_by()
+        .values("payout")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    counted = payouts.annotate(
+        item_count=Coalesce(Subquery(item_count, output_field=BigIntegerField()), 0)
+    )
+    result = Paginator(counted, PAYOUT_PAGE_SIZE).get_page(page)
+    shown: list[Payout] = list(result.object_list)
+    result.object_list = shown  # type: ignore[assignment]  # evaluated once, reused
+    firsts = [
+        PayoutItem.objects.filter(payout_id=p.pk)
+        .order_by("entry_id")
+        .values_list("pk")[:ITEMS_SHOWN]
+        for p in shown
+    ]
+    by_payout: dict[int, list[PayoutItem]] = {p.pk: [] for p in shown}
+    if firsts:
+        ids: Any
+        if len(firsts) == 1:
+            ids = firsts[0]
+        elif connection.features.supports_slicing_ordering_in_compound:
+            ids = firsts[0].union(*firsts[1:], all=True)
+        else:  # SQLite: a window over the page's items (fine at SQLite's sizes)
+            ids = (
+                PayoutItem.objects.filter(payout_id__in=list(by_payout))
+                .annotate(
+                    n=Window(RowNumber(), partition_by=[F("payout_id")], order_by=[F("entry_id")])
+                )
+                .filter(n__lte=ITEMS_SHOWN)
+                .values_list("pk")
+            )
+        items = PayoutItem.objects.filter(pk__in=[pk for (pk,) in ids]).select_related("entry")
+        for item in items.order_by("entry_id"):
+            by_payout[item.payout_id].append(item)
+    for p in shown:
+        p.shown_items = by_payout[p.pk]  # type: ignore[attr-defined]
+    return result
 
 
 def payout_destination(payout: Payout) -> str:
@@ -265,7 +335,9 @@ def payout_csv_rows(payouts: QuerySet[Payout]) -> Iterator[list[Any]]:
     """The header, then one row per payout; entry_ids lists the entries it carried
     (space-separated), failed payouts' returned items included."""
     yield PAYOUT_CSV_HEADER
-    for p in payouts.iterator(chunk_size=500):
+    items = PayoutItem.objects.order_by("entry__created_at", "pk").only("payout_id", "entry_id")
+    with_items = payouts.prefetch_related(Prefetch("items", queryset=items))
+    for p in with_items.iterator(chunk_size=500):
         yield [
             p.pk,
             _iso(p.created_at),

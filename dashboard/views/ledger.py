@@ -145,7 +145,8 @@ def _entry_filter(request: HttpRequest) -> dict[str, Any]:
 def commissions(request: HttpRequest) -> HttpResponse:
     chosen = _entry_filter(request)
     entries = ledger_selectors.entries_for(affiliate_id=request.affiliate.pk, **chosen)
-    page = ledger_selectors.entry_page(entries, page=request.GET.get("page"))
+    totals = ledger_selectors.entry_totals(entries)
+    page = ledger_selectors.entry_page(entries, page=request.GET.get("page"), totals=totals)
     return render(
         request,
         "dashboard/commissions.html",
@@ -154,7 +155,7 @@ def commissions(request: HttpRequest) -> HttpResponse:
             **chosen,
             "page": page,
             "rows": [(e, ledger_selectors.rate_words(e)) for e in page.object_list],
-            "totals": ledger_selectors.entry_totals(entries),
+            "totals": totals,
             "states": CommissionEntry.State.choices,
             "kinds": CommissionEntry.Kind.choices,
             "ranges": RANGE_LABELS,
