@@ -20,11 +20,9 @@ def test_api_docs_render_offline_in_a_browser(live_server, page):
 
 
 def test_an_affiliate_logs_in_and_sees_its_period_totals_on_the_dashboard(live_server, page):
-    from datetime import UTC, timedelta
+    from datetime import UTC, datetime, time, timedelta
 
     from django.utils import timezone
-
-    from datetime import datetime, time
 
     from tests.factories import AffiliateFactory, CommissionEntryFactory, UserFactory
     from tracking.models import DailyStat

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('affiliates', '0005_merge_dashboard_branches'),
-        ('tracking', '0005_merge_dashboard_branches'),
+        ("affiliates", "0005_merge_dashboard_branches"),
+        ("tracking", "0005_merge_dashboard_branches"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='referral',
-            index=models.Index(fields=['affiliate', 'customer_id'], name='referral_aff_customer'),
+            model_name="referral",
+            index=models.Index(fields=["affiliate", "customer_id"], name="referral_aff_customer"),
         ),
     ]
