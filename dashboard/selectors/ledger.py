@@ -96,6 +96,7 @@ def entries_for(
     referral_id = Case(
         When(
             source_type=CommissionEntry.SourceType.SIGNUP,
+            source_id__regex=r"^[0-9]{1,18}$",  # PostgreSQL refuses to cast anything else
             then=Cast("source_id", BigIntegerField()),
         ),
         default=F("payment__referral_id"),

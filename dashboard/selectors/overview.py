@@ -72,7 +72,13 @@ def _earned_at() -> Coalesce:
     )
     return Coalesce(
         "payment__paid_at",
-        Case(When(source_type=CommissionEntry.SourceType.SIGNUP, then=signup_at)),
+        Case(
+            When(
+                source_type=CommissionEntry.SourceType.SIGNUP,
+                source_id__regex=r"^[0-9]{1,18}$",  # PostgreSQL refuses to cast anything else
+                then=signup_at,
+            )
+        ),
         "created_at",
     )
 
