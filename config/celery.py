@@ -77,6 +77,19 @@ app.conf.beat_schedule = {
         "task": "tracking.refresh_rollups",
         "schedule": 30.0,
     },
+    # PostgreSQL keeps clicks in one partition per month: make this month's and the next
+    # two months' partitions before any click needs them (a click with no partition of its
+    # own still lands in the default one). Daily at 00:17 UTC; a no-op on SQLite.
+    "ensure-click-partitions": {
+        "task": "tracking.ensure_click_partitions",
+        "schedule": crontab(minute=17, hour=0),
+    },
+    # Drop raw clicks older than CLICK_RETENTION_DAYS (whole months on PostgreSQL, batched
+    # deletes on SQLite); the daily rollups keep their figures. Daily at 03:37 UTC.
+    "purge-old-clicks": {
+        "task": "tracking.purge_old_clicks",
+        "schedule": crontab(minute=37, hour=3),
+    },
     # Ask PayPal / Stripe about payouts still sending or in an unknown state (webhooks carry
     # no item data for PayPal batches, and a crash may leave a payout unknown). Every 15 min.
     "poll-payouts": {

@@ -436,6 +436,9 @@ CLICK_IP_HEADER = env.str("CLICK_IP_HEADER", default="REMOTE_ADDR")
 # 2 s (needs REDIS_URL; run Redis with appendonly so a restart keeps the buffer).
 # "db": one INSERT per click, before the 302 (the embedded default without Redis).
 CLICK_BUFFER = env.str("CLICK_BUFFER", default="redis" if REDIS_URL else "db")
+# Raw clicks older than this are dropped (whole months on PostgreSQL); rollups stay. Never
+# below REFERRAL_COOKIE_DAYS + 2 (tracking.services.retention says why).
+CLICK_RETENTION_DAYS = env.int("CLICK_RETENTION_DAYS", default=400)
 
 # --- Commissions (issue 5)
 # Hold before a commission is approved: N × 24 h on UTC instants (= N calendar days in UTC).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import shared_task
 from django.utils import timezone
 
@@ -18,3 +20,20 @@ def flush_clicks_task() -> int:
 def refresh_rollups_task() -> int:
     """Recompute today's and yesterday's click/signup rollups (every 30 s)."""
     return services.refresh_rollups(now=timezone.now())
+
+
+@shared_task(name="tracking.ensure_click_partitions")
+def ensure_click_partitions_task() -> list[str]:
+    """Create this month's and the next two months' click partitions (PostgreSQL; daily)."""
+    return services.ensure_click_partitions(now=timezone.now())
+
+
+@shared_task(name="tracking.purge_old_clicks")
+def purge_old_clicks_task(now: str | None = None) -> int:
+    """Drop clicks older than CLICK_RETENTION_DAYS (daily). A run that ran out of batches
+    re-enqueues itself with the same instant, so the cutoff does not move under it."""
+    at = datetime.fromisoformat(now) if now else timezone.now()
+    purge = services.purge_old_clicks(now=at)
+    if purge.more:
+        purge_old_clicks_task.delay(now=at.isoformat())
+    return purge.rows_deleted + len(purge.partitions_dropped)

@@ -14,6 +14,7 @@ callers write `from tracking.services import attribute_signup` whichever module 
 
 from tracking.services.attribution import attribute_signup, self_referral_reason
 from tracking.services.clicks import ClickOutcome, flush_clicks, record_click
+from tracking.services.retention import Purge, ensure_click_partitions, purge_old_clicks
 from tracking.services.rollups import (
     MONEY_REFRESH_LOCK_KEY,
     MoneyRows,
@@ -28,9 +29,12 @@ __all__ = [
     "MONEY_REFRESH_LOCK_KEY",
     "ClickOutcome",
     "MoneyRows",
+    "Purge",
     "attribute_signup",
+    "ensure_click_partitions",
     "flush_clicks",
     "mark_daily_money_due",
+    "purge_old_clicks",
     "record_click",
     "refresh_due_daily_money",
     "refresh_rollups",
