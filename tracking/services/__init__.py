@@ -14,6 +14,11 @@ callers write `from tracking.services import attribute_signup` whichever module 
 
 from tracking.services.attribution import attribute_signup, self_referral_reason
 from tracking.services.clicks import ClickOutcome, flush_clicks, record_click
+from tracking.services.referral_stats import (
+    ReferralSummary,
+    mark_referrals_due,
+    refresh_due_referral_stats,
+)
 from tracking.services.rollups import (
     MONEY_REFRESH_LOCK_KEY,
     MoneyRows,
@@ -28,11 +33,14 @@ __all__ = [
     "MONEY_REFRESH_LOCK_KEY",
     "ClickOutcome",
     "MoneyRows",
+    "ReferralSummary",
     "attribute_signup",
     "flush_clicks",
     "mark_daily_money_due",
+    "mark_referrals_due",
     "record_click",
     "refresh_due_daily_money",
+    "refresh_due_referral_stats",
     "refresh_rollups",
     "refresh_rollups_for_day",
     "self_referral_reason",
