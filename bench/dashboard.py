@@ -318,6 +318,11 @@ def rebuild_rollups(*, affiliate_id: int, now, days: int) -> tuple[float, float]
     mark_daily_money_due(pairs=[(affiliate_id, today - timedelta(days=i)) for i in range(days + 1)])
     while refresh_daily_money(limit=5000, max_runs=20):
         pass
+    # The referral summaries, as the backfill migration computes them (the rows above were
+    # inserted bare, so nothing marked them).
+    from commissions.referral_stats import backfill
+
+    backfill(now=now)
     return clicks, time.perf_counter() - t
 
 
@@ -391,6 +396,16 @@ def pages(client, referral_pk: int) -> list[tuple[str, str, bool]]:
         ("overview", reverse("dashboard"), False),
         ("overview, all time", reverse("dashboard") + "?range=all", False),
         ("referrals", reverse("dashboard-referrals"), False),
+        (
+            "referrals, paying by revenue",
+            reverse("dashboard-referrals") + "?status=paying&sort=-revenue",
+            False,
+        ),
+        (
+            "referrals, churned, page 3",
+            reverse("dashboard-referrals") + "?status=churned&sort=first_payment&page=3",
+            False,
+        ),
         ("referral drill-down", reverse("dashboard-referral", kwargs={"pk": referral_pk}), False),
         ("commissions", reverse("dashboard-commissions"), False),
         ("payouts", reverse("dashboard-payouts"), False),

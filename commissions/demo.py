@@ -17,6 +17,7 @@ from random import Random
 
 from commissions.ingest import submit_api_event
 from commissions.models import CommissionEntry, Payment
+from commissions.referral_stats import refresh_referral_stats
 from commissions.rollups import refresh_daily_money
 from commissions.services import (
     record_dispute,
@@ -125,6 +126,7 @@ def seed(*, now: datetime, rng: Random) -> list[str]:
     # What the every-minute sweeper does: bring every day these payments touched into the
     # dashboards' rollups.
     refresh_daily_money(now=now)
+    refresh_referral_stats(now=now)
     return [
         f"commissions: {Payment.objects.count()} payments, "
         f"{CommissionEntry.objects.count()} ledger entries"

@@ -11,7 +11,7 @@ from celery import shared_task
 from django.utils import timezone
 
 import commissions.gateways.stripe as stripe_gateway
-from commissions import ingest, rollups, services
+from commissions import ingest, referral_stats, rollups, services
 from commissions.models import StoredEvent
 
 # Batches per approval task run; past that the task re-enqueues itself with the same cutoff.
@@ -40,6 +40,7 @@ def process_pending_events_task() -> dict[str, int]:
     counts["signups"] = services.write_missing_signup_entries(now=now)
     counts["waiting_payments"] = services.process_waiting_payments(now=now)
     counts["rollup_rows"] = rollups.refresh_daily_money(now=now)
+    counts["referral_stats"] = referral_stats.refresh_referral_stats(now=now)
     return counts
 
 

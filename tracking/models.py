@@ -54,6 +54,24 @@ class Referral(models.Model):
     plan = models.CharField(max_length=80, blank=True, help_text="Product plan at signup.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    # The customer's summary for the dashboard's referral list (sorted and filtered on these
+    # columns, so a page costs the same at 20 or 20,000 referrals). Written only by
+    # commissions.referral_stats through tracking.services.set_referral_stats, from the
+    # payments and the ledger, after every money write marked the referral due
+    # (ReferralStatDue). The database defaults are a customer with no money yet, so a row
+    # inserted any way has a right summary until its first payment.
+    stat_status = models.CharField(max_length=10, db_default="signed_up", editable=False)
+    stat_plan = models.CharField(max_length=120, db_default="", editable=False)
+    stat_first_paid_at = models.DateTimeField(null=True, editable=False)
+    # The latest payment of which something is kept (not fully refunded, dispute not lost).
+    stat_last_paid_at = models.DateTimeField(null=True, editable=False)
+    # A "paying" status that rests on a recent payment only lapses to "churned" after this
+    # (the sweeper recomputes it then); null when it does not lapse by time.
+    stat_paying_until = models.DateTimeField(null=True, editable=False)
+    # Lifetime, in minor units of the program currency (commissions.rollups' rules).
+    stat_revenue = models.BigIntegerField(db_default=0, editable=False)
+    stat_commission = models.BigIntegerField(db_default=0, editable=False)
+
     # Not a column: attribute_signup sets it on the row it returns (True when this call
     # created it), so the signups API answers 201 or 200.
     created: bool
@@ -63,6 +81,30 @@ class Referral(models.Model):
             models.Index(fields=["affiliate", "created_at"]),
             # The dashboard's referral list sorted by customer id, one affiliate's page.
             models.Index(fields=["affiliate", "customer_id"], name="referral_aff_customer"),
+            # The referral list's other sorts (either direction, ties by id) and its status
+            # filter (with the default sort, by signup).
+            models.Index(fields=["affiliate", "stat_plan", "id"], name="referral_aff_plan"),
+            models.Index(fields=["affiliate", "stat_status", "id"], name="referral_aff_status"),
+            models.Index(
+                fields=["affiliate", "stat_status", "created_at", "id"],
+                name="referral_aff_status_signup",
+            ),
+            # Oldest first payment first, "no payment yet" last; the newest-first order
+            # (also "no payment yet" last) has a PostgreSQL-only index, since SQLite's
+            # indexes cannot say NULLS LAST (migration 0007_referral_summary).
+            models.Index(
+                fields=["affiliate", "stat_first_paid_at", "id"], name="referral_aff_first_paid"
+            ),
+            models.Index(fields=["affiliate", "stat_revenue", "id"], name="referral_aff_revenue"),
+            models.Index(
+                fields=["affiliate", "stat_commission", "id"], name="referral_aff_commission"
+            ),
+            # The sweeper's "paying lapses to churned" pass.
+            models.Index(
+                fields=["stat_paying_until"],
+                name="referral_paying_until",
+                condition=models.Q(stat_status="paying"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -202,6 +244,23 @@ class DailyStatMoneyDue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.affiliate_id} {self.day} due"
+
+
+class ReferralStatDue(models.Model):
+    """A referral whose summary (Referral.stat_*) must be recomputed: written by the
+    commissions app in the same transaction as the payment, refund, lost dispute, entry or
+    subscription event that changed it, cleared by the sweeper that recomputed it.
+    Append-only, no unique key, like DailyStatMoneyDue: writers never wait on one another."""
+
+    id = models.BigAutoField(primary_key=True)
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = "referral summary due"
+        verbose_name_plural = "referral summaries due"
+
+    def __str__(self) -> str:
+        return f"{self.referral_id} due"
 
 
 class Creative(models.Model):

@@ -13,7 +13,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from affiliates.models import Affiliate
-from commissions import rollups
+from commissions import referral_stats, rollups
 from commissions.models import CommissionEntry, Payment
 from commissions.services.ledger import check_move
 from config.mail import send_email_on_commit
@@ -84,6 +84,7 @@ def approve_due_commissions(
                 moved = cursor.fetchall()
                 if moved and to_state == State.DECLINED:
                     rollups.mark_entry_ids(entry_ids=[row[0] for row in moved])
+                    referral_stats.mark_entry_ids(entry_ids=[row[0] for row in moved])
             if not moved:
                 break
             result.batches += 1

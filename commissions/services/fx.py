@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
-from commissions import rollups, rules
+from commissions import referral_stats, rollups, rules
 from commissions.models import Dispute, ExchangeRate, Payment, Refund
 from commissions.selectors import one, rate_to_program
 from commissions.services.bounds import MAX_AMOUNT, check_fx_rate
@@ -149,6 +149,7 @@ def finish_waiting(
         return False  # another run finished it
     payment.status, payment.status_reason, payment.blocked_by = Payment.Status.COMPUTED, "", None
     # Its revenue joins its paid day now that it has a program-currency value.
+    referral_stats.mark_referrals(referral_ids=[referral.pk])
     insert_entries(
         entries=rules.entries_for_payment(payment=payment, referral=referral, now=now, cache=cache),
         money_days=[(referral.affiliate_id, rollups.utc_day(payment.paid_at))],

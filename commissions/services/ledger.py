@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from django.db import transaction
 
-from commissions import rollups
+from commissions import referral_stats, rollups
 from commissions.models import CommissionEntry
 
 State = CommissionEntry.State
@@ -47,6 +47,7 @@ def move_entries(
         if moved and to_state == State.DECLINED:
             # A declined entry leaves the commission of its day (commissions.rollups).
             rollups.mark_entry_ids(entry_ids=ids)
+            referral_stats.mark_entry_ids(entry_ids=ids)
         return moved
 
 
@@ -60,6 +61,7 @@ def insert_entries(
     `money_days` (other days whose money the caller changed), in one INSERT."""
     with transaction.atomic(savepoint=False):
         rollups.mark_entries(entries=entries, also=money_days)
+        referral_stats.mark_entries(entries=entries)
         if not entries:
             return 0
         return len(CommissionEntry.objects.bulk_create(entries, ignore_conflicts=True))

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from commissions import rollups, rules
+from commissions import referral_stats, rollups, rules
 from commissions.models import Dispute, Payment, Refund, StripeCustomerLink
 from commissions.selectors import one, rate_to_program
 from commissions.services.bounds import (
@@ -106,6 +106,7 @@ def record_payment(
                 rules.remember_payment(payment=payment, referral=referral, cache=cache)
                 # The new payment's revenue: its day is marked with its entries' below.
                 new_day = [(referral.affiliate_id, rollups.utc_day(payment.paid_at))]
+                referral_stats.mark_referrals(referral_ids=[referral.pk])
             else:  # a concurrent run inserted it first: what the memo knows may be stale
                 rules.drop_payment_memo(cache)
         if payment.status == Payment.Status.WAITING_FOR_RATE:

@@ -23,7 +23,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Sum
 
-from commissions import rollups
+from commissions import referral_stats, rollups
 from commissions.models import CommissionEntry, Dispute, Payment, Refund, StoredEvent
 from commissions.selectors import find_payment
 from commissions.services.bounds import check_amount, check_moment
@@ -227,6 +227,7 @@ def _reverse(
     Payment.objects.filter(pk=payment.pk).update(refunded_amount=after)
     # Less revenue on the day the payment was paid (marked with the new entries below).
     refunded_day = [(_affiliate_of(payment), rollups.utc_day(payment.paid_at))]
+    referral_stats.mark_referrals(referral_ids=[payment.referral_id])
     kept_before, kept = payment.amount - before, payment.amount - after
     live = list(
         CommissionEntry.objects.select_for_update()

@@ -9,7 +9,7 @@ from datetime import datetime
 from django.db.models import CharField, Exists, OuterRef
 from django.db.models.functions import Cast
 
-from commissions import rules
+from commissions import referral_stats, rules
 from commissions.models import CommissionEntry, PlanChange
 from commissions.services.ledger import insert_entries
 from tracking.models import Referral
@@ -73,7 +73,9 @@ def record_plan_change(
     changed_at: datetime,
 ) -> None:
     """Record the plan a subscription event reported, once per event id (a repeat is
-    ignored by the unique event_id: one INSERT … ON CONFLICT DO NOTHING)."""
+    ignored by the unique event_id: one INSERT … ON CONFLICT DO NOTHING). The referral's
+    summary is marked due in the caller's transaction (stage two's, per event)."""
+    referral_stats.mark_referrals(referral_ids=[referral.pk])
     PlanChange.objects.bulk_create(
         [
             PlanChange(

@@ -13,18 +13,17 @@
   payment);
 - **signed up**: no payment yet.
 
-Money stays in its own currency: lifetime revenue (payments net of tax, minus refunds) and
-commission (this affiliate's entries of that customer, declined ones left out) are per
-currency, summed in two grouped queries for the rows of one page, never per row.
+**The list** reads each customer's summary (tracking.Referral.stat_*, kept by
+commissions.referral_stats by the rule above, at most a sweep behind the ledger): status,
+plan, first payment, and lifetime revenue (net of refunds) and commission (declined entries
+left out) in the program currency, converted at each payment's and entry's recorded rate
+as in the daily rollups. It filters by status and sorts by any column on those stored
+columns, one index per sort with the affiliate first and the id as tiebreak, so a page
+costs the same at 20 or 20,000 referrals (a COUNT and one page of rows).
 
-**Cost**: a page costs the same whatever the number of referrals. It is chosen first on
-stored, indexed columns of tracking.Referral (signup time, customer id; indexes
-(affiliate, created_at) and (affiliate, customer_id)), and status, plan, first payment,
-revenue and commission are computed for that page's rows only. So the list sorts by signup
-and customer id only, and has no status filter: status, revenue, commission and first
-payment are derived from the ledger and not stored per referral, and sorting or filtering
-by them meant computing them for every referral (74 s for 20,000). Offering them again
-needs a per-referral summary kept by the money writers (see the report of `perf-ref`).
+**The drill-down** computes its customer live from the payments and the ledger, money in
+each currency it was paid in: `with_figures` (status, plan, first payment) and
+`money_by_referral`, two grouped queries.
 
 E-mail addresses never leave this module whole: rows carry `mask_email(email)`.
 """
@@ -35,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
@@ -55,22 +55,31 @@ from django.utils.translation import gettext_lazy as _
 
 from commissions.models import CommissionEntry, Dispute, Payment, PlanChange, Refund
 from commissions.querysets import CommissionEntryQuerySet
+from commissions.referral_stats import (
+    ACTIVE_STATUSES,
+    CANCELLED_STATUSES,
+    CHURNED,
+    PAYING,
+    PAYING_WINDOW_DAYS,
+    SIGNED_UP,
+)
 from config.pagination import Pagination
 from tracking.models import Click, Referral
 
-PAYING_WINDOW_DAYS = 35
-CANCELLED_STATUSES = ("canceled", "cancelled", "unpaid", "incomplete_expired")
-ACTIVE_STATUSES = ("active",)
 PAGE_SIZE = Pagination.page_size
-
-SIGNED_UP, PAYING, CHURNED = "signed_up", "paying", "churned"
 STATUSES = (SIGNED_UP, PAYING, CHURNED)
 
-# ?sort= value → the stored, indexed column it orders by; "-" in front sorts descending.
+# ?sort= value → the stored, indexed column it orders by; "-" in front sorts descending,
+# ties by id in the same direction (tracking.Referral's indexes, read either way).
 # Anything else → DEFAULT.
 SORTS: dict[str, str] = {
     "signup": "created_at",
     "customer": "customer_id",
+    "plan": "stat_plan",
+    "status": "stat_status",
+    "first_payment": "stat_first_paid_at",
+    "revenue": "stat_revenue",
+    "commission": "stat_commission",
 }
 DEFAULT_SORT = "-signup"
 MAX_SEARCH = 200
@@ -198,14 +207,23 @@ def clean_sort(raw: Any) -> str:
 
 def _order(sort: str) -> list[Any]:
     key = SORTS[sort.removeprefix("-")]
-    # Ties by newest row; both columns are NOT NULL.
-    return [f"-{key}" if sort.startswith("-") else key, "-pk"]
+    descending = sort.startswith("-")
+    if key == "stat_first_paid_at":
+        # "No payment yet" last either way (indexes referral_aff_first_paid[_desc]).
+        column = F(key).desc(nulls_last=True) if descending else F(key).asc(nulls_last=True)
+    else:
+        column = F(key).desc() if descending else F(key).asc()
+    return [column, F("pk").desc() if descending else F("pk").asc()]
 
 
-def filtered_referrals(*, affiliate_id: int, search: str = "", sort: str = "") -> QuerySet[Any]:
-    """The affiliate's referrals matching `search` (in the customer id), in `sort` order: a
-    plain query over stored columns, to page before any figure is computed."""
+def filtered_referrals(
+    *, affiliate_id: int, search: str = "", sort: str = "", status: str = ""
+) -> QuerySet[Any]:
+    """The affiliate's referrals with `status` (when one of STATUSES) matching `search` (in
+    the customer id), in `sort` order: one query over stored columns."""
     qs = Referral.objects.filter(affiliate_id=affiliate_id)
+    if status in STATUSES:
+        qs = qs.filter(stat_status=status)
     search = (search or "").strip()[:MAX_SEARCH]
     if search:
         qs = qs.filter(customer_id__icontains=search)
@@ -286,25 +304,54 @@ def _row(referral: Any, revenue: dict, commission: dict) -> ReferralRow:
     )
 
 
+LIST_COLUMNS = (
+    "pk",
+    "customer_id",
+    "email",
+    "source",
+    "created_at",
+    "stat_status",
+    "stat_plan",
+    "stat_first_paid_at",
+    "stat_revenue",
+    "stat_commission",
+)
+
+
+def _summary_row(referral: Referral) -> ReferralRow:
+    """A list row from the referral's stored summary. Money in the program currency: none
+    shown before a first payment or a commission."""
+    code = settings.PROGRAM_CURRENCY
+    shown = referral.stat_first_paid_at is not None or referral.stat_commission != 0
+    return ReferralRow(
+        pk=referral.pk,
+        customer_id=referral.customer_id,
+        email=mask_email(referral.email),
+        plan=referral.stat_plan,
+        status=referral.stat_status if referral.stat_status in STATUSES else SIGNED_UP,
+        signed_up_at=referral.created_at,
+        first_paid_at=referral.stat_first_paid_at,
+        source=referral.source,
+        revenue=[(code, referral.stat_revenue)] if referral.stat_first_paid_at else [],
+        commission=[(code, referral.stat_commission)] if shown else [],
+    )
+
+
 def referral_page(
-    *, affiliate_id: int, now: datetime, search: str = "", sort: str = "", page: Any = 1
+    *,
+    affiliate_id: int,
+    now: datetime,
+    search: str = "",
+    sort: str = "",
+    status: str = "",
+    page: Any = 1,
 ) -> tuple[Page, list[ReferralRow]]:
     """One page of the list (junk page numbers give the first or the last page): a COUNT
-    and the page's ids over stored columns, then the figures of those rows only (one query
-    for status and plan, two for money): five queries whatever the number of referrals."""
-    qs = filtered_referrals(affiliate_id=affiliate_id, search=search, sort=sort)
-    paginator = Paginator(qs.values_list("pk", flat=True), PAGE_SIZE)
-    current = paginator.get_page(page)
-    ids = list(current.object_list)
-    by_pk = {
-        r.pk: r
-        for r in with_figures(
-            Referral.objects.filter(affiliate_id=affiliate_id, pk__in=ids), now=now
-        )
-    }
-    referrals = [by_pk[pk] for pk in ids if pk in by_pk]
-    revenue, commission = money_by_referral(affiliate_id=affiliate_id, referral_ids=ids)
-    return current, [_row(r, revenue, commission) for r in referrals]
+    and the page's rows with their summaries, two queries whatever the number of referrals.
+    `now` is unused (the summaries are kept current by the sweeper) and kept for callers."""
+    qs = filtered_referrals(affiliate_id=affiliate_id, search=search, sort=sort, status=status)
+    current = Paginator(qs.only(*LIST_COLUMNS), PAGE_SIZE).get_page(page)
+    return current, [_summary_row(r) for r in current.object_list]
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -50,8 +51,8 @@ REFERRAL_COLUMNS = [
     ("revenue", _("Revenue"), True),
     ("commission", _("Commission"), True),
 ]
-# Only columns stored on the referral sort (see dashboard.selectors.referrals); the others'
-# headers are plain text (href "").
+# Every column sorts, on the referral's stored summary (dashboard.selectors.referrals); a
+# column not in its SORTS would get a plain-text header (href "").
 
 
 def _sort_headers(request: HttpRequest, sort: str) -> list[dict[str, Any]]:
@@ -79,12 +80,15 @@ def _sort_headers(request: HttpRequest, sort: str) -> list[dict[str, Any]]:
 @affiliate_required
 def referrals(request: HttpRequest) -> HttpResponse:
     search = _param(request, "q")
+    status = _param(request, "status")
+    status = status if status in referral_selectors.STATUSES else ""
     sort = referral_selectors.clean_sort(request.GET.get("sort"))
     page, rows = referral_selectors.referral_page(
         affiliate_id=request.affiliate.pk,
         now=timezone.now(),
         search=search,
         sort=sort,
+        status=status,
         page=request.GET.get("page"),
     )
     return render(
@@ -94,12 +98,15 @@ def referrals(request: HttpRequest) -> HttpResponse:
             "affiliate": request.affiliate,
             "page": page,
             "rows": rows,
+            "status": status,
+            "statuses": list(referral_selectors.STATUS_LABELS.items()),
             "search": search,
             "sort": sort,
             "headers": _sort_headers(request, sort),
             "sort_query": _query_without(request, "sort", "page"),
             "page_query": _query_without(request, "page"),
             "paying_window": referral_selectors.PAYING_WINDOW_DAYS,
+            "program_currency": settings.PROGRAM_CURRENCY,
         },
     )
 

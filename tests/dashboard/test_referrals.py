@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commissions.models import CommissionEntry, Payment, PlanChange
-from commissions.services import record_refund
+from commissions.referral_stats import refresh_referral_stats
+from commissions.services import insert_entries, record_refund
 from dashboard.selectors.referrals import PAGE_SIZE, mask_account, mask_email
 from tests.commissions.conftest import pay
 from tests.factories import (
@@ -134,6 +135,9 @@ def customers(alice, bob):
         changed_at=_ago(2),
     )
     pay(made["bobs"], external_id="p7", amount=9900, paid_at=_ago(1))
+    # What the every-minute sweeper does: the list reads the referrals' summaries. (The
+    # plan changes above are written bare, but each referral was marked by its payment.)
+    refresh_referral_stats(now=timezone.now())
     return made
 
 
@@ -167,7 +171,7 @@ def test_revenue_and_commission_per_customer_equal_the_ledger(alice_client, alic
     assert rows["c-paying"].commission == [("USD", 2670)]
     # c-refunded: 2000 − 2000 = 0 revenue, its entry declined, no commission left.
     assert rows["c-refunded"].revenue == [("USD", 0)]
-    assert rows["c-refunded"].commission == []
+    assert rows["c-refunded"].commission == [("USD", 0)]
     assert rows["c-new"].revenue == [] and rows["c-new"].commission == []
     # Straight from the ledger, all of Alice's customers at once.
     payments = Payment.objects.filter(referral__affiliate=alice)
@@ -180,18 +184,25 @@ def test_revenue_and_commission_per_customer_equal_the_ledger(alice_client, alic
     assert ledger_revenue == 61900 and ledger_commission == 18570
     assert sum(a for row in rows.values() for _, a in row.revenue) == ledger_revenue
     assert sum(a for row in rows.values() for _, a in row.commission) == ledger_commission
+    assert [code for row in rows.values() for code, _ in row.revenue] == ["USD"] * 5
     html = response.content.decode()
     assert "USD 89.00" in html and "USD 26.70" in html
 
 
 def test_a_signup_bounty_counts_in_the_customers_commission(alice_client, alice, customers):
-    CommissionEntryFactory(
-        affiliate=alice,
-        kind=Kind.SIGNUP,
-        source_type=CommissionEntry.SourceType.SIGNUP,
-        source_id=str(customers["new"].pk),
-        amount=500,
+    # Through the ledger's writer, which marks the referral due; then a sweep.
+    insert_entries(
+        entries=[
+            CommissionEntryFactory.build(
+                affiliate=alice,
+                kind=Kind.SIGNUP,
+                source_type=CommissionEntry.SourceType.SIGNUP,
+                source_id=str(customers["new"].pk),
+                amount=500,
+            )
+        ]
     )
+    refresh_referral_stats(now=timezone.now())
 
     rows = _rows(alice_client.get("/dashboard/referrals/"))
 
@@ -206,32 +217,47 @@ def test_only_own_customers_and_never_a_full_email(alice_client, customers):
     assert "p•••@p•••.example" in html
 
 
-def test_search_by_customer_id_and_no_status_filter(alice_client, customers):
-    found = _rows(alice_client.get("/dashboard/referrals/", {"q": "REFUND"}))
-    # The status filter was removed (perf-ref: status is not stored, filtering by it meant
-    # computing every referral's); an old ?status= link filters nothing.
+def test_filter_by_status_and_search_by_customer_id(alice_client, customers):
     paying = _rows(alice_client.get("/dashboard/referrals/", {"status": "paying"}))
+    churned = _rows(alice_client.get("/dashboard/referrals/", {"status": "churned"}))
+    signed_up = _rows(alice_client.get("/dashboard/referrals/", {"status": "signed_up"}))
+    found = _rows(alice_client.get("/dashboard/referrals/", {"q": "REFUND"}))
+    both = _rows(alice_client.get("/dashboard/referrals/", {"q": "c-", "status": "churned"}))
+    junk = _rows(alice_client.get("/dashboard/referrals/", {"status": "rich"}))
 
+    assert set(paying) == {"c-paying", "c-annual"}
+    assert set(churned) == {"c-lapsed", "c-refunded", "c-cancelled"}
+    assert set(signed_up) == {"c-new"}
     assert set(found) == {"c-refunded"}
-    assert len(paying) == 6
+    assert both == churned
+    assert len(junk) == 6  # an unknown status filters nothing
 
 
-def test_sort_by_customer_id_and_removed_or_junk_sorts_fall_back(alice_client, customers):
+def test_sort_by_revenue_and_junk_sort_falls_back(alice_client, customers):
+    by_revenue = list(_rows(alice_client.get("/dashboard/referrals/", {"sort": "-revenue"})))
     by_customer = list(_rows(alice_client.get("/dashboard/referrals/", {"sort": "customer"})))
-    # Sorting by revenue was removed with status, first payment, plan and commission
-    # (perf-ref): the list sorts only on stored, indexed columns.
-    revenue = alice_client.get("/dashboard/referrals/", {"sort": "-revenue"})
     junk = alice_client.get("/dashboard/referrals/", {"sort": "email; DROP TABLE"})
 
+    # 50000 > 8900 > 2000 > 1000 > 0 (refunded) = 0 (no payment; ties by id, newest first).
+    assert by_revenue == ["c-annual", "c-paying", "c-lapsed", "c-cancelled", "c-refunded", "c-new"]
     assert by_customer == sorted(by_customer) and len(by_customer) == 6
-    assert revenue.status_code == 200 and revenue.context["sort"] == "-signup"
     assert junk.status_code == 200 and junk.context["sort"] == "-signup"
 
 
-def test_only_stored_columns_are_sort_links(alice_client, customers):
-    headers = alice_client.get("/dashboard/referrals/").context["headers"]
+def test_every_column_header_is_a_sort_link(alice_client, customers):
+    headers = alice_client.get("/dashboard/referrals/", {"status": "paying"}).context["headers"]
 
-    assert [h["key"] for h in headers if h["href"]] == ["customer", "signup"]
+    assert [h["key"] for h in headers if h["href"]] == [
+        "customer",
+        "plan",
+        "status",
+        "signup",
+        "first_payment",
+        "revenue",
+        "commission",
+    ]
+    # The filter rides along with the sort links.
+    assert all("status=paying" in h["href"] for h in headers)
 
 
 def test_a_later_page_shows_the_ledgers_figures_of_its_own_rows(alice, alice_client):
@@ -241,6 +267,7 @@ def test_a_later_page_shows_the_ledgers_figures_of_its_own_rows(alice, alice_cli
         referral.created_at = _ago(100 - i)
         referral.save(update_fields=["created_at"])
         pay(referral, external_id=f"bulk-{i}", amount=1000 + i, paid_at=_ago(2))
+    refresh_referral_stats(now=timezone.now())
 
     rows = _rows(alice_client.get("/dashboard/referrals/", {"page": "2"}))
 
@@ -360,13 +387,36 @@ def test_the_query_count_does_not_grow_with_the_customers(alice, alice_client):
     assert list_twenty <= 8
 
 
-# Only the stored columns sort (perf-ref removed plan, status, first_payment, revenue and
-# commission; see test_sort_by_customer_id_and_removed_or_junk_sorts_fall_back).
-@pytest.mark.parametrize("key", ["signup", "customer"])
+SORT_KEY = {
+    "signup": lambda row: row.signed_up_at,
+    "customer": lambda row: row.customer_id,
+    "plan": lambda row: row.plan,
+    "status": lambda row: row.status,
+    "revenue": lambda row: sum(a for _, a in row.revenue),
+    "commission": lambda row: sum(a for _, a in row.commission),
+}
+
+
+@pytest.mark.parametrize(
+    "key", ["signup", "customer", "plan", "status", "first_payment", "revenue", "commission"]
+)
 @pytest.mark.parametrize("direction", ["", "-"])
 def test_every_sortable_column_sorts(alice_client, customers, key, direction):
     response = alice_client.get("/dashboard/referrals/", {"sort": f"{direction}{key}"})
 
     assert response.status_code == 200
     assert response.context["sort"] == f"{direction}{key}"
-    assert len(response.context["rows"]) == 6
+    rows = response.context["rows"]
+    assert len(rows) == 6
+    if key == "first_payment":
+        # The one customer who never paid comes last either way.
+        assert rows[-1].customer_id == "c-new"
+        paid = [row.first_paid_at for row in rows[:-1]]
+        assert paid == sorted(paid, reverse=bool(direction))
+    else:
+        values = [SORT_KEY[key](row) for row in rows]
+        assert values == sorted(values, reverse=bool(direction))
+        # Ties by id, in the same direction.
+        for a, b in zip(rows, rows[1:], strict=False):
+            if SORT_KEY[key](a) == SORT_KEY[key](b):
+                assert (a.pk > b.pk) if direction else (a.pk < b.pk)

@@ -14,6 +14,11 @@ callers write `from tracking.services import attribute_signup` whichever module 
 
 from tracking.services.attribution import attribute_signup, self_referral_reason
 from tracking.services.clicks import ClickOutcome, flush_clicks, record_click
+from tracking.services.referral_stats import (
+    ReferralSummary,
+    mark_referrals_due,
+    refresh_due_referral_stats,
+)
 from tracking.services.retention import Purge, ensure_click_partitions, purge_old_clicks
 from tracking.services.rollups import (
     MONEY_REFRESH_LOCK_KEY,
@@ -30,13 +35,16 @@ __all__ = [
     "ClickOutcome",
     "MoneyRows",
     "Purge",
+    "ReferralSummary",
     "attribute_signup",
     "ensure_click_partitions",
     "flush_clicks",
     "mark_daily_money_due",
+    "mark_referrals_due",
     "purge_old_clicks",
     "record_click",
     "refresh_due_daily_money",
+    "refresh_due_referral_stats",
     "refresh_rollups",
     "refresh_rollups_for_day",
     "self_referral_reason",

@@ -295,6 +295,7 @@ def attribute_signup(
         employee_at=now if emp else None,
         stripe_customer_id=stripe_customer_id or None,
         plan=(plan or "")[:80],
+        stat_plan=(plan or "")[:80],  # the summary's plan until an event names another
         created_at=now,
     )
     try:
