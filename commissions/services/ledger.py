@@ -17,6 +17,7 @@ from django.db import transaction
 
 from commissions import rollups
 from commissions.models import CommissionEntry
+from commissions.webhook_events import emit_entries_created
 
 State = CommissionEntry.State
 
@@ -62,4 +63,6 @@ def insert_entries(
         rollups.mark_entries(entries=entries, also=money_days)
         if not entries:
             return 0
-        return len(CommissionEntry.objects.bulk_create(entries, ignore_conflicts=True))
+        offered = len(CommissionEntry.objects.bulk_create(entries, ignore_conflicts=True))
+        emit_entries_created(entries)
+        return offered
