@@ -14,7 +14,7 @@ PROGRAM_MANAGER = "Program manager"
 SUPPORT = "Support"
 
 # Program managers: every permission of these apps (payouts actions and API keys included).
-MANAGER_APPS = ("affiliates", "tracking", "commissions", "payouts")
+MANAGER_APPS = ("affiliates", "tracking", "commissions", "payouts", "webhooks")
 # Support: read-only on these apps' models, minus secrets: API keys, and payout destinations —
 # payout accounts (bank details, tax ids), and PayPal's stored batches and webhook events,
 # whose raw JSON names every receiver's PayPal e-mail. Support sees payouts (their admin hides

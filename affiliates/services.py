@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from affiliates.models import Affiliate, ApiKey, AuditLog, Plan, User, Username
 from affiliates.selectors import forget_usernames, hash_api_key
 from affiliates.usernames import validate_username
+from affiliates.webhook_events import emit_affiliate
 from config.errors import Conflict, ServiceError
 from config.mail import send_email_on_commit
 
@@ -144,6 +145,7 @@ def create_affiliate(
     )
     _add_username_row(affiliate=affiliate, name=username, now=now)
     _forget_all_names_on_commit(affiliate.pk)
+    emit_affiliate(affiliate_id=affiliate.pk, type=f"affiliate.{affiliate.status}", now=now)
     return affiliate
 
 
@@ -195,6 +197,7 @@ def submit_application(
     )
     _add_username_row(affiliate=affiliate, name=username, now=now)
     _forget_all_names_on_commit(affiliate.pk)
+    emit_affiliate(affiliate_id=affiliate.pk, type="affiliate.applied", now=now)
     if is_paying_customer and settings.AUTO_APPROVE_PAYING_CUSTOMERS:
         return approve_affiliate(affiliate=affiliate, now=now, note="Paying customer")
     send_status_email(affiliate_id=affiliate.pk, event="applied")
@@ -239,6 +242,8 @@ def _transition(
         )
         _forget_all_names_on_commit(affiliate.pk)
         send_status_email(affiliate_id=affiliate.pk, event=to)
+        if action == "approve":  # reinstating a suspended affiliate is not an approval
+            emit_affiliate(affiliate_id=affiliate.pk, type="affiliate.approved", now=now)
     affiliate.refresh_from_db()
     return affiliate
 

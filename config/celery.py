@@ -103,6 +103,12 @@ app.conf.beat_schedule = {
         "task": "payouts.refresh_onboarding_accounts",
         "schedule": crontab(minute="3,33"),
     },
+    # Outbound webhooks: send deliveries that are due (retries, and first attempts whose
+    # queued task was lost). Every 15 seconds, so the first retry (30 s) goes within a minute.
+    "send-due-webhooks": {
+        "task": "webhooks.send_due_deliveries",
+        "schedule": 15.0,
+    },
 }
 
 

@@ -46,6 +46,8 @@ COOKIE_DOMAIN = env.str("COOKIE_DOMAIN", default="") or None
 AMBASSADOR_URL = env.str("AMBASSADOR_URL", default="http://127.0.0.1:8000").rstrip("/")
 PROGRAM_CURRENCY = env.str("PROGRAM_CURRENCY", default="USD")
 PROGRAM_NAME = env.str("PROGRAM_NAME", default="Ambassador")
+# Outbound webhooks may call private / loopback addresses (SSRF guard off): dev and tests only.
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=DEBUG)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -59,6 +61,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "webhooks",  # the bottom layer: every app may emit, it imports none
     "affiliates",
     "tracking",
     "commissions",

@@ -24,7 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 500
-ORDER = {"affiliates": 0, "tracking": 1, "commissions": 2, "payouts": 3}
+# webhooks sits below affiliates: every app emits events through it, it imports none.
+ORDER = {"webhooks": -1, "affiliates": 0, "tracking": 1, "commissions": 2, "payouts": 3}
 APPS = (*ORDER, "dashboard", "config", "devtools")
 # config modules that wire the apps together (URLs, the API router, Celery, settings) sit
 # above every app; every other config module is the shared kernel and imports no app.

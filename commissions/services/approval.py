@@ -16,6 +16,7 @@ from affiliates.models import Affiliate
 from commissions import referral_stats, rollups
 from commissions.models import CommissionEntry, Payment
 from commissions.services.ledger import check_move
+from commissions.webhook_events import ApprovedTally
 from config.mail import send_email_on_commit
 
 State = CommissionEntry.State
@@ -40,7 +41,7 @@ WHERE state = 'pending' AND id IN (
     ORDER BY e.id
     LIMIT %s
 )
-RETURNING id, affiliate_id
+RETURNING id, affiliate_id, amount, currency
 """
 
 
@@ -63,6 +64,7 @@ def approve_due_commissions(
     the other run's commit), moves each entry once. `max_batches` lets the task stop and
     re-enqueue itself with the same cutoff."""
     result = ApprovalResult()
+    tally = ApprovedTally()  # commission.approved per affiliate per run (webhook_events)
     tables = {
         "entry": CommissionEntry._meta.db_table,
         "payment": Payment._meta.db_table,
@@ -91,12 +93,14 @@ def approve_due_commissions(
             last_pk = max(row[0] for row in moved)
             if to_state == State.APPROVED:
                 result.approved += len(moved)
+                tally.add(moved)
                 if notify:
                     result.affiliate_ids.update(row[1] for row in moved)
             else:
                 result.declined += len(moved)
         else:
             result.more = True
+    tally.emit(now=now)
     if notify and result.affiliate_ids:
         ids_to_notify = sorted(result.affiliate_ids)
         transaction.on_commit(lambda: _notify_approved(affiliate_ids=ids_to_notify))

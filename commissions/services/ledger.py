@@ -17,6 +17,7 @@ from django.db import transaction
 
 from commissions import referral_stats, rollups
 from commissions.models import CommissionEntry
+from commissions.webhook_events import emit_entries_created
 
 State = CommissionEntry.State
 
@@ -64,4 +65,6 @@ def insert_entries(
         referral_stats.mark_entries(entries=entries)
         if not entries:
             return 0
-        return len(CommissionEntry.objects.bulk_create(entries, ignore_conflicts=True))
+        offered = len(CommissionEntry.objects.bulk_create(entries, ignore_conflicts=True))
+        emit_entries_created(entries)
+        return offered

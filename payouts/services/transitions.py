@@ -22,6 +22,7 @@ from config import queue
 from config.errors import Conflict
 from payouts.models import Payout, PayoutItem, PayoutRun, PayPalBatch
 from payouts.services.history import Cause, Kind, append, event
+from payouts.webhook_events import emit_payouts_final
 
 S = Payout.State
 E = CommissionEntry.State
@@ -168,6 +169,7 @@ def move_payouts(
             for payout_id in moved_ids:
                 queue.enqueue_on_commit("payouts.notify_payout", payout_id=payout_id)
             complete_runs_if_final(run_ids={run_id for _, run_id, _ in rows}, now=now)
+            emit_payouts_final(payout_ids=moved_ids, state=to, now=now)
     return moved_ids
 
 

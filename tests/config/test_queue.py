@@ -12,7 +12,7 @@ from config import queue
 from config.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("affiliates", "tracking", "commissions", "payouts", "dashboard", "config")
+APPS = ("affiliates", "tracking", "commissions", "payouts", "dashboard", "config", "webhooks")
 SENDERS = {"enqueue_on_commit", "send_now", "send_task"}
 
 

@@ -21,6 +21,7 @@ from config.errors import Conflict, ServiceError
 from config.queue import enqueue_on_commit
 from tracking import links, selectors
 from tracking.models import Referral
+from tracking.webhook_events import emit_referral_created
 
 
 @dataclass
@@ -301,6 +302,7 @@ def attribute_signup(
     try:
         with transaction.atomic():
             row.save(force_insert=True)
+            emit_referral_created(row)
             if row.affiliate_id is not None:
                 # By task name: tracking must not import commissions. Sent after commit; a
                 # broker outage is logged, never fails the signup (the commissions sweeper
