@@ -30,7 +30,14 @@ APPS = (*ORDER, "dashboard", "config", "devtools")
 # config modules that wire the apps together (URLs, the API router, Celery, settings) sit
 # above every app; every other config module is the shared kernel and imports no app.
 SDKS = ("stripe", "paypalrestsdk")
-CONFIG_WIRING = {"config.urls", "config.api", "config.celery", "config.settings", "config.schema"}
+CONFIG_WIRING = {
+    "config.urls",
+    "config.api",
+    "config.celery",
+    "config.settings",
+    "config.schema",
+    "config.wsgi",  # the fast lane in front of Django (tracking.fastlane)
+}
 
 
 def modules() -> dict[str, Path]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -200,7 +201,7 @@ def visitor_hash(*, ip: str, user_agent: str, day: date) -> str:
     ).hexdigest()[:32]
 
 
-def client_ip(meta: dict) -> str:
+def client_ip(meta: Mapping[str, str]) -> str:
     value = meta.get(settings.CLICK_IP_HEADER) or meta.get("REMOTE_ADDR") or ""
     # X-Forwarded-For: the last entry is the one our own proxy appended (not spoofable).
     return value.rsplit(",", 1)[-1].strip()

@@ -3,10 +3,16 @@
 Thin adapter: parse the request, `services.record_click`, then `links.destination` (the
 Location, from SITE_URL only, and the cookies: the same recipe as the click API's), set them.
 No database query when the username is cached and clicks are buffered in Redis.
+
+`answer` is the whole redirect as a function of the request's WSGI environ; the Django views
+below and the fast lane in front of Django (tracking.fastlane, which answers nearly every
+redirect before the middleware runs) both call it, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from django.conf import settings
@@ -15,49 +21,82 @@ from django.utils import timezone
 
 from tracking import links, services
 
+# The redirect's own headers, on every answer (honoured or not).
+HEADERS = (
+    ("X-Robots-Tag", "noindex, nofollow"),
+    ("Cache-Control", "no-store"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+)
 
-def _keep_existing_cookie(request: HttpRequest) -> bool:
+
+@dataclass(frozen=True, slots=True)
+class _Secure:
+    """links.secure_cookies wants something with is_secure()."""
+
+    secure: bool
+
+    def is_secure(self) -> bool:
+        return self.secure
+
+
+def keep_existing_cookie(existing: str | None) -> bool:
     """First referrer wins: a cookie already set by an earlier click stays (with its click),
-    unless settings.ATTRIBUTION is "last_click"."""
+    unless settings.ATTRIBUTION is "last_click". `existing`: the request's `referral`."""
     if settings.ATTRIBUTION == "last_click":
         return False
-    existing = request.COOKIES.get(links.COOKIE_NAME, "")
-    return bool(links.PUBLIC_ID_RE.fullmatch(existing))
+    return bool(links.PUBLIC_ID_RE.fullmatch(existing or ""))
 
 
-def _redirect(request: HttpRequest, segments: list[str], username: str) -> HttpResponse:
+def answer(
+    meta: Mapping[str, str], segments: list[str], username: str, *, secure: bool
+) -> links.Destination:
+    """Record the click and return where it lands with the cookies to set (empty when the
+    click is not honoured). `meta`: the WSGI environ (HttpRequest.META is the same dict);
+    `secure`: the request came over https (SECURE_PROXY_SSL_HEADER included)."""
     now = timezone.now()
     try:
-        params = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+        params = parse_qsl(meta.get("QUERY_STRING", ""), keep_blank_values=True)
     except ValueError:  # too many fields
         params = []
     safe = links.safe_segments(segments)
     path = links.landing_path(safe)
-    referrer = request.META.get("HTTP_REFERER", "")
+    referrer = meta.get("HTTP_REFERER", "")
     outcome = services.record_click(
         username=username,
         landing_path=path,
         params=params,
         referrer=referrer,
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        ip=links.client_ip(request.META),
+        user_agent=meta.get("HTTP_USER_AGENT", ""),
+        ip=links.client_ip(meta),
         now=now,
     )
-    dest = links.destination(
+    return links.destination(
         path=path if safe is not None else "/",
         params=params,
         referrer=referrer,
         honoured=outcome.affiliate if outcome.honoured else None,
         click_id=outcome.click_id,
         now=now,
-        secure=links.secure_cookies(request),
+        secure=links.secure_cookies(_Secure(secure)),
     )
+
+
+def split_path(path: str) -> tuple[list[str], str]:
+    """'blog/post/alice' → (['blog', 'post'], 'alice'); a trailing slash after the username
+    (/r/blog/post/alice/) is dropped first."""
+    if path.endswith("/"):
+        path = path[:-1]
+    *segments, username = path.split("/")
+    return segments, username
+
+
+def _redirect(request: HttpRequest, segments: list[str], username: str) -> HttpResponse:
+    dest = answer(request.META, segments, username, secure=request.is_secure())
     response = HttpResponse(status=302)
     response["Location"] = dest.location
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "strict-origin-when-cross-origin"
-    if dest.cookies and not _keep_existing_cookie(request):
+    for name, value in HEADERS:
+        response[name] = value
+    if dest.cookies and not keep_existing_cookie(request.COOKIES.get(links.COOKIE_NAME)):
         for c in dest.cookies:
             response.set_cookie(
                 c.name,
@@ -73,9 +112,7 @@ def _redirect(request: HttpRequest, segments: list[str], username: str) -> HttpR
 
 
 def tracked_redirect(request: HttpRequest, path: str) -> HttpResponse:
-    if path.endswith("/"):  # /r/blog/post/alice/ (a trailing slash after the username)
-        path = path[:-1]
-    *segments, username = path.split("/")
+    segments, username = split_path(path)
     return _redirect(request, segments, username)
 
 

@@ -11,6 +11,7 @@ from tracking import clicks, services
 from tracking.models import Click
 
 from .conftest import CHROME, needs_redis
+from .lanes import both_ways  # noqa: F401  (`client`: each test via Django, then the lane)
 
 pytestmark = pytest.mark.django_db
 

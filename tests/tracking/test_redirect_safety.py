@@ -10,6 +10,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from .conftest import CHROME
+from .lanes import both_ways  # noqa: F401  (`client`: each test via Django, then the lane)
 
 pytestmark = pytest.mark.django_db
 

@@ -11,6 +11,7 @@ from tracking import clicks
 from tracking.models import Click
 
 from .conftest import CHROME
+from .lanes import both_ways  # noqa: F401  (`client`: each test via Django, then the lane)
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +41,7 @@ def test_honoured_click_redirects_to_the_clean_link_with_cookie_and_utm(client, 
     }
     cookie = response.cookies["referral"]
     assert cookie.value == alice.public_id
-    assert cookie["max-age"] == 30 * 24 * 60 * 60
+    assert int(cookie["max-age"]) == 30 * 24 * 60 * 60
     assert cookie["path"] == "/"
     assert cookie["secure"] and cookie["httponly"]
     assert cookie["samesite"] == "Lax"
