@@ -119,6 +119,13 @@ class Click(models.Model):
     from this table's MAX(id)), so the redirect can put it in the `referral_click` cookie.
     Raw IP addresses are never stored: `visitor_hash` is a salted hash of IP + user agent
     whose salt rotates every UTC day, so the same visitor hashes alike within one day only.
+
+    On PostgreSQL the table is partitioned by month on `at` (migration 0007_click_partitions,
+    tracking.services.retention), so old months are dropped whole. Its database primary key
+    is therefore (id, at); `id` stays this model's primary key, unique because one sequence
+    and the Redis counter seeded past it allocate every id. No table may hold a foreign key
+    to a click (a partitioned table's id alone is not a unique key, and old clicks go):
+    Referral.click_id is a plain integer.
     """
 
     class Medium(models.TextChoices):

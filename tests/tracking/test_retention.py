@@ -1,11 +1,13 @@
 """Clicks that grow without bound: monthly partitions made ahead (PostgreSQL), old clicks
 dropped by CLICK_RETENTION_DAYS while the daily rollups keep their figures."""
 
+import importlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.db import connection
+from django.utils import timezone
 
 from config.celery import app as celery_app
 from dashboard.selectors.referrals import referral_detail
@@ -212,3 +214,45 @@ def test_a_referral_still_names_its_click_and_day_after_the_click_is_purged(alic
     )
     assert detail is not None
     assert (detail.why.click_id, detail.why.at, detail.why.link) == (click.pk, clicked, "")
+
+
+@pytest.mark.skipif(not on_postgres, reason="the migration does nothing on SQLite")
+def test_the_migration_partitions_an_existing_populated_table(alice, monkeypatch):
+    # given the plain table an existing deployment has (as migration 0002 made it, identity
+    # id and Django's index names) holding clicks of this month, older months and 2019;
+    # everything here is rolled back with the test's transaction, DDL included
+    migration = importlib.import_module("tracking.migrations.0007_click_partitions")
+    real_now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE tracking_click")
+    with connection.schema_editor() as editor:
+        editor.create_model(Click)
+    indexes = _index_names()
+    assert len(indexes) == 4  # the id, (affiliate, at), affiliate and at
+    times = [real_now, real_now - timedelta(days=40), real_now - timedelta(days=300)]
+    times += [_at(2019, 5, 5)] + [real_now - timedelta(hours=h) for h in range(120)]
+    kept = Click.objects.bulk_create([ClickFactory.build(affiliate=alice, at=t) for t in times])
+    before = sorted(Click.objects.values_list("pk", "at"))
+
+    # when the migration runs, with a small batch so it copies in several, then again
+    monkeypatch.setattr(migration, "BATCH", 50)
+    with connection.schema_editor(atomic=False) as editor:
+        migration.partition_click_table(None, editor)
+        migration.partition_click_table(None, editor)
+
+    # then the same rows sit in monthly partitions (2019, before retention: in the DEFAULT
+    # one), under the same index names, and the next id continues after the last one
+    assert retention.is_partitioned()
+    assert sorted(Click.objects.values_list("pk", "at")) == before
+    assert _index_names() == indexes
+    assert _partition_of(kept[0].pk) == retention.partition_name(real_now.replace(day=1))
+    assert _partition_of(kept[3].pk) == "tracking_click_default"
+    fresh = ClickFactory(affiliate=alice, at=real_now)
+    assert fresh.pk == max(pk for pk, _ in before) + 1
+    assert Click.objects.get(pk=kept[1].pk).at == times[1]
+
+
+def _index_names() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'tracking_click'")
+        return {name for (name,) in cursor.fetchall()}

@@ -135,6 +135,9 @@ def _copy_batch(cursor, *, after: int) -> int | None:
 
 def _swap(cursor, *, watermark: int) -> None:
     cursor.execute("LOCK TABLE tracking_click IN EXCLUSIVE MODE")
+    # The foreign key is deferred: check the rows copied here now, since a table with
+    # pending checks cannot be dropped or renamed.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     cursor.execute(
         "INSERT INTO tracking_click_part SELECT * FROM tracking_click WHERE id > %s "
         "ON CONFLICT DO NOTHING",
