@@ -191,6 +191,13 @@ class ReferralRow:
     source: str
     revenue: list[tuple[str, int]] = field(default_factory=list)  # (currency, minor units)
     commission: list[tuple[str, int]] = field(default_factory=list)
+    # Set by the list view, which renders them once per row rather than through template
+    # tags (the list's cost is its 50 rows' rendering).
+    url: str = ""
+    revenue_text: str = ""
+    commission_text: str = ""
+    signed_up_text: str = ""
+    first_paid_text: str = ""
 
     @property
     def status_label(self) -> str:

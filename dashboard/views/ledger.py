@@ -14,12 +14,16 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
 from django.utils.http import urlencode
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from affiliates.access import affiliate_required
 from commissions.models import CommissionEntry
+from config.money import format_money
 from config.spreadsheet import csv_writer
 from dashboard import selectors
 from dashboard.selectors import Period
@@ -91,6 +95,15 @@ def referrals(request: HttpRequest) -> HttpResponse:
         status=status,
         page=request.GET.get("page"),
     )
+    drill_down = reverse("dashboard-referral", kwargs={"pk": 0}).removesuffix("0/")
+    day = get_format("SHORT_DATE_FORMAT")  # looked up once, not per cell as |date does
+    for row in rows:
+        row.url = f"{drill_down}{row.pk}/"
+        row.signed_up_text = dateformat.format(localtime(row.signed_up_at), day)
+        if row.first_paid_at is not None:
+            row.first_paid_text = dateformat.format(localtime(row.first_paid_at), day)
+        row.revenue_text = "".join(format_money(a, code) for code, a in row.revenue[:1])
+        row.commission_text = "".join(format_money(a, code) for code, a in row.commission[:1])
     return render(
         request,
         "dashboard/referrals.html",
