@@ -3,6 +3,8 @@
 and the process's peak memory (goal ≤ 200 MB).
 
     DATABASE_URL=postgres://… .venv/bin/python bench/approval.py [--rows 1000000] [--batch 10000]
+        [--webhook]   # with a webhook endpoint registered: the run also writes its
+                      # commission.approved summaries (one per affiliate) to the outbox
 
 Uses a throw-away database (bench_<name>, created and dropped here), never the real one.
 Both contenders work on identical rows: the entries are inserted once, the bare UPDATE
@@ -75,6 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--webhook", action="store_true", help="register a webhook endpoint")
     args = parser.parse_args()
     if not settings.IS_POSTGRES:
         sys.exit("bench/approval.py needs PostgreSQL: set DATABASE_URL.")
@@ -105,6 +108,13 @@ def main() -> None:
                 "UPDATE commissions_commissionentry SET state = 'pending', approved_at = NULL"
             )
         vacuum()
+        if args.webhook:
+            from webhooks.models import Delivery, Endpoint
+
+            # Never called here: the job only writes the outbox rows (the sweeper sends).
+            Endpoint.objects.create(
+                url="https://crm.example.com/hook", secret="whsec_x", created_at=CUTOFF
+            )
 
         rss_before = rss_mb()
         t = time.perf_counter()
@@ -119,6 +129,8 @@ def main() -> None:
             f"approve_due_commissions: {job:6.2f} s  ({result.approved / job:,.0f} rows/s, "
             f"{result.batches} batches of {args.batch:,}, {len(result.affiliate_ids)} e-mails)"
         )
+        if args.webhook:
+            print(f"webhook deliveries   : {Delivery.objects.count():8,} (commission.approved)")
         print(f"ratio job / bare     : {job / bare:8.2f}×  (goal ≤ 2×)")
         print(
             f"peak RSS             : {rss_after:8.1f} MB (before the job {rss_before:.1f} MB; "

@@ -265,7 +265,7 @@ def attempt_delivery(*, delivery_id: int, token: str, now: datetime) -> str:
             ok=ok,
         )
         done = delivery.attempts + 1
-        common = {"attempts": done, "lease_until": None, "last_attempt_at": now}
+        common: dict[str, Any] = {"attempts": done, "lease_until": None, "last_attempt_at": now}
         common["last_result"] = result
         if delivery.first_attempt_at is None:
             common["first_attempt_at"] = now

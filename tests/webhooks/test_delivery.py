@@ -194,6 +194,9 @@ def test_a_program_manager_resends_a_delivery_from_admin_with_the_same_webhook_i
     assert h1["webhook-id"] == h2["webhook-id"] and b1 == b2
     Webhook(secret).verify(b2, h2)
     assert Attempt.objects.filter(delivery=delivery).count() == 2
+    page = client.get(f"/admin/webhooks/delivery/{delivery.pk}/change/")
+    assert page.status_code == 200 and delivery.webhook_id in page.content.decode()
+    assert delivery.token not in page.content.decode() or not delivery.token
 
 
 def test_support_cannot_resend(client, receiver):
