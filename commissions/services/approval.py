@@ -13,7 +13,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from affiliates.models import Affiliate
-from commissions import rollups
+from commissions import ledger_rollups, rollups
 from commissions.models import CommissionEntry, Payment
 from commissions.services.ledger import check_move
 from config.mail import send_email_on_commit
@@ -40,7 +40,7 @@ WHERE state = 'pending' AND id IN (
     ORDER BY e.id
     LIMIT %s
 )
-RETURNING id, affiliate_id
+RETURNING id, affiliate_id, earned_on
 """
 
 
@@ -82,6 +82,7 @@ def approve_due_commissions(
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(sql, [to_state, now, now, last_pk, batch_size])
                 moved = cursor.fetchall()
+                ledger_rollups.mark_pairs(pairs={(row[1], row[2]) for row in moved})
                 if moved and to_state == State.DECLINED:
                     rollups.mark_entry_ids(entry_ids=[row[0] for row in moved])
             if not moved:

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from django.db import transaction
 
-from commissions import rollups
+from commissions import ledger_rollups, rollups
 from commissions.models import CommissionEntry
 
 State = CommissionEntry.State
@@ -44,6 +44,8 @@ def move_entries(
     with transaction.atomic():
         # State columns only: the QuerySet's append-only guard lets exactly these through.
         moved = CommissionEntry.objects.filter(pk__in=ids, state=from_state).update(**update)
+        if moved:  # every move changes the state sums of the entries' days (LedgerDay)
+            ledger_rollups.mark_entry_ids(entry_ids=ids)
         if moved and to_state == State.DECLINED:
             # A declined entry leaves the commission of its day (commissions.rollups).
             rollups.mark_entry_ids(entry_ids=ids)
@@ -60,6 +62,7 @@ def insert_entries(
     `money_days` (other days whose money the caller changed), in one INSERT."""
     with transaction.atomic(savepoint=False):
         rollups.mark_entries(entries=entries, also=money_days)
+        ledger_rollups.stamp_and_mark(entries=entries)
         if not entries:
             return 0
         return len(CommissionEntry.objects.bulk_create(entries, ignore_conflicts=True))
