@@ -59,12 +59,14 @@ def seed(rows: int) -> None:
             """
             INSERT INTO commissions_commissionentry
                 (kind, affiliate_id, amount, currency, source_type, source_id, rule, state,
-                 approve_after, created_at, state_note, base_currency)
+                 approve_after, created_at, state_note, base_currency, earned_on)
             SELECT 'recurring', %s + (g %% %s), 800, 'USD', 'admin', 'bench-' || g, 'bench',
-                   'pending', %s - (g %% 1000) * interval '1 minute', %s, '', 'USD'
+                   'pending', %s - (g %% 1000) * interval '1 minute', %s, '', 'USD',
+                   -- earned over the week a 30-day hold ago: the job marks 7 days each
+                   (%s - interval '30 days' - (g %% 7) * interval '1 day')::date
             FROM generate_series(1, %s) AS g
             """,
-            [first, AFFILIATES, CUTOFF, CUTOFF, rows],
+            [first, AFFILIATES, CUTOFF, CUTOFF, CUTOFF, rows],
         )
 
 

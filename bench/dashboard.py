@@ -257,6 +257,7 @@ def rebuild_rollups(*, affiliate_id: int, now, days: int) -> tuple[float, float]
     SELECT … ON CONFLICT (the service does one day per call: 365 calls cost a minute here).
     Money columns: the real commissions refresh (commissions.rollups) of every marked day.
     Returns (seconds for clicks, seconds for money)."""
+    from commissions.ledger_rollups import refresh_ledger_days
     from commissions.rollups import refresh_daily_money
     from tracking.services import mark_daily_money_due
 
@@ -323,6 +324,10 @@ def rebuild_rollups(*, affiliate_id: int, now, days: int) -> tuple[float, float]
     from commissions.referral_stats import backfill
 
     backfill(now=now)
+    # The ledger's daily rollup: the sweep stamps the generated entries' earning days
+    # (written here around insert_entries) and rolls the days it marks.
+    while refresh_ledger_days(limit=5000, max_runs=20):
+        pass
     return clicks, time.perf_counter() - t
 
 

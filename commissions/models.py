@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from affiliates.models import Affiliate
+
+# The ledger's rollup models live beside it; imported here so Django registers them.
+from commissions.ledger_models import LedgerDay, LedgerDayDue, earning_day  # noqa: F401
 from commissions.querysets import CommissionEntryQuerySet, LedgerImmutableError
 from tracking.models import Referral
 
@@ -389,6 +392,10 @@ class CommissionEntry(models.Model):
     payment = models.ForeignKey(
         Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
     )
+    # The UTC day the money belongs to (commissions/rollups.py's rule), set at insert by
+    # commissions.ledger_rollups; null only for a row written around insert_entries, which
+    # the ledger sweep stamps. Keys the LedgerDay rollup.
+    earned_on = models.DateField(null=True, blank=True)
 
     objects = CommissionEntryQuerySet.as_manager()
 
@@ -419,6 +426,12 @@ class CommissionEntry(models.Model):
             models.Index(
                 fields=["affiliate", "currency", "state", "amount"], name="entry_affiliate_totals"
             ),
+            # A marked day read live, per affiliate or program-wide; rows still to stamp.
+            models.Index(fields=["affiliate", "earned_on"], name="entry_affiliate_earned"),
+            models.Index(fields=["earned_on"], name="entry_earned"),
+            models.Index(
+                fields=["id"], name="entry_unstamped", condition=models.Q(earned_on__isnull=True)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -435,7 +448,14 @@ class CommissionEntry(models.Model):
                     raise LedgerImmutableError(
                         f"Commission entries are append-only: {changed} cannot change."
                     )
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        # A row saved one by one (admin, fixtures) keeps the daily rollup as insert_entries
+        # and move_entries do: its earning day stamped, the day marked due in the same
+        # transaction (the rollup reads a marked day live until the sweep recomputes it).
+        if self.earned_on is None:
+            self.earned_on = earning_day(self)
+        with transaction.atomic(savepoint=False):
+            super().save(*args, **kwargs)  # type: ignore[arg-type]
+            LedgerDayDue.objects.create(affiliate_id=self.affiliate_id, day=self.earned_on)
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise LedgerImmutableError("Commission entries are append-only: they cannot be deleted.")

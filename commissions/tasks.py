@@ -11,7 +11,7 @@ from celery import shared_task
 from django.utils import timezone
 
 import commissions.gateways.stripe as stripe_gateway
-from commissions import ingest, referral_stats, rollups, services
+from commissions import ingest, ledger_rollups, referral_stats, rollups, services
 from commissions.models import StoredEvent
 
 # Batches per approval task run; past that the task re-enqueues itself with the same cutoff.
@@ -33,14 +33,15 @@ def process_event_task(event_pk: int) -> str:
 def process_pending_events_task() -> dict[str, int]:
     """Sweeper: stored events not yet processed (or due for a retry), signup bounties whose
     task was lost, payments waiting for an exchange rate that is now known (the on-commit
-    task after a rate was saved may have been lost), and the money columns of the daily
-    rollups."""
+    task after a rate was saved may have been lost), the money columns of the daily
+    rollups, and the ledger's daily rollup (commissions.ledger_rollups)."""
     now = timezone.now()
     counts = ingest.process_pending_events(now=now, limit=20_000)
     counts["signups"] = services.write_missing_signup_entries(now=now)
     counts["waiting_payments"] = services.process_waiting_payments(now=now)
     counts["rollup_rows"] = rollups.refresh_daily_money(now=now)
     counts["referral_stats"] = referral_stats.refresh_referral_stats(now=now)
+    counts["ledger_days"] = ledger_rollups.refresh_ledger_days()
     return counts
 
 

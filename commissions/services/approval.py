@@ -13,7 +13,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from affiliates.models import Affiliate
-from commissions import referral_stats, rollups
+from commissions import ledger_rollups, referral_stats, rollups
 from commissions.models import CommissionEntry, Payment
 from commissions.services.ledger import check_move
 from commissions.webhook_events import ApprovedTally
@@ -41,7 +41,7 @@ WHERE state = 'pending' AND id IN (
     ORDER BY e.id
     LIMIT %s
 )
-RETURNING id, affiliate_id, amount, currency
+RETURNING id, affiliate_id, amount, currency, earned_on
 """
 
 
@@ -84,6 +84,7 @@ def approve_due_commissions(
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(sql, [to_state, now, now, last_pk, batch_size])
                 moved = cursor.fetchall()
+                ledger_rollups.mark_pairs(pairs={(row[1], row[4]) for row in moved})
                 if moved and to_state == State.DECLINED:
                     rollups.mark_entry_ids(entry_ids=[row[0] for row in moved])
                     referral_stats.mark_entry_ids(entry_ids=[row[0] for row in moved])
@@ -93,7 +94,7 @@ def approve_due_commissions(
             last_pk = max(row[0] for row in moved)
             if to_state == State.APPROVED:
                 result.approved += len(moved)
-                tally.add(moved)
+                tally.add(row[:4] for row in moved)
                 if notify:
                     result.affiliate_ids.update(row[1] for row in moved)
             else:

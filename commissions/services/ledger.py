@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from django.db import transaction
 
-from commissions import referral_stats, rollups
+from commissions import ledger_rollups, referral_stats, rollups
 from commissions.models import CommissionEntry
 from commissions.webhook_events import emit_entries_created
 
@@ -45,6 +45,8 @@ def move_entries(
     with transaction.atomic():
         # State columns only: the QuerySet's append-only guard lets exactly these through.
         moved = CommissionEntry.objects.filter(pk__in=ids, state=from_state).update(**update)
+        if moved:  # every move changes the state sums of the entries' days (LedgerDay)
+            ledger_rollups.mark_entry_ids(entry_ids=ids)
         if moved and to_state == State.DECLINED:
             # A declined entry leaves the commission of its day (commissions.rollups).
             rollups.mark_entry_ids(entry_ids=ids)
@@ -63,6 +65,7 @@ def insert_entries(
     with transaction.atomic(savepoint=False):
         rollups.mark_entries(entries=entries, also=money_days)
         referral_stats.mark_entries(entries=entries)
+        ledger_rollups.stamp_and_mark(entries=entries)
         if not entries:
             return 0
         offered = len(CommissionEntry.objects.bulk_create(entries, ignore_conflicts=True))

@@ -1,8 +1,9 @@
 """The affiliate's commission history and payouts, with their totals and CSV rows.
 
 Entries are filtered by state, kind and the period in which they were written (UTC days of
-`created_at`; "all" filters no date). Totals are per currency and state, summed by the
-database for exactly the filter the list shows (one grouped query). Money stays integer
+`created_at`; "all" filters no date). Totals are per currency and state, for exactly the
+filter the list shows: from the ledger's daily rollup when the filter is at most a state,
+else one grouped query of the entries. Money stays integer
 minor units; the CSV turns it into decimal strings with config.money.to_decimal_string.
 """
 
@@ -32,6 +33,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, RowNumber
 from django.utils.translation import gettext
 
+from commissions import ledger_rollups
 from commissions.models import CommissionEntry
 from config.money import format_money, to_decimal_string
 from config.pagination import Pagination
@@ -146,6 +148,40 @@ def entry_totals(entries: QuerySet[CommissionEntry]) -> list[CurrencyTotals]:
         for state in STATES:
             per.by_state.setdefault(state, 0)
     return [out[c] for c in sorted(out)]
+
+
+def affiliate_totals(*, affiliate_id: int, state: str = "") -> list[CurrencyTotals]:
+    """entry_totals of all the affiliate's entries (of one state, if given), from the
+    ledger's daily rollup (commissions.ledger_rollups: two queries bounded by the days with
+    entries, not by the entries; days not swept yet are read live, so it equals the sum of
+    the list it heads)."""
+    out: dict[str, CurrencyTotals] = {}
+    for row in ledger_rollups.ledger_sums(affiliate_id=affiliate_id):
+        if state and row.state != state:
+            continue
+        per = out.setdefault(row.currency, CurrencyTotals(currency=row.currency))
+        per.by_state[row.state] = per.by_state.get(row.state, 0) + row.amount
+        per.count += row.entries
+    for per in out.values():
+        for s in STATES:
+            per.by_state.setdefault(s, 0)
+    return [out[c] for c in sorted(out)]
+
+
+def totals_for(
+    entries: QuerySet[CommissionEntry],
+    *,
+    affiliate_id: int,
+    state: str = "",
+    kind: str = "",
+    period: Period | None = None,
+) -> list[CurrencyTotals]:
+    """The totals of `entries` (entries_for with the same filter): from the rollup when the
+    filter is at most a state (the page's default, all time), else summed from the entries
+    (a kind, or a period of written days, which the rollup does not key; an index range)."""
+    if not kind and (period is None or period.key == "all"):
+        return affiliate_totals(affiliate_id=affiliate_id, state=state)
+    return entry_totals(entries)
 
 
 class _CountedPaginator(Paginator):

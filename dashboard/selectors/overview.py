@@ -4,9 +4,9 @@ the plan's rates and tier, and the next payout's date and expected amount.
 Each function is a fixed number of aggregate queries whatever the data size (the page's
 query count is asserted in tests/dashboard/test_overview_queries.py).
 
-Earnings come from the ledger (CommissionEntry, every state but declined), per currency, so
-the period's figures and the balances are sums over the same rows and cannot contradict one
-another. An entry counts on the UTC day it was earned: its payment's `paid_at` for entries
+Earnings come from the ledger (CommissionEntry, every state but declined, read through its
+daily rollup commissions.LedgerDay), per currency, so the period's figures and the balances
+are sums over the same rows and cannot contradict one another. An entry counts on the UTC day it was earned: its payment's `paid_at` for entries
 of a payment (its refunds' and disputes' included, as commissions/rollups.py counts them),
 a signup bounty on its signup's day, else its `created_at` (adjustments, prizes).
 """
@@ -19,17 +19,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import BigIntegerField, Case, OuterRef, Q, Subquery, Sum, When
-from django.db.models.functions import Cast, Coalesce, TruncDate
+from django.db.models import Q, Sum
 
 from affiliates.models import Affiliate
-from commissions import rules
+from commissions import ledger_rollups, rules
 from commissions.models import CommissionEntry
 from config.celery import app as celery_app
 from dashboard.selectors.period import Period
 from payouts.models import PayoutAccount
 from payouts.selectors import hold_reason, payout_account
-from tracking.models import Referral
 
 State = CommissionEntry.State
 EARNING_STATES: tuple[str, ...] = tuple(CommissionEntry.BALANCE_STATES)
@@ -57,64 +55,31 @@ class Earnings:
         return self.pending + self.approved + self.in_payout + self.paid
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def _earned_at() -> Coalesce:
-    """The instant an entry counts at (module docstring): its payment's paid_at, a signup
-    bounty's referral's created_at (source_id is the referral's pk; the CASE keeps the cast
-    to signup rows), else its own created_at."""
-    signup_at = Subquery(
-        Referral.objects.filter(pk=Cast(OuterRef("source_id"), BigIntegerField())).values(
-            "created_at"
-        )[:1]
-    )
-    return Coalesce(
-        "payment__paid_at",
-        Case(
-            When(
-                source_type=CommissionEntry.SourceType.SIGNUP,
-                source_id__regex=r"^[0-9]{1,18}$",  # PostgreSQL refuses to cast anything else
-                then=signup_at,
-            )
-        ),
-        "created_at",
-    )
-
-
 def period_earnings(*, period: Period, affiliate_id: int) -> list[Earnings]:
     """Per currency (sorted by code), the entries earned in the period by state, and per
-    day. One query. For "all time" nothing is left out: entries earned before the period's
-    first rollup day count on its first day, so the totals equal the balances."""
-    qs = (
-        CommissionEntry.objects.for_affiliate(affiliate_id)
-        .in_balance()
-        .annotate(earned_at=_earned_at())
-        .filter(earned_at__lt=_day_start(period.end + timedelta(days=1)))
-    )
-    if period.key != "all":
-        # An entry is written at or after the instant it counts at (its payment's paid_at,
-        # its signup), so created_at >= start is implied: it bounds the scan to an index
-        # range (entry_affiliate_created) before the earned_at test.
-        start = _day_start(period.start)
-        qs = qs.filter(created_at__gte=start, earned_at__gte=start)
-    rows = (
-        qs.annotate(day=TruncDate("earned_at", tzinfo=UTC))
-        .values("day", "currency", "state")
-        .annotate(total=Sum("amount"))
-        .order_by()
+    day. Two queries, bounded by the period's days (commissions.ledger_rollups: the daily
+    rollup for swept days, the ledger for days with a write not swept yet, today's
+    included, so the figures never lag). For "all time" nothing is left out: entries earned
+    before the period's first rollup day count on its first day, so the totals equal the
+    balances."""
+    rows = ledger_rollups.ledger_sums(
+        affiliate_id=affiliate_id,
+        start=None if period.key == "all" else period.start,
+        end=period.end,
+        by_day=True,
     )
     index = {day: i for i, day in enumerate(period.each_day())}
     sums: dict[str, dict[str, int]] = {}
     daily: dict[str, list[int]] = {}
     for row in rows:
-        currency, total = row["currency"], row["total"] or 0
-        per = sums.setdefault(currency, dict.fromkeys(EARNING_STATES, 0))
-        per[row["state"]] += total
-        days = daily.setdefault(currency, [0] * period.days)
-        day = max(row["day"], period.start)
-        days[index[day]] += total
+        if row.state not in EARNING_STATES:
+            continue  # declined entries count nowhere
+        per = sums.setdefault(row.currency, dict.fromkeys(EARNING_STATES, 0))
+        per[row.state] += row.amount
+        days = daily.setdefault(row.currency, [0] * period.days)
+        # No day: an entry not stamped yet (all time only), written moments ago.
+        day = period.end if row.day is None else max(row.day, period.start)
+        days[index[day]] += row.amount
     return [Earnings(currency=c, daily=daily[c], **sums[c]) for c in sorted(sums)]
 
 

@@ -28,17 +28,17 @@ from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
-from django.db.models import CharField, Count, F, Max, Min, Q, QuerySet, Sum
-from django.db.models.functions import Cast
+from django.db.models import Count, F, Max, Min, QuerySet, Sum
 
 from affiliates.models import Affiliate
+from commissions import ledger_rollups
 from commissions.models import CommissionEntry, Payment
 from dashboard.selectors.period import Period
 from dashboard.selectors.rollups import TOTAL_FIELDS, period_totals
 from dashboard.templatetags.figures import DASH, format_tenths, tenths
 from payouts.models import Payout, PayoutAccount, PayoutItem
 from payouts.selectors import hold_reason
-from tracking.models import DailyStat, Referral
+from tracking.models import DailyStat
 
 E = CommissionEntry
 STATES = (E.State.PENDING, E.State.APPROVED, E.State.IN_PAYOUT, E.State.PAID)
@@ -109,31 +109,14 @@ def commission_states(*, period: Period) -> dict[str, dict[str, int]]:
     """{currency: {pending, approved, in_payout, paid}} of the entries whose money belongs to
     the period by the rollup's day rule (commissions/rollups.py: an entry tied to a payment
     on the day it was paid, a signup bounty on the signup's day, anything else on the day it
-    was written). Declined entries count nowhere. One query."""
-    start, end = _bounds(period)
-    signups = (
-        Referral.objects.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(key=Cast("pk", CharField()))
-        .values("key")
-    )
-    rows = (
-        E.objects.in_balance()
-        .filter(
-            Q(payment__isnull=False, payment__paid_at__gte=start, payment__paid_at__lt=end)
-            | Q(payment__isnull=True, source_type=E.SourceType.SIGNUP, source_id__in=signups)
-            | (
-                Q(payment__isnull=True, created_at__gte=start, created_at__lt=end)
-                & ~Q(source_type=E.SourceType.SIGNUP)
-            )
-        )
-        .values("currency", "state")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
+    was written). Declined entries count nowhere. Two queries over the ledger's daily rollup
+    (commissions.ledger_rollups.ledger_sums: days with a write not swept yet read live)."""
+    rows = ledger_rollups.ledger_sums(start=period.start, end=period.end)
     out: dict[str, dict[str, int]] = {}
     for row in rows:
-        per = out.setdefault(row["currency"], dict.fromkeys(STATES, 0))
-        per[row["state"]] += row["total"] or 0
+        if row.state in STATES:
+            per = out.setdefault(row.currency, dict.fromkeys(STATES, 0))
+            per[row.state] += row.amount
     return dict(sorted(out.items()))
 
 

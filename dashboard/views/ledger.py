@@ -165,7 +165,7 @@ def _entry_filter(request: HttpRequest) -> dict[str, Any]:
 def commissions(request: HttpRequest) -> HttpResponse:
     chosen = _entry_filter(request)
     entries = ledger_selectors.entries_for(affiliate_id=request.affiliate.pk, **chosen)
-    totals = ledger_selectors.entry_totals(entries)
+    totals = ledger_selectors.totals_for(entries, affiliate_id=request.affiliate.pk, **chosen)
     page = ledger_selectors.entry_page(entries, page=request.GET.get("page"), totals=totals)
     return render(
         request,

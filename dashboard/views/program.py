@@ -33,13 +33,28 @@ def _can_see_destinations(request: HttpRequest) -> bool:
     return request.user.has_perm("payouts.export_payout_destinations")
 
 
-def _context(request: HttpRequest) -> dict[str, Any]:
-    period = request_period(request)
-    currency = settings.PROGRAM_CURRENCY
-    summary = figures.program_summary(period=period)
-    rows = figures.affiliate_rows(period=period, today=today())
-    days = figures.trend(period=period)
-    other_rows = [
+class _Context(dict[str, Any]):
+    """The page's figures, each computed on first use (`BUILDERS`): a CSV reads only the
+    figures of its own table, the page all of them (`everything`)."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        super().__init__()
+        self.request = request
+        self["period"] = request_period(request)
+        self["currency"] = settings.PROGRAM_CURRENCY
+
+    def __missing__(self, key: str) -> Any:
+        value = BUILDERS[key](self)
+        self[key] = value
+        return value
+
+    def everything(self) -> dict[str, Any]:
+        return {key: self[key] for key in (*BUILDERS, "period", "currency")}
+
+
+def _other_rows(c: _Context) -> list[dict[str, Any]]:
+    summary = c["summary"]
+    return [
         {
             "currency": cur,
             "amounts": [
@@ -50,28 +65,28 @@ def _context(request: HttpRequest) -> dict[str, Any]:
         }
         for cur in summary["other_currencies"]
     ]
-    return {
-        "period": period,
-        "other_currency_rows": other_rows,
-        "period_choices": PERIOD_CHOICES,
-        "currency": currency,
-        "summary": summary,
-        "totals": summary["totals"],
-        "trend": days,
-        "affiliate_rows": rows,
-        "program_row": figures.lifetime_totals(rows),
-        "top_affiliates": figures.top_by(rows, "revenue"),
-        "top_by_clicks": figures.top_by(rows, "clicks"),
-        "top_by_conversion": figures.top_by(rows, "conversion"),
-        "min_clicks_for_conversion": figures.MIN_CLICKS_FOR_CONVERSION,
-        "top_paths": selectors.top_paths(period=period, limit=10),
-        "top_referrers": selectors.top_referrers(period=period, limit=10),
-        "applications_waiting": figures.applications_waiting(),
-        "forecast": figures.payout_forecast(now=timezone.now()),
-        "show_destinations": _can_see_destinations(request),
-        "retention_months": list(figures.RETENTION_DAYS),
-        "retention_grace_days": figures.RETENTION_GRACE_DAYS,
-    }
+
+
+BUILDERS: dict[str, Callable[[_Context], Any]] = {
+    "summary": lambda c: figures.program_summary(period=c["period"]),
+    "other_currency_rows": _other_rows,
+    "period_choices": lambda c: PERIOD_CHOICES,
+    "totals": lambda c: c["summary"]["totals"],
+    "trend": lambda c: figures.trend(period=c["period"]),
+    "affiliate_rows": lambda c: figures.affiliate_rows(period=c["period"], today=today()),
+    "program_row": lambda c: figures.lifetime_totals(c["affiliate_rows"]),
+    "top_affiliates": lambda c: figures.top_by(c["affiliate_rows"], "revenue"),
+    "top_by_clicks": lambda c: figures.top_by(c["affiliate_rows"], "clicks"),
+    "top_by_conversion": lambda c: figures.top_by(c["affiliate_rows"], "conversion"),
+    "min_clicks_for_conversion": lambda c: figures.MIN_CLICKS_FOR_CONVERSION,
+    "top_paths": lambda c: selectors.top_paths(period=c["period"], limit=10),
+    "top_referrers": lambda c: selectors.top_referrers(period=c["period"], limit=10),
+    "applications_waiting": lambda c: figures.applications_waiting(),
+    "forecast": lambda c: figures.payout_forecast(now=timezone.now()),
+    "show_destinations": lambda c: _can_see_destinations(c.request),
+    "retention_months": lambda c: list(figures.RETENTION_DAYS),
+    "retention_grace_days": lambda c: figures.RETENTION_GRACE_DAYS,
+}
 
 
 def _chart(context: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +119,7 @@ def _activity_chart(context: dict[str, Any]) -> dict[str, Any]:
 
 @staff_required
 def program(request: HttpRequest) -> HttpResponse:
-    context = _context(request)
+    context = _Context(request).everything()
     context["money_chart"] = _chart(context)
     context["activity_chart"] = _activity_chart(context)
     context["csv_tables"] = list(TABLES)
@@ -295,7 +310,7 @@ def program_csv(request: HttpRequest, table: str) -> HttpResponse:
     build = TABLES.get(table)
     if build is None:
         raise Http404("No such table.")
-    context = _context(request)
+    context = _Context(request)
     header, rows = build(context)
     period = context["period"]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
