@@ -47,7 +47,7 @@ def referrer_stat(affiliate, day, domain, clicks, signups=0) -> DailyReferrerSta
     )
 
 
-# The payouts pages' set-up (test_payouts_page, test_perf_ledger): alice, logged in, and a
+# The ledger pages' set-up (commissions, payouts, perf-led): alice, logged in, and a
 # completed run for her payouts (tests.dashboard.test_payouts_page.payout writes them).
 @pytest.fixture
 def alice():
