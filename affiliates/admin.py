@@ -29,6 +29,7 @@ from affiliates.models import (
     PlanTier,
     Username,
 )
+from config.admin_fields import MoneyRateFieldsMixin
 from config.errors import ServiceError
 
 admin.site.site_header = "Ambassador administration"
@@ -44,12 +45,14 @@ def _program(amount: int | None) -> str:
     return money(amount, settings.PROGRAM_CURRENCY)
 
 
-class PlanTierInline(admin.TabularInline):
-    """Editable in minor units and basis points (as stored); each row reads back as money
-    and percentages beside the inputs."""
+class PlanTierInline(MoneyRateFieldsMixin, admin.TabularInline):
+    """Typed as money and percentages ("500.00", "55 %"), stored in minor units and basis
+    points; each saved row reads back as a sentence beside the inputs."""
 
     model = PlanTier
     extra = 0
+    money_fields = ["min_sales"]
+    rate_fields = ["first_payment_bp", "recurring_bp"]
     fields = ["min_sales", "first_payment_bp", "recurring_bp", "reads_as"]
     readonly_fields = ["reads_as"]
 
@@ -63,9 +66,10 @@ class PlanTierInline(admin.TabularInline):
         )
 
 
-class PlanBonusInline(admin.TabularInline):
+class PlanBonusInline(MoneyRateFieldsMixin, admin.TabularInline):
     model = PlanBonus
     extra = 0
+    money_fields = ["amount"]
     fields = ["product_plan", "amount", "hold_days", "reads_as"]
     readonly_fields = ["reads_as"]
 
@@ -92,11 +96,13 @@ def make_default(modeladmin, request, queryset):
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(MoneyRateFieldsMixin, admin.ModelAdmin):
     # There is always exactly one default plan (commissions.rules.default_plan refuses to
     # guess figures without one): the flag moves only through the "make default" action,
     # and the default plan cannot be deleted.
     readonly_fields = ["is_default", "reads_as"]
+    money_fields = ["signup_bounty"]
+    rate_fields = ["first_payment_bp", "recurring_bp"]
     actions = [make_default]
     fields = [
         "name",
@@ -274,7 +280,7 @@ export_affiliates = export_action(
 
 
 @admin.register(Affiliate)
-class AffiliateAdmin(ExportMixin, admin.ModelAdmin):
+class AffiliateAdmin(ExportMixin, MoneyRateFieldsMixin, admin.ModelAdmin):
     """The affiliates list and page. Its last-30-day columns come from tracking's rollups,
     which this app must not read: tracking.admin re-registers a subclass that adds them.
 
@@ -320,6 +326,8 @@ class AffiliateAdmin(ExportMixin, admin.ModelAdmin):
     inlines = [UsernameInline, CouponInline]
     # A scheme-less website ("example.org") reads as https, as Django 6 will.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    money_fields = ["payout_threshold"]
+    rate_fields = ["commission_override_bp"]
 
     # Status and username have their own services (e-mails, aliases, cache invalidation).
     readonly_fields = [

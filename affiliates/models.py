@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from affiliates import username_rules
+from config.money import format_money
 
 
 class UserManager(BaseUserManager["User"]):
@@ -123,7 +124,7 @@ class PlanTier(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.plan} ≥ {self.min_sales}"
+        return f"{self.plan} ≥ {format_money(self.min_sales, settings.PROGRAM_CURRENCY)}"
 
 
 class PlanBonus(models.Model):
@@ -145,7 +146,8 @@ class PlanBonus(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.plan}: {self.product_plan} {self.amount}"
+        money = format_money(self.amount, settings.PROGRAM_CURRENCY)
+        return f"{self.plan}: {self.product_plan} {money}"
 
 
 class Affiliate(models.Model):

@@ -11,6 +11,7 @@ from affiliates.models import Affiliate
 # The ledger's rollup models live beside it; imported here so Django registers them.
 from commissions.ledger_models import LedgerDay, LedgerDayDue, earning_day  # noqa: F401
 from commissions.querysets import CommissionEntryQuerySet, LedgerImmutableError
+from config.money import format_money
 from tracking.models import Referral
 
 
@@ -206,7 +207,7 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.external_id} {self.amount} {self.currency}"
+        return f"{self.external_id} {format_money(self.amount, self.currency)}"
 
 
 class Refund(models.Model):
@@ -235,7 +236,7 @@ class Refund(models.Model):
         indexes = [models.Index(fields=["payment_ref"], name="refund_payment_ref")]
 
     def __str__(self) -> str:
-        return f"{self.external_id} {self.amount} {self.currency}"
+        return f"{self.external_id} {format_money(self.amount, self.currency)}"
 
 
 class Dispute(models.Model):
@@ -435,7 +436,8 @@ class CommissionEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.amount} {self.currency} → {self.affiliate_id} ({self.state})"
+        money = format_money(self.amount, self.currency)
+        return f"{self.kind} {money} → {self.affiliate_id} ({self.state})"
 
     def save(self, *args: object, **kwargs: object) -> None:
         # The model-level half of the append-only rule (PostgreSQL also has a trigger):

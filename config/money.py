@@ -87,6 +87,11 @@ def _style(language: str | None) -> MoneyStyle:
     return MONEY_STYLES.get(base, MONEY_STYLES["en"])
 
 
+def money_style(language: str | None = None) -> MoneyStyle:
+    """How `language` (by default the active one) writes an amount: its marks, for parsers."""
+    return _style(translation.get_language() if language is None else language)
+
+
 def _group(digits: str, separator: str, min_grouping: int) -> str:
     if len(digits) < min_grouping:
         return digits

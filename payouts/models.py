@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from affiliates.models import Affiliate
 from commissions.models import CommissionEntry, LedgerImmutableError
+from config.money import format_money
 
 
 def new_token() -> str:
@@ -272,7 +273,8 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return (
-            f"Payout {self.pk} {self.amount} {self.currency} → {self.affiliate_id} ({self.state})"
+            f"Payout {self.pk} {format_money(self.amount, self.currency)} → {self.affiliate_id} "
+            f"({self.state})"
         )
 
 
@@ -368,7 +370,9 @@ class PayoutItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.payout_id}: entry {self.entry_id} {self.amount}"
+        # The item is in its entry's currency (a payout never mixes currencies).
+        money = format_money(self.amount, self.entry.currency)
+        return f"{self.payout_id}: entry {self.entry_id} {money}"
 
 
 class PayPalEvent(models.Model):

@@ -1,13 +1,17 @@
 """Shared fixtures. App-specific fixtures (local provider servers…) live in tests/<app>/conftest.py."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from affiliates.roles import PROGRAM_MANAGER, SUPPORT
 from affiliates.selectors import clear_resolver_memo
 from affiliates.services import create_api_key
 
@@ -54,6 +58,34 @@ def _installed_default_plan(request):
 @pytest.fixture
 def now() -> datetime:
     return datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def staff_client(db) -> Callable[..., Client]:
+    """`staff_client(PROGRAM_MANAGER)`: a new client logged in as a staff user of that group,
+    as the migrations create it (sync_roles). A new client each call, so a test may use two
+    roles side by side."""
+    from tests.factories import UserFactory
+
+    def login(group_name: str, email: str | None = None) -> Client:
+        address = email or f"{group_name.split()[-1].lower()}@example.com"
+        user = UserFactory(email=address, is_staff=True)
+        user.groups.add(Group.objects.get(name=group_name))
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def manager_client(staff_client) -> Client:
+    return staff_client(PROGRAM_MANAGER, "manager@example.com")
+
+
+@pytest.fixture
+def support_client(staff_client) -> Client:
+    return staff_client(SUPPORT, "support@example.com")
 
 
 @pytest.fixture

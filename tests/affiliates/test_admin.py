@@ -129,7 +129,7 @@ def test_support_may_read_a_plan_but_not_change_it(support_client):
     page = support_client.get(f"/admin/affiliates/plan/{plan.pk}/change/")
     post = support_client.post(
         f"/admin/affiliates/plan/{plan.pk}/change/",
-        {"name": "Influencers", "first_payment_bp": 9000},
+        {"name": "Influencers", "first_payment_bp": "90 %"},
     )
 
     assert page.status_code == 200 and b'name="_save"' not in page.content

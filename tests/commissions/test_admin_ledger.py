@@ -8,12 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Group
 from django.db import connection
-from django.test import Client, RequestFactory
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from affiliates.roles import PROGRAM_MANAGER, SUPPORT
 from commissions.models import (
     CommissionEntry,
     Dispute,
@@ -22,35 +20,13 @@ from commissions.models import (
     StoredEvent,
 )
 from payouts.models import Payout, PayoutRun, PayPalBatch, PayPalEvent
-from tests.factories import AffiliateFactory, CommissionEntryFactory, ReferralFactory, UserFactory
+from tests.factories import AffiliateFactory, CommissionEntryFactory, ReferralFactory
 from tracking.models import Referral
 
 pytestmark = pytest.mark.django_db
 ENTRIES = "/admin/commissions/commissionentry/"
 PAYMENTS = "/admin/commissions/payment/"
 PAID = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-
-
-def _staff(group: str, email: str):
-    user = UserFactory(email=email, is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
-def _logged_in(user) -> Client:
-    client = Client()  # one each: a test may use both roles side by side
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def manager_client(db):
-    return _logged_in(_staff(PROGRAM_MANAGER, "manager@example.com"))
-
-
-@pytest.fixture
-def support_client(db):
-    return _logged_in(_staff(SUPPORT, "support@example.com"))
 
 
 def _payment(referral, external_id: str, amount: int, **extra) -> Payment:
@@ -81,6 +57,7 @@ def test_entries_read_as_money_and_rates_as_percentages(manager_client):
     assert "USD 21.60" in detail and "20 %" in detail and "USD 108.00" in detail
     for raw in (">2160<", ">2000<", ">10800<", ">-1250<"):
         assert raw not in listing and raw not in detail
+    assert str(entry) == f"{entry.kind} USD 21.60 → {entry.affiliate_id} ({entry.state})"
 
 
 def test_the_entries_list_filters_to_one_affiliate_from_its_page(manager_client):
@@ -106,6 +83,8 @@ def test_payments_read_as_money(manager_client):
 
     assert "USD 108.00" in listing and "USD 12.50" in listing
     assert "USD 20.52" in detail and "USD 108.00" in detail
+    # its name (the page title, breadcrumbs, other records' links) reads as money too
+    assert str(payment) == "in_1 USD 108.00"
 
 
 def test_a_manager_exports_entries_with_decimal_amounts(manager_client):

@@ -5,56 +5,21 @@ never an unsaved fallback."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 
 from affiliates.models import Plan
-from affiliates.roles import PROGRAM_MANAGER
 from affiliates.services import make_default_plan
 from commissions.ingest import process_pending_events, store_event
 from commissions.models import CommissionEntry, Payment, StoredEvent
 from commissions.rules import NoDefaultPlan, default_plan
 from commissions.services import record_signup_commission
+from tests.admin_forms import change_form_data
 from tests.commissions.conftest import invoice, pay, stripe_event
-from tests.factories import AffiliateFactory, PlanFactory, ReferralFactory, UserFactory
+from tests.factories import AffiliateFactory, PlanFactory, ReferralFactory
 
 # Not transactional: these tests see the migrated database exactly as `migrate` left it
 # (no fixture creates or touches a plan).
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def manager_client(client):
-    # A Program manager as deployed: the group sync_roles creates on migrate.
-    user = UserFactory(email="manager@example.com", is_staff=True)
-    user.groups.add(Group.objects.get(name=PROGRAM_MANAGER))
-    client.force_login(user)
-    return client
-
-
-def _change_form_data(response) -> dict:
-    """The admin change form's current values (main form and inline formsets), as a
-    browser would post them back unchanged."""
-    data: dict = {}
-
-    def add(form) -> None:
-        for name in form.fields:
-            value = form[name].value()
-            key = form.add_prefix(name)
-            if isinstance(value, datetime):  # the admin's split date / time widget
-                data[f"{key}_0"], data[f"{key}_1"] = f"{value:%Y-%m-%d}", f"{value:%H:%M:%S}"
-            elif isinstance(value, bool):
-                if value:
-                    data[key] = "on"
-            elif value is not None:
-                data[key] = value
-
-    add(response.context["adminform"].form)
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        add(formset.management_form)
-        for form in formset.forms:
-            add(form)
-    return data
+# manager_client (tests/conftest.py): a Program manager, the group sync_roles creates on migrate.
 
 
 def test_the_migration_installs_publers_tiered_default_plan():
@@ -111,11 +76,12 @@ def test_the_default_plan_is_visible_and_editable_in_admin_by_a_program_manager(
     assert "Default" in page.content.decode() and b'name="_save"' in page.content
 
     # when the manager raises the signup bounty to 30 cents and tier 2's first-payment
-    # rate to 65 %, posting the form back
-    data = _change_form_data(page)
-    data["signup_bounty"] = "30"
-    tier_two = next(k for k, v in data.items() if k.endswith("-min_sales") and v == 50_000)
-    data[tier_two.replace("min_sales", "first_payment_bp")] = "6500"
+    # rate to 65 %, typed as money and a percentage (the inputs show "0.25" and "500.00")
+    data = change_form_data(page)
+    assert data["signup_bounty"] == "0.25"
+    data["signup_bounty"] = "0.30"
+    tier_two = next(k for k, v in data.items() if k.endswith("-min_sales") and v == "500.00")
+    data[tier_two.replace("min_sales", "first_payment_bp")] = "65 %"
     response = manager_client.post(url, data)
 
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -129,7 +95,7 @@ def test_the_default_plan_cannot_be_deleted_or_unticked_in_admin(manager_client)
 
     delete = manager_client.post(f"/admin/affiliates/plan/{plan.pk}/delete/", {"post": "yes"})
     page = manager_client.get(f"/admin/affiliates/plan/{plan.pk}/change/")
-    data = _change_form_data(page)
+    data = change_form_data(page)
     data.pop("is_default", None)  # read-only: posting it unticked changes nothing
     manager_client.post(f"/admin/affiliates/plan/{plan.pk}/change/", data)
 

@@ -5,6 +5,8 @@ from datetime import UTC, date, timedelta
 import pytest
 from django.utils import timezone
 
+from payouts.models import PayoutRun
+from tests.factories import AffiliateFactory
 from tracking.models import DailyPathStat, DailyReferrerStat, DailyStat
 
 
@@ -42,4 +44,24 @@ def referrer_stat(affiliate, day, domain, clicks, signups=0) -> DailyReferrerSta
         clicks=clicks,
         unique_clicks=clicks,
         signups=signups,
+    )
+
+
+# The ledger pages' set-up (commissions, payouts, perf-led): alice, logged in, and a
+# completed run for her payouts (tests.dashboard.test_payouts_page.payout writes them).
+@pytest.fixture
+def alice():
+    return AffiliateFactory(username="alice")
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice.user)
+    return client
+
+
+@pytest.fixture
+def run():
+    return PayoutRun.objects.create(
+        started_at=timezone.now(), state=PayoutRun.State.COMPLETED, totals={}
     )

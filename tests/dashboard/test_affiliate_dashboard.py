@@ -17,14 +17,9 @@ State = CommissionEntry.State
 
 
 @pytest.fixture
-def affiliate():
-    return AffiliateFactory(username="alice")
-
-
-@pytest.fixture
-def alice_client(client, affiliate):
-    client.force_login(affiliate.user)
-    return client
+def affiliate(alice):
+    # alice and alice_client (logged in as her) come from tests/dashboard/conftest.py.
+    return alice
 
 
 def _entry(affiliate, day, amount, **fields):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
+from affiliates.roles import SUPPORT
 from dashboard import charts
 
 START = date(2026, 11, 1)
@@ -162,3 +164,14 @@ def test_the_zero_line_is_unlabelled_unless_the_axis_goes_below_it():
     assert plain.count('class="chart-y"') == len(positive["ticks"]) - 1
     assert ">0</span>" not in plain
     assert ">USD 0.00</span>" in signed
+
+
+@pytest.mark.django_db
+def test_a_page_with_two_charts_links_the_chart_styles_once(staff_client):
+    html = staff_client(SUPPORT).get("/dashboard/program/").content.decode()
+
+    assert html.count('<figure class="chart') == 2  # the money and the activity charts
+    assert html.count("ambassador/charts.css") == 1
+    assert ".chart-plot {" not in html  # no per-chart <style> copies
+    with open(finders.find("ambassador/charts.css")) as css:
+        assert ".chart-plot {" in css.read()

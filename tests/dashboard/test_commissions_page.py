@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from commissions.models import CommissionEntry
 from dashboard.selectors.ledger import format_bp, rate_words
-from tests.factories import AffiliateFactory, CommissionEntryFactory, ReferralFactory
+from tests.factories import CommissionEntryFactory, ReferralFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,17 +24,6 @@ Kind, State = CommissionEntry.Kind, CommissionEntry.State
 
 def _ago(days: int) -> datetime:
     return timezone.now() - timedelta(days=days)
-
-
-@pytest.fixture
-def alice():
-    return AffiliateFactory(username="alice")
-
-
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice.user)
-    return client
 
 
 @pytest.fixture

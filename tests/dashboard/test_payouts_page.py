@@ -15,30 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commissions.models import CommissionEntry
-from payouts.models import Payout, PayoutItem, PayoutRun
+from payouts.models import Payout, PayoutItem
 from tests.factories import AffiliateFactory, CommissionEntryFactory
 
 pytestmark = pytest.mark.django_db
 
 State = CommissionEntry.State
-
-
-@pytest.fixture
-def alice():
-    return AffiliateFactory(username="alice")
-
-
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice.user)
-    return client
-
-
-@pytest.fixture
-def run():
-    return PayoutRun.objects.create(
-        started_at=timezone.now(), state=PayoutRun.State.COMPLETED, totals={}
-    )
 
 
 def payout(run, affiliate, amounts, *, state, currency="USD", days_ago=1, **fields) -> Payout:

@@ -8,32 +8,13 @@ import io
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from dashboard.selectors import ledger
-from payouts.models import Payout, PayoutRun
+from payouts.models import Payout
 from tests.dashboard.test_payouts_page import payout
-from tests.factories import AffiliateFactory, CommissionEntryFactory
+from tests.factories import CommissionEntryFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alice():
-    return AffiliateFactory(username="alice")
-
-
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice.user)
-    return client
-
-
-@pytest.fixture
-def run():
-    return PayoutRun.objects.create(
-        started_at=timezone.now(), state=PayoutRun.State.COMPLETED, totals={}
-    )
 
 
 def _queries(client, url):

@@ -5,40 +5,15 @@ money, constant query counts."""
 import re
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from affiliates.roles import PROGRAM_MANAGER, SUPPORT
-from payouts.models import Payout, PayoutRun
-from tests.factories import AffiliateFactory, UserFactory
+from payouts.models import Payout, PayoutItem, PayoutRun
+from tests.factories import AffiliateFactory, CommissionEntryFactory
 
 pytestmark = pytest.mark.django_db
 RUNS = "/admin/payouts/payoutrun/"
 PAYOUTS = "/admin/payouts/payout/"
-
-
-def _staff(group: str, email: str):
-    user = UserFactory(email=email, is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
-def _logged_in(user) -> Client:
-    client = Client()  # one each: a test may use both roles side by side
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def manager_client(db):
-    return _logged_in(_staff(PROGRAM_MANAGER, "manager@example.com"))
-
-
-@pytest.fixture
-def support_client(db):
-    return _logged_in(_staff(SUPPORT, "support@example.com"))
 
 
 def _run(now, state, payouts: list[tuple[str, int, str]], **extra) -> PayoutRun:
@@ -131,6 +106,17 @@ def test_payouts_read_as_money_and_link_their_run(manager_client, now):
 
     assert "USD 108.00" in listing and f'href="{RUNS}{run.pk}/change/"' in listing
     assert "USD 108.00" in detail and ">10800<" not in detail
+
+
+def test_a_payout_and_its_items_are_named_with_money(now):
+    run = _run(now, PayoutRun.State.APPROVED, [("pending", 10800, "JPY")])
+    payout = run.payouts.get()
+    entry = CommissionEntryFactory(affiliate=payout.affiliate, amount=10800, currency="JPY")
+    item = PayoutItem.objects.create(payout=payout, entry=entry, amount=10800)
+
+    # the yen has no minor unit: 10800 is JPY 10,800 (and 10800 cents would be USD 108.00)
+    assert str(payout) == f"Payout {payout.pk} JPY 10,800 → {payout.affiliate_id} (pending)"
+    assert str(item) == f"{payout.pk}: entry {entry.pk} JPY 10,800"
 
 
 def test_managers_find_the_payout_exports_linked_and_support_does_not(

@@ -6,46 +6,20 @@ import io
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from affiliates.roles import PROGRAM_MANAGER, SUPPORT
 from commissions.models import CommissionEntry, Payment, Refund
 from tests.factories import (
     AffiliateFactory,
     ClickFactory,
     CommissionEntryFactory,
     ReferralFactory,
-    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/tracking/referral/"
 PAID = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-
-
-def _staff(group: str, email: str):
-    user = UserFactory(email=email, is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
-def _logged_in(user) -> Client:
-    client = Client()  # one each: a test may use both roles side by side
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def manager_client(db):
-    return _logged_in(_staff(PROGRAM_MANAGER, "manager@example.com"))
-
-
-@pytest.fixture
-def support_client(db):
-    return _logged_in(_staff(SUPPORT, "support@example.com"))
 
 
 def _payment(referral, external_id: str, amount: int, currency="USD", **extra) -> Payment:
