@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from affiliates import username_rules
 from config.money import format_money
@@ -153,7 +154,7 @@ class PlanBonus(models.Model):
 class Affiliate(models.Model):
     class Status(models.TextChoices):
         APPLIED = "applied", _("Applied")
-        APPROVED = "approved", _("Approved")
+        APPROVED = "approved", pgettext_lazy("affiliate status", "Approved")
         REJECTED = "rejected", _("Rejected")
         SUSPENDED = "suspended", _("Suspended")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from affiliates.models import Affiliate
 
@@ -308,18 +309,18 @@ class CommissionEntry(models.Model):
         PRIZE = "prize", _("Prize")
 
     class State(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        APPROVED = "approved", _("Approved")
+        PENDING = "pending", pgettext_lazy("commission state", "Pending")
+        APPROVED = "approved", pgettext_lazy("commission state", "Approved")
         DECLINED = "declined", _("Declined")
         IN_PAYOUT = "in_payout", _("In payout")
-        PAID = "paid", _("Paid")
+        PAID = "paid", pgettext_lazy("commission state", "Paid")
 
     class SourceType(models.TextChoices):
         SIGNUP = "signup", _("Signup (referral)")
         PAYMENT = "payment", _("Payment")
         REFUND = "refund", _("Refund")
         DISPUTE = "dispute", _("Dispute")
-        ADMIN = "admin", _("Admin")
+        ADMIN = "admin", pgettext_lazy("entry source", "Admin")
         PRIZE = "prize", _("Prize")
 
     # The only state moves allowed; anything else is refused.

@@ -82,9 +82,26 @@ MONEY_STYLES: dict[str, MoneyStyle] = {
 }
 
 
+# How each language writes a percentage after its figure (CLDR's percent patterns): German
+# and Spanish put a no-break space before the sign, French a narrow one (as it groups
+# digits), the others close it up: en "12.5%", de "12,5 %", fr "12,5 %", it "12,5%".
+PERCENT_SIGNS: dict[str, str] = {"de": NBSP + "%", "fr": NNBSP + "%", "es": NBSP + "%"}
+
+
+def _base_language(language: str | None) -> str:
+    return (language or "").lower().replace("_", "-").split("-")[0]
+
+
 def _style(language: str | None) -> MoneyStyle:
-    base = (language or "").lower().replace("_", "-").split("-")[0]
-    return MONEY_STYLES.get(base, MONEY_STYLES["en"])
+    return MONEY_STYLES.get(_base_language(language), MONEY_STYLES["en"])
+
+
+def with_percent_sign(figure: str, language: str | None = None) -> str:
+    """A figure already in the language's digits ("12,5") followed by the percent sign as
+    the active language (or `language`) writes it: en "12.5%", de "12,5\u00a0%"."""
+    if language is None:
+        language = translation.get_language()
+    return figure + PERCENT_SIGNS.get(_base_language(language), "%")
 
 
 def money_style(language: str | None = None) -> MoneyStyle:

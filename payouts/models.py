@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from affiliates.models import Affiliate
 from commissions.models import CommissionEntry, LedgerImmutableError
@@ -208,9 +209,9 @@ class Payout(models.Model):
 
     class State(models.TextChoices):
         AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
-        PENDING = "pending", _("Pending")
+        PENDING = "pending", pgettext_lazy("payout state", "Pending")
         SENDING = "sending", _("Sending")
-        PAID = "paid", _("Paid")
+        PAID = "paid", pgettext_lazy("payout state", "Paid")
         FAILED = "failed", _("Failed")
         UNKNOWN = "unknown", _("Unknown (reconcile)")
 

@@ -30,8 +30,14 @@ def hold_reason(*, affiliate: Affiliate, account: PayoutAccount | None, now: dat
         return _("affiliate's user account is deactivated: payouts held")
     if affiliate.status == Affiliate.Status.SUSPENDED:
         return _("affiliate is suspended: payouts held")
-    if affiliate.status != Affiliate.Status.APPROVED:
-        return _("affiliate is %(status)s") % {"status": affiliate.status}
+    if affiliate.status == Affiliate.Status.APPLIED:
+        return _("affiliate's application is still under review: payouts held")
+    if affiliate.status == Affiliate.Status.REJECTED:
+        return _("affiliate's application was rejected: payouts held")
+    if affiliate.status != Affiliate.Status.APPROVED:  # a status added later: its label
+        return _("affiliate's status is “%(status)s”: payouts held") % {
+            "status": affiliate.get_status_display()
+        }
     if account is None or account.method == PayoutAccount.Method.NONE:
         return _("no payout method set")
     if account.on_hold:

@@ -31,11 +31,12 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Cast, Coalesce, RowNumber
+from django.utils.formats import get_format
 from django.utils.translation import gettext
 
 from commissions import ledger_rollups
 from commissions.models import CommissionEntry
-from config.money import format_money, to_decimal_string
+from config.money import format_money, to_decimal_string, with_percent_sign
 from config.pagination import Pagination
 from dashboard.selectors.period import Period
 from dashboard.selectors.referrals import mask_account
@@ -56,20 +57,21 @@ OPEN_PAYOUT_STATES = (
 
 
 def format_bp(rate_bp: int) -> str:
-    """Basis points as a percentage figure without trailing zeros: 2000 → "20",
-    2050 → "20.5", 1234 → "12.34" (integers only)."""
+    """Basis points as a percentage figure without trailing zeros, in the active language's
+    decimal mark: 2000 → "20", 2050 → "20.5" (de "20,5"), 1234 → "12.34" (integers only)."""
     sign = "-" if rate_bp < 0 else ""
     whole, frac = divmod(abs(rate_bp), 100)
-    return f"{sign}{whole}" + (f".{frac:02d}".rstrip("0") if frac else "")
+    decimal = str(get_format("DECIMAL_SEPARATOR"))
+    return f"{sign}{whole}" + (decimal + f"{frac:02d}".rstrip("0") if frac else "")
 
 
 def rate_words(entry: CommissionEntry) -> str:
-    """The rate of an entry in words: "20 % of USD 49.00", or "" when it has no rate (a
-    flat bounty or bonus)."""
+    """The rate of an entry in words: "20% of USD 49.00" (fr "20 % de 49,00 USD"), or ""
+    when it has no rate (a flat bounty or bonus)."""
     if entry.rate_bp is None or entry.base_amount is None:
         return ""
-    return gettext("%(rate)s %% of %(base)s") % {
-        "rate": format_bp(entry.rate_bp),
+    return gettext("%(rate)s of %(base)s") % {
+        "rate": with_percent_sign(format_bp(entry.rate_bp)),
         "base": format_money(entry.base_amount, entry.base_currency or entry.currency),
     }
 

@@ -52,6 +52,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from commissions.models import CommissionEntry, Dispute, Payment, PlanChange, Refund
 from commissions.querysets import CommissionEntryQuerySet
@@ -204,7 +205,11 @@ class ReferralRow:
         return str(STATUS_LABELS[self.status])
 
 
-STATUS_LABELS = {SIGNED_UP: _("Signed up"), PAYING: _("Paying"), CHURNED: _("Churned")}
+STATUS_LABELS = {
+    SIGNED_UP: pgettext_lazy("referral status", "Signed up"),
+    PAYING: _("Paying"),
+    CHURNED: _("Churned"),
+}
 
 
 def clean_sort(raw: Any) -> str:

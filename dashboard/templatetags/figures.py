@@ -1,13 +1,17 @@
 """Ratios on the dashboards, to one decimal, rounded half away from zero with integers only.
 
-`{{ signups|percent:unique_clicks }}` → "12.5%"; `{{ revenue|ratio:commission }}` → "3.2";
-"—" when the denominator is 0.
+`{{ signups|percent:unique_clicks }}` → "12.5%" (de "12,5 %", fr "12,5 %": the language's
+decimal mark and percent sign, config.money.with_percent_sign); `{{ revenue|ratio:commission }}`
+→ "3.2"; "—" when the denominator is 0. `{{ figure|percent_sign }}` adds the sign to a figure
+computed elsewhere (dashboard.selectors.program.percent_text), leaving "—" alone.
 """
 
 from __future__ import annotations
 
 from django import template
 from django.utils.formats import get_format
+
+from config.money import with_percent_sign
 
 register = template.Library()
 
@@ -35,7 +39,12 @@ def format_tenths(value: int) -> str:
 def percent(part: int | None, whole: int | None) -> str:
     if not whole:
         return DASH
-    return format_tenths(tenths(100 * int(part or 0), int(whole))) + "%"
+    return with_percent_sign(format_tenths(tenths(100 * int(part or 0), int(whole))))
+
+
+@register.filter
+def percent_sign(figure: str) -> str:
+    return figure if figure == DASH else with_percent_sign(str(figure))
 
 
 @register.filter

@@ -20,6 +20,7 @@ from django.utils.formats import get_format
 from django.utils.http import urlencode
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from affiliates.access import affiliate_required
 from commissions.models import CommissionEntry
@@ -50,8 +51,8 @@ REFERRAL_COLUMNS = [
     ("customer", _("Customer"), False),
     ("plan", _("Plan"), False),
     ("status", _("Status"), False),
-    ("signup", _("Signed up"), False),
-    ("first_payment", _("First payment"), False),
+    ("signup", pgettext_lazy("date heading", "Signed up"), False),
+    ("first_payment", pgettext_lazy("date heading", "First payment"), False),
     ("revenue", _("Revenue"), True),
     ("commission", _("Commission"), True),
 ]

@@ -148,3 +148,50 @@ def test_the_settings_page_renders_in_every_language(client, db, lang):
 
     assert f'<html lang="{lang}">' in html
     assert "Your username" not in html and "E-mail preferences" not in html
+
+
+def test_a_word_with_two_meanings_has_one_translation_for_each():
+    # pgettext contexts: the same English word, a different word (or gender) per meaning.
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    from affiliates.models import Affiliate
+    from commissions.models import CommissionEntry
+    from dashboard.selectors.referrals import SIGNED_UP, STATUS_LABELS
+    from dashboard.views.ledger import REFERRAL_COLUMNS
+    from payouts.models import Payout
+
+    headings = {key: label for key, label, _ in REFERRAL_COLUMNS}
+    with translation.override("de"):
+        assert (str(STATUS_LABELS[SIGNED_UP]), str(headings["signup"])) == (
+            "Registriert",
+            "Registriert am",
+        )
+        assert (Affiliate.Status.APPROVED.label, CommissionEntry.State.APPROVED.label) == (
+            "Freigeschaltet",
+            "Freigegeben",
+        )
+        assert (CommissionEntry.SourceType.ADMIN.label, gettext("Admin")) == (
+            "Manuelle Buchung",
+            "Verwaltung",  # the navigation's link to the admin
+        )
+    with translation.override("fr"):
+        assert (CommissionEntry.State.PAID.label, Payout.State.PAID.label) == ("Payé", "Versé")
+    with translation.override("ja"):
+        assert (CommissionEntry.State.PENDING.label, Payout.State.PENDING.label) == (
+            "保留中",
+            "送金待ち",
+        )
+
+
+def test_the_drill_down_heads_its_dates_as_dates_and_its_status_as_a_status(client, db):
+    from tests.factories import ReferralFactory
+
+    affiliate = AffiliateFactory(language="de")
+    referral = ReferralFactory(affiliate=affiliate)
+    client.force_login(affiliate.user)
+
+    html = client.get(f"/dashboard/referrals/{referral.pk}/").content.decode()
+
+    assert "<dt>Registriert am</dt>" in html and "<dt>Erste Zahlung am</dt>" in html
+    assert 'status-signed_up">Registriert</span>' in html  # no payment yet: signed up

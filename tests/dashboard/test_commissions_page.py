@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -157,9 +157,15 @@ def test_rate_in_words():
     entry = CommissionEntry(rate_bp=2000, base_amount=4900, base_currency="USD", currency="USD")
     flat = CommissionEntry(rate_bp=None, base_amount=None, currency="USD")
 
-    assert rate_words(entry) == "20 % of USD 49.00"
+    assert rate_words(entry) == "20% of USD 49.00"
     assert rate_words(flat) == ""
     assert [format_bp(v) for v in (2000, 2050, 1234, 5, 0)] == ["20", "20.5", "12.34", "0.05", "0"]
+    # In French: the decimal comma, a narrow no-break space before the sign, the money too.
+    entry.rate_bp = 2050
+    with translation.override("fr"):
+        assert rate_words(entry) == "20,5\u202f% de 49,00\u00a0USD"
+    with translation.override("ja"):
+        assert rate_words(entry) == "USD\u00a049.00 の 20.5%"
 
 
 def test_an_entry_of_a_customer_links_to_the_drill_down(alice_client, ledger):

@@ -109,7 +109,7 @@ def test_the_seeded_dashboards_equal_the_ledger_before_and_after_late_and_refund
     assert revenue > 0 and commission > 0
     with time_machine.travel(DEMO_NOW, tick=False):
         html = client.get("/dashboard/program/").content.decode()  # still the manager
-    assert re.search(r'<dd id="total-roi"[^>]*>-?\d+\.\d</dd>', html)
+    assert re.search(r'<dd id="total-roi"[^>]*>-?\d+\.\d%</dd>', html)
 
     # when a customer of alice's, signed up 50 days ago, paid $90.00 45 days ago (processed
     # then, approved after the hold, rollups refreshed then) and is refunded in full today

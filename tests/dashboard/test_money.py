@@ -2,8 +2,9 @@
 
 import pytest
 from django.template import Context, Template
+from django.utils import translation
 
-from dashboard.templatetags.figures import percent, ratio
+from dashboard.templatetags.figures import percent, percent_sign, ratio
 from dashboard.templatetags.money import format_money, money
 
 
@@ -69,3 +70,38 @@ def test_conversion_is_a_percentage_with_one_decimal(part, whole, shown):
 )
 def test_roi_is_revenue_over_commission_with_one_decimal(revenue, commission, shown):
     assert ratio(revenue, commission) == shown
+
+
+NBSP, NNBSP = "\u00a0", "\u202f"
+
+
+@pytest.mark.parametrize(
+    ("lang", "shown"),
+    [
+        # CLDR's percent patterns: the language's decimal mark; a no-break space before the
+        # sign in German and Spanish, a narrow one in French, none in the others.
+        ("en", "12.5%"),
+        ("de", f"12,5{NBSP}%"),
+        ("fr", f"12,5{NNBSP}%"),
+        ("es", f"12,5{NBSP}%"),
+        ("it", "12,5%"),
+        ("nl", "12,5%"),
+        ("pt", "12,5%"),
+        ("ja", "12.5%"),
+        ("pt-br", "12,5%"),  # a regional variant writes as its language
+    ],
+)
+def test_a_percentage_is_written_as_each_language_writes_it(lang, shown):
+    with translation.override(lang):
+        assert percent(1, 8) == shown  # 1 / 8 = 12.5 %
+        assert percent_sign(percent(1, 8).rstrip(f"%{NBSP}{NNBSP}")) == shown
+        assert percent_sign("—") == "—"  # no figure, no sign
+
+
+def test_a_rate_in_the_template_follows_the_language():
+    template = Template(
+        "{% load figures i18n %}{% language 'fr' %}{{ bp|percent:10000 }}{% endlanguage %}"
+    )
+
+    # 1250 bp = 12.5 %
+    assert template.render(Context({"bp": 1250})) == f"12,5{NNBSP}%"

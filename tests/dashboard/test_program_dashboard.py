@@ -72,7 +72,7 @@ def test_program_totals_sum_every_affiliate_over_the_period(support_client, days
     html = response.content.decode()
     assert '<dd id="total-revenue">USD 300.00</dd>' in html
     assert '<dd id="total-commission">USD 60.00</dd>' in html
-    assert re.search(r'<dd id="total-roi" class="pct"[^>]*>400.0</dd>', html)
+    assert re.search(r'<dd id="total-roi"[^>]*>400.0%</dd>', html)
     assert '<dd id="total-cac" title="commission / new paying customers">USD 30.00</dd>' in html
     assert '<dd id="total-epc" title="commission / clicks">USD 1.50</dd>' in html
 
@@ -83,7 +83,7 @@ def test_roi_below_zero_when_commission_exceeds_revenue(support_client, days_ago
 
     html = support_client.get("/dashboard/program/").content.decode()
 
-    assert re.search(r'<dd id="total-roi" class="pct"[^>]*>-75.0</dd>', html)
+    assert re.search(r'<dd id="total-roi"[^>]*>-75.0%</dd>', html)
 
 
 def test_roi_and_per_customer_figures_are_a_dash_without_a_denominator(support_client, days_ago):
@@ -91,7 +91,7 @@ def test_roi_and_per_customer_figures_are_a_dash_without_a_denominator(support_c
 
     html = support_client.get("/dashboard/program/", {"range": "7"}).content.decode()
 
-    assert re.search(r'<dd id="total-roi" class=""[^>]*>—</dd>', html)
+    assert re.search(r'<dd id="total-roi"[^>]*>—</dd>', html)
     assert re.search(r'<dd id="total-cac"[^>]*>—</dd>', html)
     assert re.search(r'<dd id="total-epc"[^>]*>—</dd>', html)
 

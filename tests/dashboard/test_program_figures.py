@@ -196,7 +196,7 @@ def test_the_90_day_tiles_split_the_ledger_by_state(program, manager_client):
     # pending + approved + in payout + paid = the commission tile
     assert 7_500 + 3_000 + 0 + 3_000 == page.context["totals"]["commission"]
     # ROI (45000 − 13500) / 13500 = 2.3333… → 233.3 %; paying customers c1, c3, c5 = 3
-    assert _tile(html, "roi") == "233.3"
+    assert _tile(html, "roi") == "233.3%"
     assert _tile(html, "paying-customers") == "3"
 
 

@@ -298,7 +298,7 @@ def test_the_drill_down_shows_payments_refunds_entries_and_why(alice, alice_clie
         (1470, State.PENDING),
     ]
     html = response.content.decode()
-    assert "30 % of USD 49.00" in html and "30 % of USD 40.00" in html
+    assert "30% of USD 49.00" in html and "30% of USD 40.00" in html
     assert f"Referral cookie from click {click.pk} on" in html and "via /blog/x/alice" in html
     # The stored notes may name other affiliates: never shown.
     assert "bob" not in html.lower()

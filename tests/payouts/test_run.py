@@ -335,3 +335,27 @@ def test_a_skip_row_is_unique_per_run_and_balance(now):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         PayoutSkip.objects.create(run=run, affiliate=held, currency="USD", amount=1, reason="x")
+
+
+@pytest.mark.parametrize(
+    ("status", "lang", "reason"),
+    [
+        ("applied", "en", "affiliate's application is still under review: payouts held"),
+        ("rejected", "en", "affiliate's application was rejected: payouts held"),
+        ("applied", "de", "Bewerbung des Partners wird noch geprüft: Auszahlungen zurückgehalten"),
+        ("rejected", "fr", "la candidature de l’affilié a été refusée : paiements suspendus"),
+    ],
+)
+def test_an_affiliate_not_approved_is_held_with_a_sentence_for_its_status(
+    now, status, lang, reason
+):
+    # Not the raw status code in a template sentence ("affiliate is applied").
+    from django.utils import translation
+
+    affiliate = payable(status=status)
+    account = PayoutAccount.objects.get(affiliate=affiliate)
+
+    with translation.override(lang):
+        shown = selectors.hold_reason(affiliate=affiliate, account=account, now=now)
+
+    assert shown == reason
