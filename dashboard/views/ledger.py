@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from affiliates.access import affiliate_required
 from commissions.models import CommissionEntry
+from config.db_router import replica_reads
 from config.spreadsheet import csv_writer
 from dashboard import selectors
 from dashboard.selectors import Period
@@ -76,6 +77,7 @@ def _sort_headers(request: HttpRequest, sort: str) -> list[dict[str, Any]]:
     return headers
 
 
+@replica_reads
 @affiliate_required
 def referrals(request: HttpRequest) -> HttpResponse:
     search = _param(request, "q")
@@ -104,6 +106,7 @@ def referrals(request: HttpRequest) -> HttpResponse:
     )
 
 
+@replica_reads
 @affiliate_required
 def referral(request: HttpRequest, pk: int) -> HttpResponse:
     detail = referral_selectors.referral_detail(
@@ -141,6 +144,7 @@ def _entry_filter(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+@replica_reads
 @affiliate_required
 def commissions(request: HttpRequest) -> HttpResponse:
     chosen = _entry_filter(request)
@@ -194,6 +198,7 @@ def _stream_csv(rows: Iterable[Iterable[Any]], filename: str) -> StreamingHttpRe
     return response
 
 
+@replica_reads
 @affiliate_required
 def commissions_csv(request: HttpRequest) -> StreamingHttpResponse:
     entries = ledger_selectors.entries_for(
@@ -202,6 +207,7 @@ def commissions_csv(request: HttpRequest) -> StreamingHttpResponse:
     return _stream_csv(ledger_selectors.entry_csv_rows(entries), "commissions.csv")
 
 
+@replica_reads
 @affiliate_required
 def payouts(request: HttpRequest) -> HttpResponse:
     state = _param(request, "state")
@@ -223,6 +229,7 @@ def payouts(request: HttpRequest) -> HttpResponse:
     )
 
 
+@replica_reads
 @affiliate_required
 def payouts_csv(request: HttpRequest) -> StreamingHttpResponse:
     rows = ledger_selectors.payouts_for(
