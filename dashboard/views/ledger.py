@@ -24,6 +24,7 @@ from django.utils.translation import pgettext_lazy
 
 from affiliates.access import affiliate_required
 from commissions.models import CommissionEntry
+from config.db_router import replica_reads
 from config.money import format_money
 from config.spreadsheet import csv_writer
 from dashboard import selectors
@@ -82,6 +83,7 @@ def _sort_headers(request: HttpRequest, sort: str) -> list[dict[str, Any]]:
     return headers
 
 
+@replica_reads
 @affiliate_required
 def referrals(request: HttpRequest) -> HttpResponse:
     search = _param(request, "q")
@@ -125,6 +127,7 @@ def referrals(request: HttpRequest) -> HttpResponse:
     )
 
 
+@replica_reads
 @affiliate_required
 def referral(request: HttpRequest, pk: int) -> HttpResponse:
     detail = referral_selectors.referral_detail(
@@ -162,6 +165,7 @@ def _entry_filter(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+@replica_reads
 @affiliate_required
 def commissions(request: HttpRequest) -> HttpResponse:
     chosen = _entry_filter(request)
@@ -215,6 +219,7 @@ def _stream_csv(rows: Iterable[Iterable[Any]], filename: str) -> StreamingHttpRe
     return response
 
 
+@replica_reads
 @affiliate_required
 def commissions_csv(request: HttpRequest) -> StreamingHttpResponse:
     entries = ledger_selectors.entries_for(
@@ -223,6 +228,7 @@ def commissions_csv(request: HttpRequest) -> StreamingHttpResponse:
     return _stream_csv(ledger_selectors.entry_csv_rows(entries), "commissions.csv")
 
 
+@replica_reads
 @affiliate_required
 def payouts(request: HttpRequest) -> HttpResponse:
     state = _param(request, "state")
@@ -244,6 +250,7 @@ def payouts(request: HttpRequest) -> HttpResponse:
     )
 
 
+@replica_reads
 @affiliate_required
 def payouts_csv(request: HttpRequest) -> StreamingHttpResponse:
     rows = ledger_selectors.payouts_for(

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from affiliates.access import affiliate_required
 from affiliates.models import Affiliate
+from config.db_router import replica_reads
 from config.errors import ServiceError
 from dashboard import selectors
 from dashboard.selectors import PERIOD_CHOICES, RANGES
@@ -105,6 +106,7 @@ def _not_shareable(request: HttpRequest, affiliate: Affiliate, page: str) -> Htt
     )
 
 
+@replica_reads
 @affiliate_required
 def links(request: HttpRequest) -> HttpResponse:
     affiliate = request.affiliate
@@ -154,6 +156,7 @@ def embed(creative: Creative, affiliate: Affiliate) -> Embed:
     return Embed(creative=creative, link=link, image_url=image_url, snippet=snippet)
 
 
+@replica_reads
 @affiliate_required
 def creatives(request: HttpRequest) -> HttpResponse:
     affiliate = request.affiliate

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from affiliates.access import affiliate_required
 from affiliates.models import Affiliate
+from config.db_router import replica_reads
 from dashboard import charts, selectors
 from dashboard.selectors import PERIOD_CHOICES, Period
 from dashboard.selectors import overview as reads
@@ -66,6 +67,7 @@ def _applicant(request: HttpRequest, affiliate: Affiliate) -> HttpResponse:
     return render(request, "dashboard/applicant.html", {"affiliate": affiliate})
 
 
+@replica_reads
 @affiliate_required
 def home(request: HttpRequest) -> HttpResponse:
     affiliate = request.affiliate

@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.db_router import replica_reads
 from config.money import to_decimal_string
 from config.spreadsheet import csv_writer
 from dashboard import charts, selectors
@@ -117,6 +118,7 @@ def _activity_chart(context: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+@replica_reads
 @staff_required
 def program(request: HttpRequest) -> HttpResponse:
     context = _Context(request).everything()
@@ -305,6 +307,7 @@ TABLES: dict[str, Callable[[dict[str, Any]], Table]] = {
 }
 
 
+@replica_reads
 @staff_required
 def program_csv(request: HttpRequest, table: str) -> HttpResponse:
     build = TABLES.get(table)

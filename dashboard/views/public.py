@@ -7,9 +7,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from config.db_router import replica_reads
 from dashboard.selectors.public import program_terms
 
 
+@replica_reads
 def program_home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
