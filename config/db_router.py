@@ -35,7 +35,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Model
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from config.middleware import JSON_PREFIXES
 
@@ -63,13 +64,13 @@ def replica_configured() -> bool:
     return REPLICA in settings.DATABASES
 
 
-def _on_primary(model: type) -> bool:
+def _on_primary(model: type[Model]) -> bool:
     meta = model._meta
     return meta.app_label in PRIMARY_APPS or meta.label == settings.AUTH_USER_MODEL
 
 
 class ReplicaRouter:
-    def db_for_read(self, model: type, **hints: Any) -> str:
+    def db_for_read(self, model: type[Model], **hints: Any) -> str:
         state = _reads.get()
         if (
             state is None
@@ -80,7 +81,7 @@ class ReplicaRouter:
             return DEFAULT_DB_ALIAS
         return REPLICA
 
-    def db_for_write(self, model: type, **hints: Any) -> str:
+    def db_for_write(self, model: type[Model], **hints: Any) -> str:
         # Also asked when a related object is merely assigned to an unsaved instance, so it
         # says nothing about whether the request wrote: _note_writes watches the SQL instead.
         return DEFAULT_DB_ALIAS
@@ -140,7 +141,7 @@ def replica_reads(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         state = _Reads()
         with _replica_reads_on(state):
             response = view(request, *args, **kwargs)
-        if response.streaming:
+        if isinstance(response, StreamingHttpResponse):
             response.streaming_content = _streamed_on_replica(response.streaming_content, state)
         return response
 

@@ -149,8 +149,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
 # Dashboard and export reads on a read replica (config/db_router.py); tests mirror default.
 if DATABASE_REPLICA_URL := env.str("DATABASE_REPLICA_URL", default=""):
-    DATABASES["replica"] = {**DATABASES["default"], **env.db_url_config(DATABASE_REPLICA_URL)}
-    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL) | {"TEST": {"MIRROR": "default"}}
+    DATABASES["replica"].update(
+        CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"], CONN_HEALTH_CHECKS=True
+    )
     DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
     MIDDLEWARE.append("config.db_router.PinPrimaryMiddleware")
 REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=10)  # primary after a POST
