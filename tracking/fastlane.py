@@ -32,9 +32,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core import signals
 from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIRequest, get_path_info
-from django.db import close_old_connections
 from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -166,17 +166,17 @@ class FastLane:
         self, environ: dict, start_response: Callable, segments: list[str], username: str
     ) -> Iterable[bytes]:
         secure = self._secure(environ)
+        # Django's request signals, as its handler sends them: a database connection the
+        # slow path opened is closed when broken or past CONN_MAX_AGE, health-checked on reuse.
+        signals.request_started.send(sender=FastLane, environ=environ)
         try:
             dest = views.answer(environ, segments, username, secure=secure)
         except Exception as exc:
             # As Django would: logged (django.request), got_request_exception, its 500 page.
-            return self._django_response(
-                response_for_exception(WSGIRequest(environ), exc), start_response
-            )
+            response = response_for_exception(WSGIRequest(environ), exc)
+            return self._django_response(response, start_response)
         finally:
-            # What request_finished does for Django's requests: a connection the slow path
-            # opened is closed when broken or past CONN_MAX_AGE, health-checked on reuse.
-            close_old_connections()
+            signals.request_finished.send(sender=FastLane)
         headers = [("Location", dest.location), *views.HEADERS, *self._extra]
         if secure and self._hsts:
             headers.append(("Strict-Transport-Security", self._hsts))

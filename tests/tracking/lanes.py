@@ -11,7 +11,9 @@ from http.cookies import SimpleCookie
 from urllib.parse import unquote_to_bytes, urlsplit
 
 import pytest
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 
 from tracking.fastlane import FastLane
 
@@ -93,12 +95,19 @@ class LaneClient:
             captured["status"], captured["headers"] = status, headers
 
         self._via_django = False
-        result = self.app(environ, start_response)
+        # As django.test.Client does: the test's transaction keeps its connection.
+        signals.request_started.disconnect(close_old_connections)
+        signals.request_finished.disconnect(close_old_connections)
         try:
-            body = b"".join(result)
+            result = self.app(environ, start_response)
+            try:
+                body = b"".join(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
         finally:
-            if hasattr(result, "close"):
-                result.close()
+            signals.request_started.connect(close_old_connections)
+            signals.request_finished.connect(close_old_connections)
         return LaneResponse(captured["status"], captured["headers"], body, self._via_django)
 
     def get(self, url: str, **extra) -> LaneResponse:
