@@ -73,7 +73,7 @@ def mark_entries(*, entries: Iterable[CommissionEntry]) -> None:
     """Entries about to be inserted (their `payment` attached if any)."""
     ids: set[int | None] = set()
     for e in entries:
-        if e.payment_id is not None:
+        if e.payment is not None:
             ids.add(e.payment.referral_id)
         elif e.source_type == E.SourceType.SIGNUP and e.source_id.isdigit():
             ids.add(int(e.source_id))
@@ -213,10 +213,11 @@ def _summary(
             or latest_status not in CANCELLED_STATUSES
             or (last_live is not None and latest[0] < last_live)
         )
-        window_end = last_live + timedelta(days=PAYING_WINDOW_DAYS) if last_live else None
         active = latest_status in ACTIVE_STATUSES
-        if last_live is not None and not_cancelled and (active or now <= window_end):
-            status, until = PAYING, (None if active else window_end)
+        if last_live is not None and not_cancelled:
+            window_end = last_live + timedelta(days=PAYING_WINDOW_DAYS)
+            if active or now <= window_end:
+                status, until = PAYING, (None if active else window_end)
     return ReferralSummary(
         referral_id=pk,
         status=status,
