@@ -38,6 +38,13 @@ def browser():
         )
         yield browser
         browser.close()
+        # While Playwright runs, Django keeps its connections in a store of their own (an
+        # event loop is set in this thread); closed here, before that store is left, or the
+        # session's end finds a PostgreSQL session still open and cannot drop the test
+        # database.
+        from django.db import connections
+
+        connections.close_all()
 
 
 @pytest.fixture
