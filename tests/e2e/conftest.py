@@ -38,6 +38,13 @@ def browser():
         )
         yield browser
         browser.close()
+        # While Playwright runs, Django keeps its connections in a store of their own (an
+        # event loop is set in this thread); closed here, before that store is left, or the
+        # session's end finds a PostgreSQL session still open and cannot drop the test
+        # database.
+        from django.db import connections
+
+        connections.close_all()
 
 
 @pytest.fixture
@@ -51,21 +58,25 @@ def page(browser):
 @pytest.fixture(scope="module")
 def portal(django_db_setup, django_db_blocker):
     """seed_demo's program ending now (tests.e2e.portal_data), seeded once per module and
-    served by its own live server (pytest-django's `live_server` would flush and re-seed
-    for every test: ~10-40 s each on a shared machine). The module's tests share the rows,
-    each test in a transaction rolled back after it; the module's own transaction is
-    rolled back at its end. ORM reads in a test go through `django_db_blocker`."""
-    from django.db import transaction
+    committed, served by its own live server (pytest-django's `live_server` is
+    transactional: it would flush and re-seed for every test, ~10-40 s each on a shared
+    machine). The seed commits so that the server's own connection sees it on PostgreSQL;
+    on SQLite the server shares the test's in-memory connection. The module's tests are
+    ordinary `django_db` tests (ordered before the transactional ones, on the migrated
+    database); what the browser changes commits on PostgreSQL and stays for the module's
+    later tests. At the module's end the database is put back as the migrations left it:
+    flushed and reloaded from a copy taken before the seed (TransactionTestCase's
+    serialized rollback), so the tests after it find no demo rows and still find the
+    groups and the default plan."""
+    from django.core.management import call_command
+    from django.db import connection
     from django.test.utils import override_settings
     from pytest_django.live_server_helper import LiveServer
 
     from tests.e2e.portal_data import FAST_HASHERS, Portal, seed_program
 
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
-        # The whole module in one transaction, rolled back at its end (as TestCase's
-        # setUpTestData): the tests after it find the migrated database untouched.
-        module_atomic = transaction.atomic()
-        module_atomic.__enter__()
+        migrated = connection.creation.serialize_db_to_string()
         server = None
         try:
             program = seed_program()
@@ -76,8 +87,16 @@ def portal(django_db_setup, django_db_blocker):
             if server is not None:
                 server._live_server_modified_settings.disable()
                 server.stop()
-            transaction.set_rollback(True)
-            module_atomic.__exit__(None, None, None)
+            # Sequences are not reset: the reloaded rows keep their ids and new rows take
+            # ids above the seed's, as after any transactional test's flush.
+            call_command(
+                "flush",
+                verbosity=0,
+                interactive=False,
+                reset_sequences=False,
+                inhibit_post_migrate=True,
+            )
+            connection.creation.deserialize_db_from_string(migrated)
 
 
 @pytest.fixture
