@@ -76,7 +76,7 @@ def stamp_and_mark(*, entries: Iterable[CommissionEntry]) -> None:
     for e in entries:
         if e.earned_on is not None:
             continue
-        if e.payment_id is not None:
+        if e.payment is not None:
             e.earned_on = utc_day(e.payment.paid_at)
         elif e.source_type == E.SourceType.SIGNUP and SIGNUP_ID.fullmatch(e.source_id):
             signups[int(e.source_id)].append(e)
@@ -106,7 +106,7 @@ def mark_pairs(*, pairs: Iterable[tuple[int | None, date | None]]) -> int:
 def mark_entry_ids(*, entry_ids: Iterable[int]) -> int:
     """Entries whose state moved: their distinct pairs, read set-wise (1,000 ids a query)."""
     ids = list(entry_ids)
-    pairs: set[tuple[int, date]] = set()
+    pairs: set[tuple[int | None, date | None]] = set()
     for i in range(0, len(ids), 1000):
         pairs.update(
             E.objects.filter(pk__in=ids[i : i + 1000])
@@ -194,7 +194,7 @@ def refresh_due_ledger_days(*, limit: int = 5000) -> tuple[int, bool]:
                 [
                     LedgerDay(
                         affiliate_id=r["affiliate_id"],
-                        day=r["earned_on"],
+                        day=r["earned_on"],  # type: ignore[misc]  # the marked days: never null
                         currency=r["currency"],
                         state=r["state"],
                         amount=r["total"] or 0,
