@@ -127,3 +127,25 @@ def _answering(status: int) -> type[http.server.BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+@override_settings(
+    SECURE_SSL_REDIRECT=True,
+    SECURE_HSTS_SECONDS=3600,
+    DEBUG=False,
+    ALLOWED_HOSTS=["ambassador.example.com"],
+)
+def test_live_asked_properly_runs_the_whole_middleware_stack(client):
+    # The benchmarks' baseline is "a bare Django view through the full stack": over https
+    # with an allowed Host, SecurityMiddleware (HSTS, nosniff) and the clickjacking
+    # middleware have had their say — the probe shortcut above adds none of them.
+    response = client.get("/healthz/live", secure=True, HTTP_HOST="ambassador.example.com")
+    shortcut = client.get("/healthz/live", secure=False, HTTP_HOST="10.0.0.7:8000")
+
+    assert response.status_code == 200
+    assert response.content == b"ok"
+    assert response["Strict-Transport-Security"].startswith("max-age=3600")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert shortcut.status_code == 200
+    assert "Strict-Transport-Security" not in shortcut
