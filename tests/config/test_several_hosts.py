@@ -285,4 +285,6 @@ def test_two_servers_and_two_workers_store_every_honoured_redirect_once_while_a_
     assert sorted(entries.values_list("payment_id", "kind", "amount")) == sorted(
         (p.pk, CommissionEntry.Kind.FIRST_PAYMENT, 500) for p in payments
     )
-    assert time.monotonic() - started < 90, marks
+    # Bounded, not timed: ~60 s on a quiet 2-core box, 86-88 s at load 19; the bound catches
+    # a hang (a server or worker that never answers), not slowness.
+    assert time.monotonic() - started < 240, marks
