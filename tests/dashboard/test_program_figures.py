@@ -149,7 +149,7 @@ def test_every_tile_of_the_last_30_days_equals_the_ledger(program, manager_clien
         "revenue": "USD 250.00",
         "commission": "USD 75.00",
         # (25000 − 7500) / 7500 = 2.3333… → 233.3 %
-        "roi": "233.3",
+        "roi": "233.3%",
         # 7500 / 2 new paying customers = 3750 → $37.50
         "cac": "USD 37.50",
         # 7500 / 170 clicks = 44.1 → 44 cents

@@ -4,7 +4,10 @@ opens, the copy button copies, and the public page fits too."""
 
 import pytest
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.e2e.urls_shell")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+    pytest.mark.urls("tests.e2e.urls_shell"),
+]
 
 PHONE = {"width": 390, "height": 844}
 

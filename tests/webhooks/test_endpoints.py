@@ -84,7 +84,8 @@ def test_a_bad_url_is_refused_clearly_and_nothing_is_written(url):
             services.create_endpoint(url=url, events=None, now=timezone.now())
     else:
         with pytest.raises(CommandError) as refused:
-            call_command("create_webhook", url, stdout=StringIO())
+            # "--": a URL starting with "-" is the argument, not an option.
+            call_command("create_webhook", "--", url, stdout=StringIO())
         assert "URL" in str(refused.value)
 
     assert not Endpoint.objects.exists()
