@@ -91,6 +91,10 @@ class ClickApi(APIView):
             ip=v.get("ip") or "",
             now=now,
         )
+        if outcome.reason == "unavailable":
+            raise ServiceError(
+                "Clicks cannot be recorded right now; try again.", code="unavailable", status=503
+            )
         if outcome.affiliate is None:
             raise NotFound("No approved affiliate with this username.")
         dest = links.destination(

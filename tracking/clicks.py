@@ -63,14 +63,37 @@ local cur = redis.call('GET', KEYS[1])
 if (not cur) or tonumber(cur) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return tonumber(redis.call('GET', KEYS[1]))
 """
-# Move up to ARGV[1] buffered clicks into the flushing list, atomically.
-_TAKE = """
+# The flush lock is owned by a token with a short expiry (LOCK_SECONDS), renewed by every
+# step: a flusher killed mid-flush blocks the others for at most LOCK_SECONDS, and one that
+# lost its lock (paused longer than that) can no longer take or drop anything, because both
+# steps below check the token in the same atomic call. Its batch stays in the flushing list,
+# which the new owner inserts first (same ids, ON CONFLICT DO NOTHING).
+LOCK_SECONDS = 15
+_OWNED = "redis.call('GET', KEYS[3]) == ARGV[2]"
+# Move up to ARGV[1] buffered clicks into the flushing list, atomically; nothing (false)
+# when the caller no longer owns the lock (KEYS[3], token ARGV[2]).
+_TAKE = f"""
+if not ({_OWNED}) then return false end
+redis.call('EXPIRE', KEYS[3], ARGV[3])
 local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 if #items > 0 then
   redis.call('RPUSH', KEYS[2], unpack(items))
   redis.call('LTRIM', KEYS[1], #items, -1)
 end
 return items
+"""
+# Drop the inserted batch (KEYS[2]) and renew the lock, only while the caller owns it (1),
+# else leave both alone (0). KEYS[1] is unused, so the KEYS layout matches _TAKE's.
+_DONE = f"""
+if not ({_OWNED}) then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('EXPIRE', KEYS[3], ARGV[3])
+return 1
+"""
+# Release the lock only if it is still the caller's.
+_RELEASE = f"""
+if {_OWNED} then redis.call('DEL', KEYS[3]) end
+return 0
 """
 
 _client = None
@@ -87,6 +110,8 @@ def redis_client():
         _scripts["push"] = _client.register_script(_PUSH)
         _scripts["raise"] = _client.register_script(_RAISE)
         _scripts["take"] = _client.register_script(_TAKE)
+        _scripts["done"] = _client.register_script(_DONE)
+        _scripts["release"] = _client.register_script(_RELEASE)
         _scripts["resolve_push"] = _client.register_script(_RESOLVE_AND_PUSH)
     return _client
 
@@ -233,20 +258,26 @@ def flush_clicks(*, batch_size: int = 5000, max_batches: int = 100) -> int:
         return 0
     client = redis_client()
     # One flusher at a time: a second one could empty the flushing list under the first.
-    if not client.set(LOCK_KEY, "1", nx=True, ex=120):
+    token = resolver_cache.new_token()
+    if not client.set(LOCK_KEY, token, nx=True, ex=LOCK_SECONDS):
         return 0
+    keys = [BUFFER_KEY, FLUSHING_KEY, LOCK_KEY]
     written = 0
     try:
         for _ in range(max_batches):
             items = client.lrange(FLUSHING_KEY, 0, -1)  # a crashed flush's leftovers first
             if not items:
-                items = _scripts["take"](keys=[BUFFER_KEY, FLUSHING_KEY], args=[batch_size])
+                items = _scripts["take"](keys=keys, args=[batch_size, token, LOCK_SECONDS])
             if not items:
                 break
             written += _insert([_decode(i) for i in items])
-            client.delete(FLUSHING_KEY)
+            if not _scripts["done"](keys=keys, args=["", token, LOCK_SECONDS]):
+                log.warning(
+                    "click flush lost its lock after %s rows; the new owner goes on", written
+                )
+                break
         if written:
             _advance_sequences()
     finally:
-        client.delete(LOCK_KEY)
+        _scripts["release"](keys=keys, args=["", token])
     return written

@@ -11,8 +11,8 @@ every second (beat's schedule says 2 s), and the two workers take turns running 
 The victim is killed while it holds no flush lock (just after it finished a flush, with none
 queued). A flusher killed *inside* a flush loses nothing either — its batch stays in the
 Redis `flushing` list and the next flush inserts it again (tests/tracking/test_clicks.py) —
-but its lock then blocks every flush until the lock's expiry (120 s), longer than this test
-may run; docs/scaling.md says so.
+but its lock then blocks every flush until the lock's expiry (clicks.LOCK_SECONDS, 15 s);
+docs/scaling.md says so.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from .conftest import CHROME, needs_redis
 from .lanes import both_ways  # noqa: F401  (`client`: each test via Django, then the lane)
 
 pytestmark = pytest.mark.django_db
+KEYS = [clicks.BUFFER_KEY, clicks.FLUSHING_KEY, clicks.LOCK_KEY]
 
 
 def _click(alice, now, **kw):
@@ -51,8 +52,13 @@ def test_a_flush_that_crashed_half_way_is_finished_by_the_next_one(alice, now, s
     # given three buffered clicks, and a flush that moved them and inserted, then died
     ids = [_click(alice, now).click_id for _ in range(3)]
     client = clicks.redis_client()
-    items = clicks._scripts["take"](keys=[clicks.BUFFER_KEY, clicks.FLUSHING_KEY], args=[10])
+    client.set(clicks.LOCK_KEY, "killed", ex=clicks.LOCK_SECONDS)
+    items = clicks._scripts["take"](keys=KEYS, args=[10, "killed", clicks.LOCK_SECONDS])
     clicks._insert([clicks._decode(i) for i in items[:2]])  # crash before deleting the list
+    # its lock blocks the others for at most LOCK_SECONDS (15 s), then expires
+    assert services.flush_clicks() == 0
+    assert 0 < client.ttl(clicks.LOCK_KEY) <= clicks.LOCK_SECONDS
+    client.delete(clicks.LOCK_KEY)  # as its expiry does
 
     # when the next flush runs (twice, as beat may)
     services.flush_clicks()
@@ -124,3 +130,58 @@ def test_a_memoised_answer_made_stale_by_a_suspension_records_nothing(alice, now
     # then the click script refused the stale answer: re-resolved, suspended, nothing recorded
     assert not outcome.honoured and outcome.click_id is None
     assert Click.objects.count() == 1
+
+
+@needs_redis
+def test_a_flusher_that_lost_its_lock_can_neither_take_nor_drop_a_batch(alice, now):
+    # given a flusher ("old") paused past its lock's expiry, another one now owning the lock
+    # with a batch of two clicks in the flushing list, and a third click still buffered
+    ids = [_click(alice, now).click_id for _ in range(3)]
+    client = clicks.redis_client()
+    client.set(clicks.LOCK_KEY, "new", ex=clicks.LOCK_SECONDS)
+    assert len(clicks._scripts["take"](keys=KEYS, args=[2, "new", clicks.LOCK_SECONDS])) == 2
+
+    # when the old one wakes up and tries each step of its loop
+    took = clicks._scripts["take"](keys=KEYS, args=[10, "old", clicks.LOCK_SECONDS])
+    dropped = clicks._scripts["done"](keys=KEYS, args=["", "old", clicks.LOCK_SECONDS])
+    clicks._scripts["release"](keys=KEYS, args=["", "old"])
+
+    # then it got nothing, removed nothing and left the new owner's lock alone
+    assert took is None and dropped == 0
+    assert client.llen(clicks.FLUSHING_KEY) == 2 and client.llen(clicks.BUFFER_KEY) == 1
+    assert client.get(clicks.LOCK_KEY) == b"new"
+    # and once the new owner's lock goes, the next flush stores all three exactly once
+    client.delete(clicks.LOCK_KEY)
+    services.flush_clicks()
+    assert sorted(Click.objects.values_list("id", flat=True)) == sorted(ids)
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The click buffer's Redis refuses connections (a closed port), then comes back."""
+    settings.CLICK_BUFFER = "redis"
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"
+    clicks.reset_redis_client()
+    yield
+    clicks.reset_redis_client()
+
+
+def test_with_redis_down_the_redirect_still_lands_without_a_cookie(client, alice, redis_down):
+    # when a visitor follows a link while Redis is unreachable
+    response = client.get("/r/blog/post/alice?x=1", HTTP_USER_AGENT=CHROME)
+
+    # then it still lands on the page (not a 500), with nothing to attribute to
+    assert response.status_code == 302
+    assert response["Location"].startswith("https://example.com/blog/post/?x=1")
+    assert "referral" not in response.cookies
+    assert not Click.objects.exists()
+
+
+def test_with_redis_down_the_click_api_answers_503(alice, redis_down, api):
+    response = api.post(
+        "/api/v1/clicks",
+        {"username": "alice", "link": "https://example.com/blog/"},
+        format="json",
+    )
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"

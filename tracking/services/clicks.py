@@ -7,12 +7,17 @@ buffered in Redis.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
+
+from redis.exceptions import RedisError
 
 from affiliates.selectors import ResolvedAffiliate, resolve_username, resolve_username_memoised
 from tracking import clicks as buffer
 from tracking import links
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +48,37 @@ def record_click(
     not recorded at all (random 404 paths would otherwise fill the table).
 
     No database query on the hot path: the resolver is cached and the write goes to the
-    Redis buffer (see tracking.clicks)."""
+    Redis buffer (see tracking.clicks).
+
+    Redis down or refusing writes (maxmemory reached): the visitor still lands on the page,
+    with no cookie and nothing recorded (reason "unavailable", logged), rather than a 500.
+    Writing such clicks straight to the table instead could reuse ids Redis already handed
+    to clicks still in its buffer, which that buffer's flush would then drop as duplicates."""
+    try:
+        return _record_click(
+            username=username,
+            landing_path=landing_path,
+            params=params,
+            referrer=referrer,
+            user_agent=user_agent,
+            ip=ip,
+            now=now,
+        )
+    except RedisError:
+        log.exception("click not recorded: Redis is unavailable")
+        return ClickOutcome(affiliate=None, click_id=None, reason="unavailable")
+
+
+def _record_click(
+    *,
+    username: str,
+    landing_path: str,
+    params: list[tuple[str, str]],
+    referrer: str,
+    user_agent: str,
+    ip: str,
+    now: datetime,
+) -> ClickOutcome:
     name = links.normalise_username(username)
     unknown = ClickOutcome(affiliate=None, click_id=None, reason="unknown")
     if not name:

@@ -34,7 +34,7 @@ class ReferralSummary:
 SummaryRows = Callable[[set[int]], list[ReferralSummary]]
 
 # Arbitrary constant naming the PostgreSQL advisory lock of the summary refresh.
-REFERRAL_STATS_LOCK_KEY = 7_411_020_003
+REFERRAL_STATS_LOCK_KEY = 7_411_020_004  # ledger_rollups.SWEEP_LOCK_KEY is …003
 
 FIELDS = {
     "stat_status": "status",
