@@ -35,6 +35,7 @@ from django.conf import settings
 from django.core import signals
 from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIRequest, get_path_info
+from django.db import connections
 from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -166,9 +167,15 @@ class FastLane:
         self, environ: dict, start_response: Callable, segments: list[str], username: str
     ) -> Iterable[bytes]:
         secure = self._secure(environ)
-        # Django's request signals, as its handler sends them: a database connection the
-        # slow path opened is closed when broken or past CONN_MAX_AGE, health-checked on reuse.
-        signals.request_started.send(sender=FastLane, environ=environ)
+        # Django's request signals, as its handler sends them, whenever a database connection
+        # is open (one the slow path opened, now or on an earlier request): it is closed when
+        # broken or past CONN_MAX_AGE and health-checked on reuse. With none open (the hot
+        # path: cached name, buffered click) their receivers have nothing to do — they close
+        # old connections, reset the DEBUG query log, and close the caches (Redis and locmem
+        # keep theirs open) — so the lane skips the two sends (~50 µs, a twentieth of it).
+        started = _db_open()
+        if started:
+            signals.request_started.send(sender=FastLane, environ=environ)
         try:
             dest = views.answer(environ, segments, username, secure=secure)
         except Exception as exc:
@@ -176,7 +183,8 @@ class FastLane:
             response = response_for_exception(WSGIRequest(environ), exc)
             return self._django_response(response, start_response)
         finally:
-            signals.request_finished.send(sender=FastLane)
+            if started or _db_open():
+                signals.request_finished.send(sender=FastLane)
         headers = [("Location", dest.location), *views.HEADERS, *self._extra]
         if secure and self._hsts:
             headers.append(("Strict-Transport-Security", self._hsts))
@@ -202,6 +210,10 @@ class FastLane:
         cookies = [("Set-Cookie", c.output(header="").strip()) for c in response.cookies.values()]
         start_response(status, [*response.items(), *cookies])
         return response
+
+
+def _db_open() -> bool:
+    return any(c.connection is not None for c in connections.all(initialized_only=True))
 
 
 def _set_cookie(c: links.Cookie, expires: str) -> str:
