@@ -185,3 +185,18 @@ def test_with_redis_down_the_click_api_answers_503(alice, redis_down, api):
     )
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable"
+
+
+@needs_redis
+def test_the_redirect_reloads_its_script_after_redis_forgot_it(alice, now):
+    # given a process that has recorded a click, then a Redis restart (its scripts are gone)
+    first = _click(alice, now)
+    clicks.redis_client().script_flush()
+
+    # when the next click arrives, on the same connection
+    second = _click(alice, now)
+
+    # then it is recorded all the same (EVAL loads the script again), once
+    services.flush_clicks()
+    assert second.honoured and second.click_id == first.click_id + 1
+    assert sorted(Click.objects.values_list("id", flat=True)) == [first.click_id, second.click_id]
