@@ -5,7 +5,8 @@ and their affiliates are told by e-mail."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -29,6 +30,16 @@ class ApprovalResult:
     batches: int = 0
     more: bool = False
     affiliate_ids: set[int] = field(default_factory=set)
+
+
+class Moved(NamedTuple):
+    """One entry the approval moved: the columns _DUE_SQL's RETURNING names, in its order."""
+
+    id: int
+    affiliate_id: int
+    amount: int
+    currency: str
+    earned_on: date
 
 
 _DUE_SQL = """
@@ -83,20 +94,20 @@ def approve_due_commissions(
         while max_batches is None or result.batches < max_batches:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(sql, [to_state, now, now, last_pk, batch_size])
-                moved = cursor.fetchall()
-                ledger_rollups.mark_pairs(pairs={(row[1], row[4]) for row in moved})
+                moved = [Moved._make(row) for row in cursor.fetchall()]
+                ledger_rollups.mark_pairs(pairs={(m.affiliate_id, m.earned_on) for m in moved})
                 if moved and to_state == State.DECLINED:
-                    rollups.mark_entry_ids(entry_ids=[row[0] for row in moved])
-                    referral_stats.mark_entry_ids(entry_ids=[row[0] for row in moved])
+                    rollups.mark_entry_ids(entry_ids=[m.id for m in moved])
+                    referral_stats.mark_entry_ids(entry_ids=[m.id for m in moved])
             if not moved:
                 break
             result.batches += 1
-            last_pk = max(row[0] for row in moved)
+            last_pk = max(m.id for m in moved)
             if to_state == State.APPROVED:
                 result.approved += len(moved)
-                tally.add(row[:4] for row in moved)
+                tally.add((m.id, m.affiliate_id, m.amount, m.currency) for m in moved)
                 if notify:
-                    result.affiliate_ids.update(row[1] for row in moved)
+                    result.affiliate_ids.update(m.affiliate_id for m in moved)
             else:
                 result.declined += len(moved)
         else:
