@@ -16,10 +16,13 @@ class PrizePlaceAdmin(MoneyRateFieldsMixin, admin.ModelAdmin):
     months awarded afterwards (awards keep the amount they were paid)."""
 
     money_fields = ("amount",)
-    list_display = ["contest", "rank", "amount_shown"]
+    list_display = [
+        "contest",
+        "rank",
+        money_column("amount", currency=settings.PROGRAM_CURRENCY, description="Amount"),
+    ]
     list_filter = ["contest"]
     ordering = ["contest", "rank"]
-    amount_shown = money_column("amount", currency=settings.PROGRAM_CURRENCY)
 
 
 class ReadOnly(NoDeleteMixin, admin.ModelAdmin):
@@ -38,8 +41,13 @@ class PrizeRoundAdmin(ReadOnly):
 
 @admin.register(PrizeAward)
 class PrizeAwardAdmin(ReadOnly):
-    list_display = ["month", "contest", "rank", "affiliate", "amount_shown", "revenue_shown"]
+    list_display = [
+        "month",
+        "contest",
+        "rank",
+        "affiliate",
+        money_column("amount", description="Prize"),
+        money_column("revenue", description="Revenue"),
+    ]
     list_filter = ["contest", "month"]
     list_select_related = ["affiliate"]
-    amount_shown = money_column("amount")
-    revenue_shown = money_column("revenue", description="revenue")
