@@ -24,6 +24,7 @@ from commissions.prize_selectors import kept_revenue, previous_month, prize_stan
 from commissions.services import record_refund
 from commissions.services.prizes import award_prizes
 from payouts.models import PayoutItem
+from payouts.selectors import ledger_problems
 from payouts.services import run_payouts
 from tests.commissions.conftest import pay
 from tests.factories import AffiliateFactory, PayoutAccountFactory, ReferralFactory
@@ -145,6 +146,7 @@ def test_prizes_are_approved_at_once_and_the_same_days_payout_run_pays_them(seed
     assert prize.state == E.State.IN_PAYOUT
     item = PayoutItem.objects.get(entry=prize)
     assert item.amount == 10000 and item.payout.affiliate_id == alice.pk
+    assert ledger_problems() == []  # check_ledger's invariants hold with prize entries
 
 
 def test_running_twice_writes_nothing_the_second_time(seeded_month):
@@ -325,3 +327,28 @@ def test_two_concurrent_runs_award_the_month_once():
     assert E.objects.filter(kind=E.Kind.PRIZE).count() == 4
     assert PrizeAward.objects.count() == 4
     assert PrizeRound.objects.count() == 2
+
+
+def test_beat_awards_on_the_1st_before_the_monthly_payout_run():
+    from config.celery import app
+
+    prizes_entry = app.conf.beat_schedule["award-prizes-monthly"]
+    payouts_entry = app.conf.beat_schedule["run-payouts-monthly"]
+
+    assert prizes_entry["task"] == "commissions.award_prizes"
+    assert prizes_entry["schedule"].day_of_month == {1} == payouts_entry["schedule"].day_of_month
+    prize_time = (min(prizes_entry["schedule"].hour), min(prizes_entry["schedule"].minute))
+    payout_time = (min(payouts_entry["schedule"].hour), min(payouts_entry["schedule"].minute))
+    assert prize_time == (12, 7) and prize_time < payout_time == (13, 7)
+
+
+def test_the_task_awards_last_month_by_default(seeded_month, monkeypatch):
+    from commissions.tasks import award_prizes_task
+
+    monkeypatch.setattr(timezone, "now", lambda: AWARD_AT)
+
+    assert award_prizes_task.run() == {"affiliates": "awarded", "employees": "awarded"}
+    assert award_prizes_task.run(month="2026-11") == {
+        "affiliates": "already",
+        "employees": "already",
+    }
