@@ -130,6 +130,12 @@ class EmailPreferencesForm(forms.Form):
     )
 
 
+class LeaderboardForm(forms.Form):
+    opt_in = forms.BooleanField(
+        label=_("Show my username on the prize leaderboard"), required=False
+    )
+
+
 class QueuedPasswordResetForm(PasswordResetForm):
     """Django's reset form, but the e-mail goes through the worker like every other one
     (config.mail): sent inline, an SMTP outage made "forgot password" a 500."""

@@ -213,6 +213,10 @@ class Affiliate(models.Model):
     email_monthly_report = models.BooleanField(
         default=True, help_text="A monthly summary of clicks, referrals and earnings."
     )
+    # Whether the prize leaderboard shows its username; others see "Affiliate #rank".
+    leaderboard_opt_in = models.BooleanField(
+        default=False, help_text="Show my username on the prize leaderboard."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -394,6 +394,13 @@ def set_email_preferences(
     return affiliate
 
 
+def set_leaderboard_opt_in(*, affiliate: Affiliate, opt_in: bool) -> Affiliate:
+    """Whether the prize leaderboard shows the affiliate's username (off: "Affiliate #rank")."""
+    affiliate.leaderboard_opt_in = opt_in
+    affiliate.save(update_fields=["leaderboard_opt_in"])
+    return affiliate
+
+
 # --- e-mail ---------------------------------------------------------------------------
 
 _SUBJECTS = {

@@ -28,6 +28,7 @@ from affiliates.forms import (
     ApplicationForm,
     EmailPreferencesForm,
     LanguageForm,
+    LeaderboardForm,
     SignupForm,
     UsernameChangeForm,
     add_service_error,
@@ -94,7 +95,7 @@ def terms(request: HttpRequest) -> HttpResponse:
     )
 
 
-SETTINGS_ACTIONS = ("username", "language", "emails", "password")
+SETTINGS_ACTIONS = ("username", "language", "emails", "leaderboard", "password")
 
 
 @affiliate_required
@@ -126,6 +127,11 @@ def username_settings(request: HttpRequest) -> HttpResponse:
             },
             prefix="emails",
         ),
+        "leaderboard": LeaderboardForm(
+            posted if action == "leaderboard" else None,
+            initial={"opt_in": affiliate.leaderboard_opt_in},
+            prefix="board",
+        ),
         "password": PasswordChangeForm(
             request.user, posted if action == "password" else None, prefix="pw"
         ),
@@ -141,6 +147,7 @@ def username_settings(request: HttpRequest) -> HttpResponse:
             "form": forms["username"],
             "language_form": forms["language"],
             "emails_form": forms["emails"],
+            "leaderboard_form": forms["leaderboard"],
             "password_form": forms["password"],
             "affiliate": affiliate,
             "aliases": affiliate.usernames.exclude(name=affiliate.username),
@@ -190,6 +197,9 @@ def _save_settings(request: HttpRequest, action: str, form) -> HttpResponse | No
                 monthly_report=data["monthly_report"],
             )
             messages.success(request, _("E-mail preferences saved."))
+        elif action == "leaderboard":
+            services.set_leaderboard_opt_in(affiliate=affiliate, opt_in=data["opt_in"])
+            messages.success(request, _("Leaderboard preference saved."))
         else:
             form.save()
             # Changing the password rotates the session hash; keep this session logged in

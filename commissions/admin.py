@@ -27,6 +27,7 @@ from affiliates.admin_display import (
 from affiliates.admin_export import ExportMixin, decimal, export_action, stamp
 from affiliates.models import Affiliate
 from commissions import (
+    admin_prizes,  # noqa: F401  (the prize budget, rounds and awards)
     admin_referrals,  # noqa: F401  (referrals with payments and entries)
     ingest,
     selectors,

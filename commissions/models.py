@@ -11,6 +11,7 @@ from affiliates.models import Affiliate
 
 # The ledger's rollup models live beside it; imported here so Django registers them.
 from commissions.ledger_models import LedgerDay, LedgerDayDue, earning_day  # noqa: F401
+from commissions.prize_models import Contest, PrizeAward, PrizePlace, PrizeRound  # noqa: F401
 from commissions.querysets import CommissionEntryQuerySet, LedgerImmutableError
 from config.money import format_money
 from tracking.models import Referral

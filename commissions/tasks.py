@@ -5,7 +5,7 @@ queue work here by task name (config.queue.enqueue_on_commit), so there is no cy
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from celery import shared_task
 from django.utils import timezone
@@ -13,6 +13,8 @@ from django.utils import timezone
 import commissions.gateways.stripe as stripe_gateway
 from commissions import ingest, ledger_rollups, referral_stats, rollups, services
 from commissions.models import StoredEvent
+from commissions.prize_selectors import previous_month
+from commissions.services.prizes import award_prizes
 
 # Batches per approval task run; past that the task re-enqueues itself with the same cutoff.
 APPROVAL_BATCHES_PER_RUN = 100
@@ -77,3 +79,13 @@ def sync_stripe_task() -> dict[str, int]:
     if not stripe_gateway.is_enabled():
         return {"skipped": 1}
     return ingest.sync_stripe(now=timezone.now())
+
+
+@shared_task(name="commissions.award_prizes")
+def award_prizes_task(month: str | None = None) -> dict[str, str]:
+    """The monthly prizes for `month` ("YYYY-MM"; default: last month). Safe to repeat: a
+    month already decided writes nothing (commissions.services.prizes)."""
+    now = timezone.now()
+    chosen = date.fromisoformat(f"{month}-01") if month else previous_month(now)
+    results = award_prizes(month=chosen, now=now)
+    return {r.contest: r.outcome for r in results}

@@ -8,6 +8,8 @@ the outbox by webhooks.services in the caller's transaction.
   the count and the totals per currency of the entries that run approved (each entry is
   approved by exactly one run: compare-and-set). It is written when the run ends, after its
   batches committed; a run that dies midway sends no summary for the batches it committed.
+- `prize.awarded`: one per prize won (commissions.services.prizes), keyed by month, contest
+  and rank, so a month is announced once.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 
-from commissions.models import CommissionEntry
+from commissions.models import CommissionEntry, PrizeAward
 from webhooks import services as webhooks
 
 
@@ -89,3 +91,30 @@ class ApprovedTally:
         ]
         with transaction.atomic():
             webhooks.emit_many(events=events, now=now)
+
+
+def emit_prizes_awarded(*, awards: Sequence[PrizeAward], now: datetime) -> None:
+    """`prize.awarded`: one per prize won, keyed by its (month, contest, rank), written in
+    the award's transaction (README "Monthly prizes")."""
+    if not awards or not webhooks.subscribed("prize.awarded"):
+        return
+    events = [
+        webhooks.Event(
+            "prize.awarded",
+            {
+                "prize": {
+                    "month": f"{a.month:%Y-%m}",
+                    "contest": a.contest,
+                    "rank": a.rank,
+                    "affiliate_id": a.affiliate_id,
+                    "amount": a.amount,
+                    "currency": a.currency,
+                    "revenue": a.revenue,
+                    "awarded_at": a.awarded_at.isoformat(),
+                }
+            },
+            key=f"prize.awarded:{a.month:%Y-%m}:{a.contest}:{a.rank}",
+        )
+        for a in awards
+    ]
+    webhooks.emit_many(events=events, now=now)

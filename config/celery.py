@@ -49,6 +49,13 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=7, hour=13, day_of_month=1),
         "kwargs": {"two_weekly_only": False},
     },
+    # Last month's prizes (top affiliates, employee of the month), written as approved
+    # entries: the 1st at 12:07 UTC, an hour before the monthly payout run pays them.
+    # A month already awarded writes nothing, so a repeat is harmless.
+    "award-prizes-monthly": {
+        "task": "commissions.award_prizes",
+        "schedule": crontab(minute=7, hour=12, day_of_month=1),
+    },
     # Mid-month run for affiliates on the two-weekly schedule: the 15th at 13:07 UTC.
     "run-payouts-two-weekly": {
         "task": "payouts.run_payouts",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import ledger, links, overview, program, public
+from dashboard.views import leaderboard, ledger, links, overview, program, public
 
 # Route names are the contract between pages (navigation, links, tests).
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
     path("dashboard/payouts.csv", ledger.payouts_csv, name="dashboard-payouts-csv"),
     path("dashboard/links/", links.links, name="dashboard-links"),
     path("dashboard/creatives/", links.creatives, name="dashboard-creatives"),
+    path("dashboard/leaderboard/", leaderboard.leaderboard, name="dashboard-leaderboard"),
     path("dashboard/program/", program.program, name="dashboard-program"),
     path(
         "dashboard/program/<slug:table>.csv",

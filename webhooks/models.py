@@ -6,7 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 # Every event type an endpoint may subscribe to (README "Outbound webhooks" documents the
-# payloads). `prize.awarded` is reserved: accepted now, emitted once prizes exist.
+# payloads).
 EVENT_TYPES = (
     "affiliate.applied",
     "affiliate.approved",

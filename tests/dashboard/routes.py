@@ -48,6 +48,7 @@ AFFILIATE_PAGES: dict[str, Kwargs] = {
     "dashboard-payouts": _none,
     "dashboard-links": _none,
     "dashboard-creatives": _none,
+    "dashboard-leaderboard": _none,
     "affiliates-settings": _none,
     "payouts-settings": _none,
 }

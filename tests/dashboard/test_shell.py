@@ -23,6 +23,7 @@ PORTAL = [
     ("dashboard-payouts", "Payouts"),
     ("dashboard-links", "Links"),
     ("dashboard-creatives", "Creatives"),
+    ("dashboard-leaderboard", "Leaderboard"),
     ("affiliates-settings", "Settings"),
 ]
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
