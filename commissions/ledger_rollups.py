@@ -238,6 +238,7 @@ class LedgerSum:
     state: str
     amount: int
     entries: int
+    affiliate_id: int | None = None  # set only when asked by affiliate
 
 
 def ledger_sums(
@@ -246,13 +247,16 @@ def ledger_sums(
     start: date | None = None,
     end: date | None = None,
     by_day: bool = False,
+    by_affiliate: bool = False,
+    states: Iterable[str] | None = None,
 ) -> list[LedgerSum]:
     """Sums and counts of the entries earned from `start` to `end` (UTC days, both included;
     None: unbounded) of one affiliate or the whole program, per currency and state (and per
     day with `by_day`). Every state, declined included: callers pick. Two queries whatever
     the data size: the scope's marked days, then the rollup of the other days UNION ALL the
     ledger of the marked ones (module docstring). With no lower bound, entries not stamped
-    yet are read live too (counted on no day: day None)."""
+    yet are read live too (counted on no day: day None). `by_affiliate` splits the rows per
+    affiliate too; `states` keeps only those states (both on the rollup and the live side)."""
     due = LedgerDayDue.objects.all()
     rolled: QuerySet[LedgerDay] = LedgerDay.objects.all()
     live: QuerySet[CommissionEntry] = E.objects.all()
@@ -266,11 +270,16 @@ def ledger_sums(
         due, rolled = due.filter(day__gte=start), rolled.filter(day__gte=start)
     if end is not None:
         due, rolled = due.filter(day__lte=end), rolled.filter(day__lte=end)
+    if states is not None:
+        wanted = list(states)
+        rolled, live = rolled.filter(state__in=wanted), live.filter(state__in=wanted)
     marked = sorted(set(due.order_by().values_list("day", flat=True).distinct()))
     live_q = Q(earned_on__in=marked)
     if start is None:
         live_q |= Q(earned_on__isnull=True)
-    keys = ("currency", "state")
+    keys: tuple[str, ...] = ("currency", "state")
+    if by_affiliate:
+        keys = ("affiliate_id", *keys)
     rolled_rows = (
         rolled.exclude(day__in=marked)
         .values(*(("day", *keys) if by_day else keys))
@@ -292,6 +301,7 @@ def ledger_sums(
                 state=row["state"],
                 amount=int(row["total"] or 0),
                 entries=int(row["n"] or 0),
+                affiliate_id=row.get("affiliate_id"),
             )
         )
     return out

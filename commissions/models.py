@@ -193,6 +193,17 @@ class Payment(models.Model):
         ]
         indexes = [
             models.Index(fields=["referral", "paid_at"], name="payment_customer_time"),
+            # The program dashboard's paying customers of a period and the tier's previous
+            # month's sales: a range over the period's payments, not every payment.
+            models.Index(fields=["paid_at", "referral"], name="payment_paid_time"),
+            # The program dashboard's retention: the customers with a payment refunded or
+            # lost to a dispute (whose first kept payment may be a later one), read without
+            # scanning every payment.
+            models.Index(
+                fields=["referral"],
+                name="payment_undone",
+                condition=models.Q(refunded_amount__gt=0) | models.Q(dispute_state="lost"),
+            ),
             # The "needs attention" list and the sweep of payments waiting for a rate.
             models.Index(
                 fields=["paid_at"],

@@ -269,7 +269,8 @@ class PayoutForecast:
 def payout_forecast(*, affiliate: Affiliate, now: datetime) -> PayoutForecast:
     """The next payout run's date and what it would pay this affiliate per currency, by the
     rules of payouts.services.runs (approved balance at or over the threshold, not held),
-    or what stands in the way. Two queries (the account, one aggregate of entries)."""
+    or what stands in the way. Four queries (the account, the rollup's two, the pending
+    entries)."""
     run_at = next_payout_run(affiliate=affiliate, now=now)
     cutoff = approval_cutoff(before=run_at) if run_at else now
     account = payout_account(affiliate=affiliate)
@@ -281,26 +282,33 @@ def payout_forecast(*, affiliate: Affiliate, now: datetime) -> PayoutForecast:
     hold = hold_reason(
         affiliate=affiliate, account=checked if needs_method else account, now=run_at or now
     )
-    rows = (
+    # Approved and in-payout balances from the ledger's daily rollup (they only grow with
+    # history); pending entries live, on entry_balance (they are bounded by the hold).
+    sums: dict[str, dict[str, int]] = {}
+    for found in ledger_rollups.ledger_sums(
+        affiliate_id=affiliate.pk, states=[State.APPROVED, State.IN_PAYOUT]
+    ):
+        per = sums.setdefault(found.currency, {"approved": 0, "clearing": 0, "in_payout": 0})
+        per["approved" if found.state == State.APPROVED else "in_payout"] += found.amount
+    pending = (
         CommissionEntry.objects.for_affiliate(affiliate.pk)
-        .filter(state__in=[State.APPROVED, State.PENDING, State.IN_PAYOUT])
+        .filter(state=State.PENDING)
         .values("currency")
-        .annotate(
-            approved=Sum("amount", filter=Q(state=State.APPROVED)),
-            clearing=Sum("amount", filter=Q(state=State.PENDING, approve_after__lte=cutoff)),
-            in_payout=Sum("amount", filter=Q(state=State.IN_PAYOUT)),
-        )
-        .order_by("currency")
+        .annotate(clearing=Sum("amount", filter=Q(approve_after__lte=cutoff)))
+        .order_by()
     )
+    for row in pending:
+        per = sums.setdefault(row["currency"], {"approved": 0, "clearing": 0, "in_payout": 0})
+        per["clearing"] += row["clearing"] or 0
     currencies = [
         CurrencyForecast(
-            currency=row["currency"],
-            approved=row["approved"] or 0,
-            clearing=row["clearing"] or 0,
-            in_payout=row["in_payout"] or 0,
+            currency=currency,
+            approved=per["approved"],
+            clearing=per["clearing"],
+            in_payout=per["in_payout"],
             threshold=affiliate.payout_threshold,
         )
-        for row in rows
+        for currency, per in sorted(sums.items())
     ]
     return PayoutForecast(
         run_at=run_at,

@@ -28,7 +28,7 @@ from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Min, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 
 from affiliates.models import Affiliate
 from commissions import ledger_rollups
@@ -38,7 +38,7 @@ from dashboard.selectors.rollups import TOTAL_FIELDS, period_totals
 from dashboard.templatetags.figures import DASH, format_tenths, tenths
 from payouts.models import Payout, PayoutAccount, PayoutItem
 from payouts.selectors import hold_reason
-from tracking.models import DailyStat
+from tracking.models import DailyStat, Referral, ReferralStatDue
 
 E = CommissionEntry
 STATES = (E.State.PENDING, E.State.APPROVED, E.State.IN_PAYOUT, E.State.PAID)
@@ -134,14 +134,13 @@ def payouts_sent(*, period: Period) -> dict[str, dict[str, int]]:
 
 def payouts_owed() -> dict[str, int]:
     """{currency: minor units} the program owes its affiliates now: entries approved (past
-    their hold, not paid yet) or in a payout not yet paid. Pending entries are not owed yet."""
-    rows = (
-        E.objects.filter(state__in=[E.State.APPROVED, E.State.IN_PAYOUT])
-        .values("currency")
-        .annotate(total=Sum("amount"))
-        .order_by("currency")
-    )
-    return {row["currency"]: row["total"] or 0 for row in rows}
+    their hold, not paid yet) or in a payout not yet paid. Pending entries are not owed yet.
+    Read from the ledger's daily rollup (ledger_rollups.ledger_sums, all time, these two
+    states): two queries over LedgerDay rows and the marked days' entries, not every entry."""
+    out: dict[str, int] = {}
+    for row in ledger_rollups.ledger_sums(states=[E.State.APPROVED, E.State.IN_PAYOUT]):
+        out[row.currency] = out.get(row.currency, 0) + row.amount
+    return dict(sorted(out.items()))
 
 
 def program_summary(*, period: Period) -> dict[str, Any]:
@@ -243,21 +242,59 @@ class AffiliateRow:
 
 def _retention(*, today: date) -> dict[int, dict[int, tuple[int, int]]]:
     """{affiliate id: {months: (eligible, retained)}} and lifetime paying customers under
-    key 0 as (customers, customers). One query: each referred customer's first and last
-    payment not refunded in full (see RETENTION_DAYS)."""
-    rows = (
-        _kept_payments()
-        .values("referral_id", "referral__affiliate_id")
-        .annotate(first=Min("paid_at"), last=Max("paid_at"))
+    key 0 as (customers, customers), from each referral's summary (Referral.stat_*, kept by
+    commissions.referral_stats): one row per referred customer with a kept payment
+    (stat_last_paid_at is the latest kept one), never a scan of the payments. The first
+    kept payment is stat_first_paid_at unless one of the customer's payments was refunded or
+    lost to a chargeback; those few customers' first kept payment is read from their
+    payments (on payment_undone and payment_customer_time), and so are the referrals still
+    marked for the summary sweep. Three to five queries. See RETENTION_DAYS."""
+    # Referrals marked for the sweeper (commissions.referral_stats) have a summary that may
+    # be stale: those few are read live from their payments, as the ledger rollup reads its
+    # marked days live, so the figure is exact without waiting for the sweep.
+    due = set(ReferralStatDue.objects.values_list("referral_id", flat=True))
+    customers: list[tuple[int, int, datetime, datetime]] = list(
+        Referral.objects.filter(affiliate__isnull=False, stat_last_paid_at__isnull=False)
+        .exclude(pk__in=ReferralStatDue.objects.values("referral_id"))
+        .values_list("pk", "affiliate_id", "stat_first_paid_at", "stat_last_paid_at")
         .order_by()
     )
+    # Customers with a payment refunded or lost (the partial index payment_undone, same
+    # condition): their first kept payment may come after stat_first_paid_at.
+    undone = (
+        set(
+            Payment.objects.filter(
+                Q(refunded_amount__gt=0) | Q(dispute_state=Payment.DisputeState.LOST)
+            ).values_list("referral_id", flat=True)
+        )
+        - due
+    )
+    first_kept: dict[int, datetime] = {}
+    if undone:
+        first_kept = {
+            row["referral_id"]: row["first"]
+            for row in _kept_payments()
+            .filter(referral_id__in=undone)
+            .values("referral_id")
+            .annotate(first=Min("paid_at"))
+            .order_by()
+        }
+    if due:
+        customers += [
+            (row["referral_id"], row["referral__affiliate_id"], row["first"], row["last"])
+            for row in _kept_payments()
+            .filter(referral_id__in=due)
+            .values("referral_id", "referral__affiliate_id")
+            .annotate(first=Min("paid_at"), last=Max("paid_at"))
+            .order_by()
+        ]
     out: dict[int, dict[int, list[int]]] = defaultdict(
         lambda: {m: [0, 0] for m in (0, *RETENTION_DAYS)}
     )
-    for row in rows.iterator(chunk_size=5000):
-        per = out[row["referral__affiliate_id"]]
-        first = row["first"].astimezone(UTC).date()
-        last = row["last"].astimezone(UTC).date()
+    for pk, affiliate_id, first_at, last_at in customers:
+        per = out[affiliate_id]
+        first = first_kept.get(pk, first_at).astimezone(UTC).date()
+        last = last_at.astimezone(UTC).date()
         per[0][0] += 1
         per[0][1] += 1
         for months, days in RETENTION_DAYS.items():
@@ -371,19 +408,40 @@ def payout_forecast(*, now: datetime) -> dict[str, Any]:
     on today's approved balances: per affiliate and currency, the approved entries not in a
     live payout, summed; paid when > 0, at or over the affiliate's threshold and not held
     (payouts.selectors.hold_reason at the run's time). Entries still pending today are left
-    out (their hold may end before the run; the forecast does not guess). Three queries.
+    out (their hold may end before the run; the forecast does not guess). Six queries
+    at most: the rollup (two), the carried items, the two-weekly filter, affiliates, accounts.
 
     Returns {"at", "two_weekly_only", "rows" (ForecastRow, paid and held), "by_method"
     [(currency, method, payouts, amount)], "held" [(currency, count, amount)]}."""
     at, two_weekly_only = next_run_at(now)
-    entries = E.objects.filter(state=E.State.APPROVED).exclude(
-        pk__in=PayoutItem.objects.filter(live=True).values("entry_id")
+    # Approved balances per affiliate and currency from the ledger's daily rollup, less the
+    # approved entries already carried by a live payout (a run between its items' insert
+    # and the entries' move to in_payout; driven by the live items' unique index).
+    totals: dict[tuple[int, str], int] = defaultdict(int)
+    for found in ledger_rollups.ledger_sums(states=[E.State.APPROVED], by_affiliate=True):
+        assert found.affiliate_id is not None
+        totals[(found.affiliate_id, found.currency)] += found.amount
+    carried = (
+        PayoutItem.objects.filter(live=True, entry__state=E.State.APPROVED)
+        .values("entry__affiliate_id", "entry__currency")
+        .annotate(total=Sum("entry__amount"))
+        .order_by()
     )
+    for found_row in carried:
+        key = (found_row["entry__affiliate_id"], found_row["entry__currency"])
+        totals[key] -= found_row["total"] or 0
+    weekly: set[int] | None = None
     if two_weekly_only:
-        entries = entries.filter(affiliate__payout_frequency=Affiliate.Frequency.TWO_WEEKLY)
-    balances = list(
-        entries.values("affiliate_id", "currency").annotate(total=Sum("amount")).order_by()
-    )
+        weekly = set(
+            Affiliate.objects.filter(
+                pk__in={a for a, _ in totals}, payout_frequency=Affiliate.Frequency.TWO_WEEKLY
+            ).values_list("pk", flat=True)
+        )
+    balances = [
+        {"affiliate_id": a, "currency": c, "total": total}
+        for (a, c), total in totals.items()
+        if weekly is None or a in weekly
+    ]
     ids = {row["affiliate_id"] for row in balances}
     affiliates = Affiliate.objects.select_related("user").in_bulk(list(ids))
     accounts = {a.affiliate_id: a for a in PayoutAccount.objects.filter(affiliate_id__in=ids)}
