@@ -13,6 +13,11 @@ import re
 MIN_LENGTH = 3
 MAX_LENGTH = 30
 CHARSET = re.compile(r"^[a-z0-9_-]+$")
+# Names Ambassador serves itself under /r/ (where any other last segment is a username):
+# `/r/claim-code` is the mobile-install claim code endpoint, never a tracked redirect. The
+# fast lane (tracking.fastlane) and config.urls route these to Django; they are reserved
+# (affiliates.usernames.reserved_usernames), so no affiliate can hold one.
+RESERVED_UNDER_R = frozenset({"claim-code"})
 
 # Characters that read alike in a link or an e-mail. The skeleton maps each group to one
 # representative, so two names with the same skeleton are look-alikes. The charset is ASCII

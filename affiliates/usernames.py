@@ -18,7 +18,13 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.translation import gettext as _
 
 from affiliates.models import Affiliate, Username
-from affiliates.username_rules import CHARSET, MAX_LENGTH, MIN_LENGTH, skeleton
+from affiliates.username_rules import (
+    CHARSET,
+    MAX_LENGTH,
+    MIN_LENGTH,
+    RESERVED_UNDER_R,
+    skeleton,
+)
 from config.errors import ServiceError
 
 # The shape rules live in affiliates.username_rules (no models: Username.save() uses them
@@ -61,7 +67,7 @@ def reserved_usernames() -> set[str]:
 
     Computed on every call from the active URLconf (cheap: a few dozen patterns), so a route
     added by any app is reserved without anyone remembering to list it."""
-    own = _first_segments(get_resolver().url_patterns)
+    own = _first_segments(get_resolver().url_patterns) | RESERVED_UNDER_R
     return own | {n.strip().lower() for n in settings.RESERVED_USERNAMES if n.strip()}
 
 

@@ -485,3 +485,7 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
 CREATIVE_MAX_BYTES = env.int("CREATIVE_MAX_BYTES", default=2 * 1024 * 1024)
 CREATIVE_MAX_SIDE = env.int("CREATIVE_MAX_SIDE", default=4000)  # pixels, width or height
+
+# --- Mobile app installs (issue 12): GET /r/claim-code's single-purpose codes live this long
+# (an install and first launch usually follow within minutes; a week covers "later tonight").
+CLAIM_CODE_DAYS = env.int("CLAIM_CODE_DAYS", default=7)

@@ -13,6 +13,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
 from tracking import views as tracking_views
+from tracking.api import ClaimCodeApi
 
 api_v1 = [
     path("", include("affiliates.api_urls")),
@@ -25,6 +26,9 @@ urlpatterns = [
     # First, because it is the hot path and Django tries patterns in order (routed last it
     # paid ~0.2 ms walking every include). [\s\S]: unlike <path:…>, it also matches control
     # characters, which must redirect home rather than 404.
+    # Mobile app installs: the claim code for the visitor's referral cookie. Before the
+    # redirect, which would take "claim-code" for a username (reserved: it can never be one).
+    path("r/claim-code", ClaimCodeApi.as_view(), name="claim-code"),
     re_path(r"^r/(?P<path>[\s\S]+)\Z", tracking_views.tracked_redirect, name="tracked-redirect"),
     # Browsers ask for /favicon.ico on every page; one small fixed file (no path from the
     # request reaches serve()), cached for a day.

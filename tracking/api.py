@@ -6,9 +6,11 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +18,7 @@ from rest_framework.views import APIView
 from affiliates.selectors import get_affiliate_by_name_or_public_id
 from config.errors import NotFound, ServiceError
 from tracking import links, services
+from tracking.services import claim_codes
 
 
 def _opt(**kwargs) -> serializers.CharField:
@@ -133,6 +136,19 @@ class ClickApi(APIView):
         return Response(self.OutputSerializer(body).data, status=201 if outcome.honoured else 200)
 
 
+class SignupAttributionSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(
+        choices=["coupon", "cookie", "referral_code", "declared", "employee"],
+        allow_null=True,
+        help_text="The evidence that credited the customer; null: nobody.",
+    )
+    reason = serializers.CharField(
+        help_text='Why a referral_code did not credit ("referral_code expired", '
+        '"referral_code unknown", "referral_code already used", a self-referral…), '
+        '"not attributed", or empty.'
+    )
+
+
 class SignupApi(APIView):
     class InputSerializer(serializers.Serializer):
         customer_id = serializers.CharField(max_length=200)
@@ -146,6 +162,12 @@ class SignupApi(APIView):
         employee = _opt(max_length=100, help_text="Employee affiliate (username or public id).")
         stripe_customer_id = _opt(max_length=255)
         plan = _opt(max_length=80)
+        referral_code = _opt(
+            max_length=64,
+            help_text="A claim code from GET /r/claim-code (the mobile app reads it from the "
+            "clipboard at first launch): stands for the referral cookie; single-use, expires "
+            "after CLAIM_CODE_DAYS.",
+        )
 
     class OutputSerializer(serializers.Serializer):
         customer_id = serializers.CharField()
@@ -156,13 +178,16 @@ class SignupApi(APIView):
         why = serializers.CharField()
         click_id = serializers.IntegerField(allow_null=True)
         employee = serializers.CharField(source="employee.public_id", allow_null=True, default=None)
+        # Set by attribute_signup on every answer (a transient attribute, like `created`).
+        attribution = SignupAttributionSerializer()
 
     @extend_schema(
         operation_id="signups_create",
         request=InputSerializer,
         responses={201: OutputSerializer, 200: OutputSerializer},
         summary="Attribute a new customer (first referrer wins)",
-        description="Precedence: coupon > cookie > declared. 201 when the customer is new; "
+        description="Precedence: coupon > cookie > referral_code > declared. 201 when the "
+        "customer is new; "
         "200 with the same answer on a repeat call (which may add `employee` — named at "
         "upgrade — and `stripe_customer_id`).",
     )
@@ -202,3 +227,88 @@ class LinkApi(APIView):
             raise NotFound("No affiliate with this public id or username.")
         link = links.build_affiliate_link(affiliate=affiliate, url=v["url"], text=v["text"])
         return Response(self.OutputSerializer(link).data)
+
+
+def allowed_origin(origin: str) -> str | None:
+    """The request's Origin when it is the marketing site (https on a SITE_HOSTS host, or
+    http too on a DEBUG server), else None. Exact: never a wildcard, which browsers refuse
+    with credentials anyway."""
+    if not origin:
+        return None
+    try:
+        parts = urlsplit(origin)
+        host = parts.hostname
+    except ValueError:
+        return None
+    schemes = ("https", "http") if settings.DEBUG else ("https",)
+    if parts.scheme not in schemes or host not in settings.SITE_HOSTS:
+        return None
+    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
+        return None
+    return origin
+
+
+# Not a Bearer-key API: the visitor's browser calls it from the marketing site, credentials
+# included, and only the visitor's own cookie is read. (No view docstring: drf-spectacular
+# would publish it.)
+class ClaimCodeApi(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.CharField(help_text="8 characters, A-Z and 2-9 without look-alikes.")
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="claim_code_retrieve",
+        auth=[],
+        responses={200: OutputSerializer},
+        summary="A claim code for the visitor's referral cookie (mobile app installs)",
+        description="Called by the marketing site's store buttons with `credentials: "
+        "'include'`; CORS for SITE_HOSTS origins only. Answers a short single-use code "
+        "standing for the visitor's referral cookie (never the cookie itself), to copy to "
+        "the clipboard; the app passes it as `referral_code` to POST /api/v1/signups. 404 "
+        "`no_referral` when the visitor has no valid referral cookie. See "
+        "docs/mobile-installs.md.",
+    )
+    def get(self, request: Request) -> HttpResponse:
+        claim = claim_codes.issue_claim_code(
+            referral=request.COOKIES.get(links.COOKIE_NAME),
+            referral_click=request.COOKIES.get(links.CLICK_COOKIE_NAME),
+            now=timezone.now(),
+        )
+        if claim is None:
+            reason = (
+                "The visitor's referral cookie names no approved affiliate."
+                if request.COOKIES.get(links.COOKIE_NAME)
+                else "The visitor has no referral cookie."
+            )
+            return JsonResponse(
+                {"error": {"code": "no_referral", "message": reason, "fields": {}}}, status=404
+            )
+        return JsonResponse(self.OutputSerializer(claim).data)
+
+    def options(self, request: Request, *args: object, **kwargs: object) -> HttpResponse:
+        # The CORS preflight (a browser sends one only for non-simple requests, but answer it
+        # for any client that asks).
+        response = HttpResponse(status=204)
+        if allowed_origin(request.headers.get("Origin", "")):
+            response["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+            requested = request.headers.get("Access-Control-Request-Headers", "")
+            if requested:
+                response["Access-Control-Allow-Headers"] = requested[:500]
+            response["Access-Control-Max-Age"] = "600"
+        return response
+
+    def finalize_response(
+        self, request: HttpRequest, response: HttpResponse, *args: object, **kwargs: object
+    ) -> HttpResponse:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # Every answer (code, 404, preflight, an error) is one visitor's: never stored.
+        response["Cache-Control"] = "no-store"
+        response["Vary"] = "Origin, Cookie"
+        origin = allowed_origin(request.headers.get("Origin", ""))
+        if origin:
+            response["Access-Control-Allow-Origin"] = origin
+            response["Access-Control-Allow-Credentials"] = "true"
+        return response

@@ -41,6 +41,7 @@ from django.http.request import split_domain_port, validate_host
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.http import http_date
 
+from affiliates.username_rules import RESERVED_UNDER_R
 from tracking import links, views
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,8 @@ class FastLane:
         raw = environ.get("PATH_INFO", "")
         if raw.startswith("/r/"):
             path = get_path_info(environ)  # decoded exactly as Django decodes it
+            if path[3:] in RESERVED_UNDER_R:
+                return None  # /r/claim-code: Ambassador's own endpoint (config.urls), not a link
             if len(path) > 3:  # ^r/(?P<path>[\s\S]+)\Z, routed first in config.urls
                 return views.split_path(path[3:])
             # "/r/" alone is the root short link of the name "r"

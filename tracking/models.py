@@ -304,3 +304,34 @@ class Creative(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ClaimCode(models.Model):
+    """A short code standing for one visitor's referral cookie, for app installs (Publer):
+    the marketing site asks `GET /r/claim-code` for it (the cookie is HttpOnly), copies it to
+    the clipboard before sending the visitor to an app store, and the app passes it as
+    `referral_code` to the signups API. Single-purpose: `used_at` is set (compare-and-set)
+    by the one signup that presents it, and no other customer can use it after that.
+
+    It carries what the cookies said (affiliate, click, when the cookie was set), never the
+    cookie value itself, so a code leaked from a clipboard reveals nothing else."""
+
+    code = models.CharField(max_length=16, unique=True)
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
+    # As on Referral: not a foreign key, the click may still sit in the Redis buffer.
+    click_id = models.BigIntegerField(null=True, blank=True)
+    cookie_set_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    customer_id = models.CharField(max_length=200, blank=True, help_text="Who used it.")
+
+    class Meta:
+        indexes = [
+            # GET /r/claim-code hands back an unused code of the same click instead of a
+            # new row on every button press.
+            models.Index(fields=["affiliate", "click_id", "expires_at"], name="claimcode_reuse"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code

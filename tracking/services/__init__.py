@@ -4,6 +4,8 @@
   the click buffer (tracking.clicks); flush_clicks — the buffer into the table.
 - `attribution`: attribute_signup — who referred a new customer (first referrer wins), and
   self_referral_reason, the rule shared with employees.
+- `claim_codes`: issue_claim_code / spend_claim_code — the mobile-install claim codes
+  standing for a referral cookie (GET /r/claim-code, the signups API's referral_code).
 - `rollups`: the daily rollups dashboards read — clicks and signups recomputed from the raw
   rows, money columns marked and recomputed for the commissions app.
 
@@ -13,6 +15,7 @@ callers write `from tracking.services import attribute_signup` whichever module 
 """
 
 from tracking.services.attribution import attribute_signup, self_referral_reason
+from tracking.services.claim_codes import issue_claim_code, spend_claim_code
 from tracking.services.clicks import ClickOutcome, flush_clicks, record_click
 from tracking.services.referral_stats import (
     ReferralSummary,
@@ -39,6 +42,7 @@ __all__ = [
     "attribute_signup",
     "ensure_click_partitions",
     "flush_clicks",
+    "issue_claim_code",
     "mark_daily_money_due",
     "mark_referrals_due",
     "purge_old_clicks",
@@ -49,4 +53,5 @@ __all__ = [
     "refresh_rollups_for_day",
     "self_referral_reason",
     "set_daily_money",
+    "spend_claim_code",
 ]

@@ -20,7 +20,8 @@ from affiliates.models import Affiliate, Coupon
 from config.errors import Conflict, ServiceError
 from config.queue import enqueue_on_commit
 from tracking import links, selectors
-from tracking.models import Referral
+from tracking.models import ClaimCode, Referral
+from tracking.services import claim_codes
 from tracking.webhook_events import emit_referral_created
 
 
@@ -32,6 +33,7 @@ class _Candidate:
     click_id: int | None = None
     cookie_set_at: datetime | None = None
     coupon: Coupon | None = None
+    via_code: bool = False  # a claim code from the app (referral_code), not the cookie itself
 
 
 @dataclass
@@ -79,7 +81,12 @@ def self_referral_reason(*, customer_email: str, affiliate: Affiliate) -> str:
 
 
 def _gather(
-    *, coupon: str | None, referral: str | None, referral_click: str | None, referred_by: str | None
+    *,
+    coupon: str | None,
+    referral: str | None,
+    referral_click: str | None,
+    referred_by: str | None,
+    claim: ClaimCode | None = None,
 ) -> _Evidence:
     """Candidates in precedence order: coupon > cookie > declared.
 
@@ -130,6 +137,23 @@ def _gather(
             ev.candidates.append(
                 _Candidate("cookie", aff, words, click_id=click_id, cookie_set_at=set_at)
             )
+    if claim is not None:
+        # The app's referral_code stands for a cookie (tracking.services.claim_codes): it
+        # takes the cookie's place, after a real cookie and before a declared name.
+        aff = claim.affiliate
+        words = f"claim code {claim.code} for the referral cookie of {aff.username}"
+        if claim.click_id:
+            words += f" (click {claim.click_id})"
+        ev.candidates.append(
+            _Candidate(
+                "cookie",
+                aff,
+                words,
+                click_id=claim.click_id,
+                cookie_set_at=claim.cookie_set_at,
+                via_code=True,
+            )
+        )
     if referred_by:
         aff = affiliates_selectors.get_affiliate_by_name_or_public_id(referred_by)
         if aff is None:
@@ -219,6 +243,7 @@ def attribute_signup(
     employee: str | None = None,
     stripe_customer_id: str | None = None,
     plan: str | None = None,
+    referral_code: str | None = None,
     now: datetime,
 ) -> Referral:
     """Credit a new customer to an affiliate; first referrer wins.
@@ -229,7 +254,10 @@ def attribute_signup(
     The first call for a customer decides: a repeat call returns the same referral (its
     `created` attribute is False) and may only add the employee named at upgrade and the
     Stripe customer id. `referral` is the `referral` cookie's value (the affiliate's public
-    id); `referral_click` the `referral_click` cookie's value, naming the click.
+    id); `referral_click` the `referral_click` cookie's value, naming the click;
+    `referral_code` a claim code the app read from the clipboard (GET /r/claim-code), spent
+    by this signup. The result's `attribution` ({source, reason}) says which evidence
+    credited the customer and, when a referral_code did not, why.
     """
     customer_id = (customer_id or "").strip()
     if not customer_id or len(customer_id) > 200:
@@ -244,6 +272,10 @@ def attribute_signup(
                 existing, employee=employee, stripe_customer_id=stripe_customer_id, now=now
             )
         result.created = False
+        result.attribution = {
+            "source": result.source if result.source != Referral.Source.NONE else None,
+            "reason": "customer already reported (first referrer wins)" if referral_code else "",
+        }
         return result
 
     emp = _resolve_employee(employee) if employee else None
@@ -252,22 +284,37 @@ def attribute_signup(
         emp = None
     if stripe_customer_id and selectors.stripe_customer_is_linked(stripe_customer_id):
         raise _stripe_customer_taken(stripe_customer_id)
+    spent = (
+        claim_codes.spend_claim_code(raw=referral_code, customer_id=customer_id, now=now)
+        if referral_code
+        else None
+    )
     ev = _gather(
-        coupon=coupon, referral=referral, referral_click=referral_click, referred_by=referred_by
+        coupon=coupon,
+        referral=referral,
+        referral_click=referral_click,
+        referred_by=referred_by,
+        claim=spent.claim if spent else None,
     )
     chosen: _Candidate | None = None
     notes = list(ev.ignored) + ([emp_note] if emp_note else [])
+    if spent is not None and spent.reason:
+        notes.append(spent.reason)
+    code_note = spent.reason if spent is not None else ""
     for cand in ev.candidates:
         if not cand.affiliate.is_approved:
             notes.append(f"{cand.evidence}: {cand.affiliate.username} is {cand.affiliate.status}")
+            code_note = notes[-1] if cand.via_code else code_note
             continue
         if not cand.affiliate.user.is_active:
             # A deactivated account's links are not honoured (the redirect ignores them too).
             notes.append(f"{cand.evidence}: {cand.affiliate.username}'s account is deactivated")
+            code_note = notes[-1] if cand.via_code else code_note
             continue
         self_ref = self_referral_reason(customer_email=email, affiliate=cand.affiliate)
         if self_ref:
             notes.append(f"{cand.evidence}: {self_ref}")
+            code_note = notes[-1] if cand.via_code else code_note
             continue
         chosen = cand
         break
@@ -309,10 +356,19 @@ def attribute_signup(
                 # catches a missed one).
                 enqueue_on_commit("commissions.record_signup_commission", referral_id=row.pk)
     except IntegrityError:
+        if spent is not None and spent.claim is not None:
+            # This signup wrote nothing, so it spent nothing.
+            claim_codes.release_claim_code(claim=spent.claim, customer_id=customer_id)
         # A concurrent call for the same customer won the race: its answer stands.
         winner = selectors.referral_for_customer(customer_id=customer_id)
         if winner is not None:
             winner.created = False
+            winner.attribution = {
+                "source": winner.source if winner.source != Referral.Source.NONE else None,
+                "reason": "customer already reported (first referrer wins)"
+                if referral_code
+                else "",
+            }
             return winner
         # Otherwise the unique column that refused us is stripe_customer_id: two new
         # customers sent at once with the same Stripe customer. Decision: the same 409 as
@@ -323,4 +379,24 @@ def attribute_signup(
             raise _stripe_customer_taken(stripe_customer_id) from None
         raise
     row.created = True
+    row.attribution = _attribution(chosen, referral_code=referral_code, code_note=code_note)
+    if row.attribution["source"] is None and emp is not None:
+        row.attribution["source"] = Referral.Source.EMPLOYEE
     return row
+
+
+def _attribution(
+    chosen: _Candidate | None, *, referral_code: str | None, code_note: str
+) -> dict[str, str | None]:
+    """The signup answer's `attribution`: the evidence that credited the customer
+    ("coupon", "cookie", "referral_code", "declared"; null for nobody) and, when a
+    referral_code was sent and did not credit, why ("referral_code expired"…)."""
+    source = None
+    if chosen is not None:
+        source = "referral_code" if chosen.via_code else chosen.source
+    reason = ""
+    if referral_code and source != "referral_code":
+        reason = code_note or f"referral_code not needed: the {source} came first"
+    elif source is None:
+        reason = "not attributed"
+    return {"source": source, "reason": reason}
