@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from affiliates.models import Affiliate
-from affiliates.selectors import list_affiliates
+from affiliates.selectors import list_affiliates, list_employees
 from config.pagination import Pagination
 
 
@@ -56,4 +56,21 @@ class AffiliateListApi(APIView):
         queryset = list_affiliates(**params.validated_data)
         paginator = Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class EmployeeListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        public_id = serializers.CharField(help_text="Pass it as `employee` to the attributions.")
+        display_name = serializers.CharField(source="username")
+
+    @extend_schema(
+        operation_id="employees_list",
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: OutputSerializer(many=True)},
+        summary="Active employees, for the product's upgrade picker, paginated",
+    )
+    def get(self, request: Request) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(list_employees(), request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

@@ -194,6 +194,18 @@ def get_approved_employee(name: str) -> Affiliate | None:
     )
 
 
+def list_employees() -> QuerySet[Affiliate]:
+    """The employees the product's upgrade picker offers: approved employee affiliates with
+    an active account (the ones get_approved_employee accepts), by username."""
+    return (
+        Affiliate.objects.filter(
+            is_employee=True, status=Affiliate.Status.APPROVED, user__is_active=True
+        )
+        .only("public_id", "username")
+        .order_by("username")
+    )
+
+
 def list_affiliates(*, status: str | None = None, q: str | None = None) -> QuerySet[Affiliate]:
     """Affiliates newest first, for the API and admin tools. `q` matches a username (current
     or earlier) or e-mail by substring, or a public id exactly."""

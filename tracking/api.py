@@ -200,6 +200,51 @@ class SignupApi(APIView):
         )
 
 
+# Keys a later change will accept (late claims: a coupon or "who referred you?" declared
+# after the first signup call); until then they are refused by name, never ignored.
+_LATE_CLAIM_KEYS = ("coupon", "referred_by")
+
+
+class AttributionApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        customer_id = serializers.CharField(max_length=200)
+        employee = serializers.CharField(
+            max_length=100, help_text="Employee affiliate (public id or username)."
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        customer_id = serializers.CharField()
+        affiliate = serializers.CharField(
+            source="affiliate.public_id", allow_null=True, default=None
+        )
+        employee = serializers.CharField(source="employee.public_id")
+        employee_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="attributions_create",
+        request=InputSerializer,
+        responses={201: OutputSerializer, 200: OutputSerializer},
+        summary="Name the employee who helped a customer (first naming wins)",
+        description="201 when the employee is named; 200 when the same employee was already "
+        "named; 409 `employee_already_named` for another employee; 404 for an unknown "
+        "customer; 400 for an unknown employee or the employee's own account. The employee "
+        "earns by its plan from now on, alongside the customer's affiliate: both are paid.",
+    )
+    def post(self, request: Request) -> Response:
+        if isinstance(request.data, dict):
+            late = [k for k in _LATE_CLAIM_KEYS if k in request.data]
+            if late:
+                raise ServiceError(
+                    "Late claims (coupon, referred_by) are not supported yet.",
+                    code="not_supported_yet",
+                    fields={k: ["Not supported yet."] for k in late},
+                )
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        referral, changed = services.name_employee(**data.validated_data, now=timezone.now())
+        return Response(self.OutputSerializer(referral).data, status=201 if changed else 200)
+
+
 class LinkApi(APIView):
     class InputSerializer(serializers.Serializer):
         affiliate = serializers.CharField(max_length=100, help_text="Public id or username.")

@@ -14,7 +14,7 @@ reads in tracking.selectors. This package's face re-exports the public functions
 callers write `from tracking.services import attribute_signup` whichever module holds it.
 """
 
-from tracking.services.attribution import attribute_signup, self_referral_reason
+from tracking.services.attribution import attribute_signup, name_employee, self_referral_reason
 from tracking.services.claim_codes import issue_claim_code, spend_claim_code
 from tracking.services.clicks import ClickOutcome, flush_clicks, record_click
 from tracking.services.referral_stats import (
@@ -40,6 +40,7 @@ __all__ = [
     "Purge",
     "ReferralSummary",
     "attribute_signup",
+    "name_employee",
     "ensure_click_partitions",
     "flush_clicks",
     "issue_claim_code",

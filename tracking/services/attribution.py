@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from affiliates import selectors as affiliates_selectors
 from affiliates.emails import canonical_domain, canonical_mailbox, registrable_domain
 from affiliates.models import Affiliate, Coupon
-from config.errors import Conflict, ServiceError
+from config.errors import Conflict, NotFound, ServiceError
 from config.queue import enqueue_on_commit
 from tracking import links, selectors
 from tracking.models import ClaimCode, Referral
@@ -400,3 +400,51 @@ def _attribution(
     elif source is None:
         reason = "not attributed"
     return {"source": source, "reason": reason}
+
+
+def name_employee(*, customer_id: str, employee: str, now: datetime) -> tuple[Referral, bool]:
+    """(referral, changed): name the employee who helped an already reported customer
+    (POST /api/v1/attributions). First naming wins: the same employee again changes nothing,
+    another one is a Conflict. The employee earns from `now` on (Referral.employee_at: the
+    12 recurring months of its plan count from the naming), alongside the customer's
+    affiliate. Refused for the employee's own account (self_referral_reason). Nothing is
+    written when this raises."""
+    customer_id = (customer_id or "").strip()
+    emp = _resolve_employee(employee)
+    with transaction.atomic():
+        referral = (
+            # of=self: PostgreSQL refuses FOR UPDATE on the nullable side of the joins.
+            Referral.objects.select_for_update(of=("self",))
+            .select_related("affiliate", "employee")
+            .filter(customer_id=customer_id)
+            .first()
+        )
+        if referral is None:
+            raise NotFound(
+                "No customer with this customer_id; report it with POST /api/v1/signups first.",
+                fields={"customer_id": ["Unknown customer."]},
+            )
+        if referral.employee_id is not None:
+            if referral.employee_id == emp.pk:
+                return referral, False
+            raise Conflict(
+                "Another employee was already named for this customer (first naming wins).",
+                code="employee_already_named",
+                fields={"employee": ["Another employee was already named."]},
+            )
+        reason = self_referral_reason(customer_email=referral.email, affiliate=emp)
+        if reason:
+            raise ServiceError(
+                f"Employee {emp.username} is not credited for this customer: {reason}.",
+                code="self_referral",
+                fields={"employee": [f"Not credited: {reason}."]},
+            )
+        changed = ["employee", "employee_at"]
+        referral.employee, referral.employee_at = emp, now
+        if referral.affiliate_id is None:
+            referral.source = Referral.Source.EMPLOYEE
+            note = f"employee {emp.username} named at upgrade on {now:%Y-%m-%d}"
+            referral.why = f"{note}; {referral.why}" if referral.why else note
+            changed += ["source", "why"]
+        referral.save(update_fields=changed)
+    return referral, True
