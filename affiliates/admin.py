@@ -100,13 +100,16 @@ class PlanAdmin(MoneyRateFieldsMixin, admin.ModelAdmin):
     # There is always exactly one default plan (commissions.rules.default_plan refuses to
     # guess figures without one): the flag moves only through the "make default" action,
     # and the default plan cannot be deleted.
-    readonly_fields = ["is_default", "reads_as"]
+    # The employees' default plan (rules.employee_default_plan) is flagged by its install
+    # migration; admins edit its figures, the flag stays where it is.
+    readonly_fields = ["is_default", "is_employee_default", "reads_as"]
     money_fields = ["signup_bounty"]
     rate_fields = ["first_payment_bp", "recurring_bp"]
     actions = [make_default]
     fields = [
         "name",
         "is_default",
+        "is_employee_default",
         "signup_bounty",
         "first_payment_bp",
         "recurring_bp",
@@ -123,6 +126,7 @@ class PlanAdmin(MoneyRateFieldsMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "is_default",
+        "is_employee_default",
         money_column("signup_bounty", currency=settings.PROGRAM_CURRENCY, description="Signup"),
         rate_column("first_payment_bp", description="First payment"),
         rate_column("recurring_bp", description="Recurring"),

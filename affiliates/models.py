@@ -76,6 +76,10 @@ class Plan(models.Model):
 
     name = models.CharField(max_length=80, unique=True)
     is_default = models.BooleanField(default=False, help_text="Plan given to new affiliates.")
+    is_employee_default = models.BooleanField(
+        default=False,
+        help_text="Plan of employees without a plan of their own (10 % for 12 months on install).",
+    )
     signup_bounty = models.BigIntegerField(
         default=25, help_text="Minor units of the program currency per signup."
     )
@@ -100,6 +104,11 @@ class Plan(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["is_default"], condition=models.Q(is_default=True), name="one_default_plan"
+            ),
+            models.UniqueConstraint(
+                fields=["is_employee_default"],
+                condition=models.Q(is_employee_default=True),
+                name="one_employee_default_plan",
             ),
         ]
 

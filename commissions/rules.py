@@ -80,11 +80,24 @@ def default_plan() -> Plan:
     return plan
 
 
+def employee_default_plan() -> Plan:
+    """The plan of every employee without one of its own: DESIGN.md's 10 % of the customer's
+    payments for 12 months, created on install by commissions.0016_employee_plan (editable in
+    admin). Without such a plan (removed by an admin), employees are paid by the default plan
+    like everyone else."""
+    plan = (
+        Plan.objects.filter(is_employee_default=True).prefetch_related("tiers", "bonuses").first()
+    )
+    return plan if plan is not None else default_plan()
+
+
 def plan_of(affiliate: Affiliate, cache: dict | None = None) -> Plan:
     key = ("plan", affiliate.plan_id)
     if cache is not None and key in cache:
         return cache[key]
-    if affiliate.plan_id is None:
+    if affiliate.plan_id is None and affiliate.is_employee:
+        plan = employee_default_plan()
+    elif affiliate.plan_id is None:
         plan = default_plan()
     else:
         plan = Plan.objects.prefetch_related("tiers", "bonuses").get(pk=affiliate.plan_id)
