@@ -1,7 +1,8 @@
 from django.urls import path
 
-from affiliates import api
+from affiliates import api, api_testimonials
 
 urlpatterns = [
     path("affiliates", api.AffiliateListApi.as_view(), name="api-affiliates"),
+    path("testimonials", api_testimonials.TestimonialListApi.as_view(), name="api-testimonials"),
 ]
