@@ -253,10 +253,11 @@ def test_cors_follows_site_hosts(client, listed, settings):
     assert "Access-Control-Allow-Origin" not in denied
 
 
-def test_a_stale_authorization_header_does_not_break_the_public_list(client, listed):
+def test_the_list_needs_no_key_but_a_wrong_one_is_refused_as_everywhere(client, listed):
     response = client.get(URL, HTTP_AUTHORIZATION="Bearer not-a-key")
 
-    assert response.status_code == 200
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
 
 
 # --- the import API ----------------------------------------------------------------------
