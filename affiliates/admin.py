@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from affiliates import (
     admin_accounts,  # noqa: F401  (staff accounts, roles, API keys, audit log)
+    admin_testimonials,  # noqa: F401  (testimonials and their approval)
     services,
 )
 from affiliates.admin_display import money, money_column, rate, rate_column, time_column

@@ -159,3 +159,21 @@ class QueuedPasswordResetForm(PasswordResetForm):
             subject = loader.render_to_string(subject_template_name, context)
             body = loader.render_to_string(email_template_name, context)
         send_email_on_commit(to=[to_email], subject=subject, body=body)
+
+
+class TestimonialForm(forms.Form):
+    """The affiliate's testimonial (dashboard). The service judges it (length, the
+    website's scheme); this form only shapes the page."""
+
+    text = forms.CharField(
+        label=_("Your testimonial"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_(
+            "Markdown: *emphasis*, **bold**, [links](https://example.com). No images or HTML."
+        ),
+    )
+    website = forms.CharField(
+        label=_("Your website (optional)"),
+        required=False,
+        widget=forms.URLInput(attrs={"inputmode": "url", "placeholder": "https://"}),
+    )

@@ -330,3 +330,32 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.affiliate}"
+
+
+# Markdown source, so the public HTML is re-rendered (and re-sanitized) on every read: a
+# sanitizer fix covers every stored testimonial without a data migration.
+TESTIMONIAL_MAX_LENGTH = 2000
+
+
+class Testimonial(models.Model):
+    """What an affiliate says about the product, shown on the marketing site once approved.
+    One per affiliate: a new submission replaces the text and goes back to review."""
+
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="testimonials")
+    text = models.TextField(max_length=TESTIMONIAL_MAX_LENGTH, help_text="Markdown.")
+    website = models.URLField(blank=True, help_text="http or https only.")
+    approved = models.BooleanField(default=False, db_index=True)
+    approved_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["affiliate"], name="testimonial_one_per_affiliate"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.affiliate} ({'approved' if self.approved else 'pending'})"

@@ -18,6 +18,7 @@ urlpatterns = [
     path("apply/", views.apply, name="affiliates-apply"),
     path("terms/", views.terms, name="affiliates-terms"),
     path("settings/", views.username_settings, name="affiliates-settings"),
+    path("dashboard/testimonial/", views.testimonial, name="affiliates-testimonial"),
     path("impersonate/stop/", views.impersonate_stop, name="affiliates-impersonate-stop"),
     path(
         "impersonate/<str:public_id>/",

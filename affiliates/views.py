@@ -30,11 +30,13 @@ from affiliates.forms import (
     LanguageForm,
     LeaderboardForm,
     SignupForm,
+    TestimonialForm,
     UsernameChangeForm,
     add_service_error,
 )
 from affiliates.middleware import remember_in_session
-from affiliates.models import Affiliate, User
+from affiliates.models import TESTIMONIAL_MAX_LENGTH, Affiliate, User
+from affiliates.testimonials import render_testimonial, submit_testimonial
 from config.errors import ServiceError
 
 # Impersonation logs in without a password: name the backend explicitly (axes' backend
@@ -253,3 +255,36 @@ def impersonate_stop(request: HttpRequest) -> HttpResponse:
     if affiliate is not None:
         return redirect("admin:affiliates_affiliate_change", affiliate.pk)
     return redirect("admin:index")
+
+
+@affiliate_required
+def testimonial(request: HttpRequest) -> HttpResponse:
+    """The affiliate's testimonial: its current one, its review status, and the form to
+    submit or change it (a change goes back to review)."""
+    affiliate = request.affiliate
+    current = affiliate.testimonials.first()
+    initial = {"text": current.text, "website": current.website} if current else {}
+    form = TestimonialForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            submit_testimonial(
+                affiliate=affiliate,
+                text=form.cleaned_data["text"],
+                website=form.cleaned_data["website"],
+                now=timezone.now(),
+            )
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("Thank you. We will review your testimonial shortly."))
+            return redirect("affiliates-testimonial")
+    return render(
+        request,
+        "affiliates/testimonial.html",
+        {
+            "form": form,
+            "current": current,
+            "preview": render_testimonial(current.text) if current else "",
+            "max_length": TESTIMONIAL_MAX_LENGTH,
+        },
+    )

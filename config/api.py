@@ -94,6 +94,10 @@ SESSION_READ_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "api-payouts": ("payouts.view_payout",),
 }
 
+# Routes whose GET anyone may read, with no key and no session (their view says so with its
+# own permission class): what the marketing site shows its visitors.
+PUBLIC_READ_ROUTES = frozenset({"api-testimonials"})
+
 
 class IsApiClient(permissions.BasePermission):
     """Every route: an API key, any method. A staff session: reads only (GET, HEAD, OPTIONS),

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from affiliates.models import ApiKey
 from affiliates.roles import PROGRAM_MANAGER, SUPPORT
+from config.api import PUBLIC_READ_ROUTES
 from tests.factories import AffiliateFactory, CommissionEntryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -148,7 +149,7 @@ def test_the_same_writes_succeed_with_an_api_key(api, alice):
 def _reads(client, alice) -> dict[str, int]:
     answers = {}
     for route, pattern in _api_routes():
-        if "get" in _methods(pattern):
+        if "get" in _methods(pattern) and pattern.name not in PUBLIC_READ_ROUTES:
             url = _url(route, alice.public_id)
             query = {"affiliate": alice.public_id} if pattern.name == "api-commissions" else {}
             answers[pattern.name] = client.get(url, query).status_code
