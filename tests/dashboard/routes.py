@@ -49,6 +49,7 @@ AFFILIATE_PAGES: dict[str, Kwargs] = {
     "dashboard-links": _none,
     "dashboard-creatives": _none,
     "dashboard-leaderboard": _none,
+    "affiliates-testimonial": _none,
     "affiliates-settings": _none,
     "payouts-settings": _none,
 }
@@ -85,6 +86,7 @@ NOT_SWEPT: dict[str, str] = {
     "favicon": "a static file",
     # (dash-links) the creatives' image files: program-wide banners, embedded on sites.
     "creative-file": "public banner and logo files, nobody's rows",
+    "claim-code": "public, the caller's own referral cookie only (tracking tests)",
     "healthz-live": "liveness probe, no data",
     "healthz-ready": "readiness probe, no data",
     "api-schema": "the OpenAPI document: route shapes, no rows",

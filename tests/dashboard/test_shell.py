@@ -24,6 +24,7 @@ PORTAL = [
     ("dashboard-links", "Links"),
     ("dashboard-creatives", "Creatives"),
     ("dashboard-leaderboard", "Leaderboard"),
+    ("affiliates-testimonial", "Testimonial"),
     ("affiliates-settings", "Settings"),
 ]
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
