@@ -75,6 +75,9 @@ class Referral(models.Model):
     # Not a column: attribute_signup sets it on the row it returns (True when this call
     # created it), so the signups API answers 201 or 200.
     created: bool
+    # POST /api/v1/signups' `attribution` answer (tracking.services.attribution), set on the
+    # row the signup returns.
+    attribution: dict[str, str | None]
 
     class Meta:
         indexes = [

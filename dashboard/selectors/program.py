@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
@@ -253,11 +253,15 @@ def _retention(*, today: date) -> dict[int, dict[int, tuple[int, int]]]:
     # be stale: those few are read live from their payments, as the ledger rollup reads its
     # marked days live, so the figure is exact without waiting for the sweep.
     due = set(ReferralStatDue.objects.values_list("referral_id", flat=True))
-    customers: list[tuple[int, int, datetime, datetime]] = list(
-        Referral.objects.filter(affiliate__isnull=False, stat_last_paid_at__isnull=False)
-        .exclude(pk__in=ReferralStatDue.objects.values("referral_id"))
-        .values_list("pk", "affiliate_id", "stat_first_paid_at", "stat_last_paid_at")
-        .order_by()
+    # Both stamps are set together, and only rows with them are read (the filter below).
+    customers = cast(
+        list[tuple[int, int, datetime, datetime]],
+        list(
+            Referral.objects.filter(affiliate__isnull=False, stat_last_paid_at__isnull=False)
+            .exclude(pk__in=ReferralStatDue.objects.values("referral_id"))
+            .values_list("pk", "affiliate_id", "stat_first_paid_at", "stat_last_paid_at")
+            .order_by()
+        ),
     )
     # Customers with a payment refunded or lost (the partial index payment_undone, same
     # condition): their first kept payment may come after stat_first_paid_at.
@@ -437,18 +441,15 @@ def payout_forecast(*, now: datetime) -> dict[str, Any]:
                 pk__in={a for a, _ in totals}, payout_frequency=Affiliate.Frequency.TWO_WEEKLY
             ).values_list("pk", flat=True)
         )
-    balances = [
-        {"affiliate_id": a, "currency": c, "total": total}
-        for (a, c), total in totals.items()
-        if weekly is None or a in weekly
+    balances: list[tuple[int, str, int]] = [
+        (a, c, total) for (a, c), total in totals.items() if weekly is None or a in weekly
     ]
-    ids = {row["affiliate_id"] for row in balances}
+    ids = {a for a, _c, _t in balances}
     affiliates = Affiliate.objects.select_related("user").in_bulk(list(ids))
     accounts = {a.affiliate_id: a for a in PayoutAccount.objects.filter(affiliate_id__in=ids)}
     rows: list[ForecastRow] = []
-    for row in balances:
-        affiliate = affiliates[row["affiliate_id"]]
-        total = row["total"] or 0
+    for affiliate_id, currency, total in balances:
+        affiliate = affiliates[affiliate_id]
         if total <= 0 or total < affiliate.payout_threshold:
             continue  # carried forward, as the run does
         account = accounts.get(affiliate.pk)
@@ -463,7 +464,7 @@ def payout_forecast(*, now: datetime) -> dict[str, Any]:
             ForecastRow(
                 affiliate_id=affiliate.pk,
                 username=affiliate.username,
-                currency=row["currency"],
+                currency=currency,
                 method=method,
                 amount=total,
                 destination=destination,
