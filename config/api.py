@@ -92,6 +92,8 @@ SESSION_READ_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "api-commissions": ("commissions.view_commissionentry",),
     # The payout list shows the method, never the destination (payouts.PayoutAccount).
     "api-payouts": ("payouts.view_payout",),
+    # The upgrade picker's list: affiliates' public ids and names, as api-affiliates.
+    "api-employees": ("affiliates.view_affiliate",),
 }
 
 # Routes whose GET anyone may read, with no key and no session (their view says so with its

@@ -90,9 +90,13 @@ def period_from_query(query: Any, *, today: date, affiliate_id: int | None = Non
         given_start, given_end = _iso(query.get("from")), _iso(query.get("to"))
         if given_start is None or given_end is None:
             return _last(DEFAULT_PERIOD_DAYS, today)
-        start, end = given_start, min(given_end, today)
-        if start > end:
-            start, end = end, start
-        start = max(start, end - timedelta(days=MAX_CUSTOM_DAYS - 1))
+        start, end = sorted((given_start, given_end))
+        # Never past today (a swapped pair could put a future "from" at the end), and at
+        # most MAX_CUSTOM_DAYS long (counted on ordinals: near 0001-01-01 a timedelta
+        # subtraction would overflow).
+        end = min(end, today)
+        start = min(start, end)
+        floor = date.fromordinal(max(1, end.toordinal() - (MAX_CUSTOM_DAYS - 1)))
+        start = max(start, floor)
         return Period(days=(end - start).days + 1, start=start, end=end, key="custom")
     return _last(DEFAULT_PERIOD_DAYS, today)

@@ -164,6 +164,7 @@ def test_support_reads_affiliates_commissions_and_payouts(people, alice):
     assert answers == {
         "api-affiliates": 200,
         "api-affiliate": 200,
+        "api-employees": 200,
         "api-commissions": 200,
         "api-payouts": 200,
     }
@@ -187,6 +188,7 @@ def test_reads_follow_the_roles_permissions(people, alice):
     assert answers == {
         "api-affiliates": 200,
         "api-affiliate": 403,
+        "api-employees": 200,
         "api-commissions": 403,
         "api-payouts": 403,
     }

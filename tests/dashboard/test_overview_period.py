@@ -98,3 +98,20 @@ def test_any_query_string_renders_the_page(alice_client, range_, start, end, day
     period = response.context["period"]
     assert 1 <= period.days <= 3660
     assert period.end <= datetime.now(UTC).date()
+
+
+@pytest.mark.parametrize(
+    ("given_from", "given_to"),
+    [("2027-01-01", "0001-10-01"), ("0001-01-01", "0001-01-02"), ("9999-12-31", "2026-11-01")],
+)
+def test_a_custom_range_far_out_is_clamped_not_an_error(given_from, given_to):
+    # Found by the sweep above: a swapped pair put a future "from" at the end, and a range
+    # near 0001-01-01 overflowed the length cap.
+    from datetime import date
+
+    from dashboard.selectors.period import MAX_CUSTOM_DAYS, period_from_query
+
+    today = date(2026, 12, 2)
+    period = period_from_query({"range": "custom", "from": given_from, "to": given_to}, today=today)
+    assert period.start <= period.end <= today
+    assert period.days == (period.end - period.start).days + 1 <= MAX_CUSTOM_DAYS
