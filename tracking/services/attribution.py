@@ -272,10 +272,7 @@ def attribute_signup(
                 existing, employee=employee, stripe_customer_id=stripe_customer_id, now=now
             )
         result.created = False
-        result.attribution = {
-            "source": result.source if result.source != Referral.Source.NONE else None,
-            "reason": "customer already reported (first referrer wins)" if referral_code else "",
-        }
+        result.attribution = _already_reported(result, referral_code=referral_code)
         return result
 
     emp = _resolve_employee(employee) if employee else None
@@ -363,12 +360,7 @@ def attribute_signup(
         winner = selectors.referral_for_customer(customer_id=customer_id)
         if winner is not None:
             winner.created = False
-            winner.attribution = {
-                "source": winner.source if winner.source != Referral.Source.NONE else None,
-                "reason": "customer already reported (first referrer wins)"
-                if referral_code
-                else "",
-            }
+            winner.attribution = _already_reported(winner, referral_code=referral_code)
             return winner
         # Otherwise the unique column that refused us is stripe_customer_id: two new
         # customers sent at once with the same Stripe customer. Decision: the same 409 as
@@ -383,6 +375,15 @@ def attribute_signup(
     if row.attribution["source"] is None and emp is not None:
         row.attribution["source"] = Referral.Source.EMPLOYEE
     return row
+
+
+def _already_reported(referral: Referral, *, referral_code: str | None) -> dict[str, str | None]:
+    """The `attribution` answer of a signup call for a customer already reported (a repeat,
+    or a concurrent call that won): its standing source, and why a sent code did not count."""
+    return {
+        "source": referral.source if referral.source != Referral.Source.NONE else None,
+        "reason": "customer already reported (first referrer wins)" if referral_code else "",
+    }
 
 
 def _attribution(
