@@ -27,7 +27,9 @@ from affiliates.models import (
     Coupon,
     Plan,
     PlanBonus,
+    PlanLineRate,
     PlanTier,
+    ProductLine,
     Username,
 )
 from config.admin_fields import MoneyRateFieldsMixin
@@ -79,6 +81,39 @@ class PlanBonusInline(MoneyRateFieldsMixin, admin.TabularInline):
         if obj.pk is None:
             return "—"
         return f"{_program(obj.amount)}, held {obj.hold_days} days"
+
+
+class PlanLineRateInline(MoneyRateFieldsMixin, admin.TabularInline):
+    """The plan's own rates on a product line's payments (commissions.rules: they replace
+    the plan's rates and its tiers for that line)."""
+
+    model = PlanLineRate
+    extra = 0
+    rate_fields = ["first_payment_bp", "recurring_bp"]
+    fields = ["line", "first_payment_bp", "recurring_bp", "reads_as"]
+    readonly_fields = ["reads_as"]
+
+    @admin.display(description="Reads as")
+    def reads_as(self, obj: PlanLineRate) -> str:
+        if obj.pk is None:
+            return "—"
+        first = (
+            f"{rate(obj.first_payment_bp)} of a first payment"
+            if obj.first_payment_bp is not None
+            else "the plan's rate on a first payment"
+        )
+        return f"{obj.line} plans: {first}, {rate(obj.recurring_bp)} recurring (any tier)"
+
+
+@admin.register(ProductLine)
+class ProductLineAdmin(admin.ModelAdmin):
+    list_display = ["name", "patterns_in_one_line"]
+    search_fields = ["name", "patterns"]
+    fields = ["name", "patterns"]
+
+    @admin.display(description="Patterns")
+    def patterns_in_one_line(self, obj: ProductLine) -> str:
+        return ", ".join(obj.pattern_list())
 
 
 @admin.action(description="Make the selected plan the default", permissions=["change"])
@@ -134,7 +169,7 @@ class PlanAdmin(MoneyRateFieldsMixin, admin.ModelAdmin):
         "recurring_months",
         "use_tiers",
     ]
-    inlines = [PlanTierInline, PlanBonusInline]
+    inlines = [PlanTierInline, PlanBonusInline, PlanLineRateInline]
 
     @admin.display(description="Reads as")
     def reads_as(self, obj: Plan) -> str:
