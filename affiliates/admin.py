@@ -18,6 +18,7 @@ from django.utils import timezone
 from affiliates import (
     admin_accounts,  # noqa: F401  (staff accounts, roles, API keys, audit log)
     admin_testimonials,  # noqa: F401  (testimonials and their approval)
+    perks,
     services,
 )
 from affiliates.admin_display import money, money_column, rate, rate_column, time_column
@@ -394,11 +395,21 @@ class AffiliateAdmin(ExportMixin, MoneyRateFieldsMixin, admin.ModelAdmin):
                     "plan",
                     ("commission_override_bp", "override_reads_as"),
                     ("payout_threshold", "threshold_reads_as"),
-                    "payout_frequency",
+                    ("payout_frequency", "payout_frequency_by_hand"),
                 )
             },
         ),
-        ("Flags", {"fields": ("is_employee", "early_access", "is_paying_customer", "language")}),
+        (
+            "Flags",
+            {
+                "fields": (
+                    "is_employee",
+                    ("early_access", "early_access_by_hand"),
+                    "is_paying_customer",
+                    "language",
+                )
+            },
+        ),
         (
             "Dates",
             {
@@ -445,6 +456,11 @@ class AffiliateAdmin(ExportMixin, MoneyRateFieldsMixin, admin.ModelAdmin):
     @admin.display(description="Reads as")
     def threshold_reads_as(self, obj: Affiliate) -> str:
         return _program(obj.payout_threshold)
+
+    def save_model(self, request, obj, form, change):
+        # A perk changed here is set by hand: its job leaves it alone (affiliates.perks).
+        perks.mark_set_by_hand(affiliate=obj, changed=form.changed_data)
+        super().save_model(request, obj, form, change)
 
     def has_add_permission(self, request) -> bool:
         # New affiliates come from /apply/ or `manage.py create_affiliate`, which validate the

@@ -23,6 +23,7 @@ class AffiliateOutputSerializer(serializers.Serializer):
     username = serializers.CharField()
     status = serializers.ChoiceField(choices=Affiliate.Status.choices)
     plan = serializers.CharField(source="plan.name", allow_null=True, default=None)
+    early_access = serializers.BooleanField()
     created_at = serializers.DateTimeField()
 
 
@@ -30,6 +31,7 @@ class AffiliateListApi(APIView):
     class InputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=Affiliate.Status.choices, required=False)
         q = serializers.CharField(required=False, max_length=254)
+        early_access = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     class OutputSerializer(AffiliateOutputSerializer):
         pass
@@ -43,6 +45,12 @@ class AffiliateListApi(APIView):
                 str,
                 description="Username (current or earlier), e-mail or "
                 "public id; a substring of the username or e-mail matches.",
+            ),
+            OpenApiParameter(
+                "early_access",
+                bool,
+                description="1: only affiliates with early access (active in the last 30 "
+                "days, or granted by hand); 0: only those without.",
             ),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),

@@ -283,9 +283,22 @@ class Affiliate(models.Model):
     payout_frequency = models.CharField(
         max_length=16, choices=Frequency.choices, default=Frequency.MONTHLY
     )
+    # Perks (affiliates.services.apply_perks): the monthly job grants two-weekly payouts to
+    # affiliates whose last month's sales pass settings.TWO_WEEKLY_PAYOUT_SALES (and hands
+    # an automatic grant back to monthly once they no longer do); the daily job sets
+    # `early_access` for affiliates active in the last 30 days. A value set by hand in admin
+    # raises its "by hand" flag, and the jobs never touch a flagged value; clearing the flag
+    # hands the value back to its job.
+    payout_frequency_by_hand = models.BooleanField(
+        default=False,
+        help_text="Set by hand: the monthly job leaves the payout frequency alone.",
+    )
 
     is_employee = models.BooleanField(default=False)
     early_access = models.BooleanField(default=False)
+    early_access_by_hand = models.BooleanField(
+        default=False, help_text="Set by hand: the daily job leaves early access alone."
+    )
     is_paying_customer = models.BooleanField(default=False)
     # A code of settings.LANGUAGES; blank = no choice made: pages follow the browser
     # (Accept-Language), e-mails use settings.LANGUAGE_CODE.
