@@ -101,10 +101,13 @@ def _move(
     column, by_hand, on, _off = PERKS[perk]
     try:
         with transaction.atomic():
-            # Compare-and-set: still the value the job read, and still not set by hand (an
-            # admin's edit since wins). `old` may also be any other "off" value.
+            # Compare-and-set: still the value the job read, still not set by hand (an
+            # admin's edit since wins), and a grant still to an approved affiliate.
             rows = Affiliate.objects.filter(pk=pk, **{by_hand: False})
-            rows = rows.exclude(**{column: on}) if new == on else rows.filter(**{column: old})
+            if new == on:
+                rows = rows.filter(status=Affiliate.Status.APPROVED).exclude(**{column: on})
+            else:
+                rows = rows.filter(**{column: old})
             if rows.update(**{column: new}) != 1:
                 return False
             AuditLog.objects.create(

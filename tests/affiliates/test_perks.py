@@ -296,3 +296,19 @@ def test_the_tasks_are_scheduled_the_monthly_one_before_the_payout_run():
     assert schedule["refresh-early-access"]["task"] == refresh_early_access_task.name
     assert monthly["schedule"].day_of_month == {1}
     assert max(monthly["schedule"].hour) < min(payouts["schedule"].hour)
+
+
+def test_the_command_runs_both_jobs_as_of_now():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    alice = AffiliateFactory()
+    clicks(alice, FIRST.date())
+    november_sales(alice, 100_001)  # $1,000.01 > $1,000.00
+    out = StringIO()
+
+    call_command("refresh_perks", "--two-weekly", "--now", FIRST.isoformat(), stdout=out)
+
+    assert (fresh(alice).early_access, fresh(alice).payout_frequency) == (True, TWO_WEEKLY)
+    assert "two-weekly payouts: granted 1, withdrawn 0, failed 0" in out.getvalue()
