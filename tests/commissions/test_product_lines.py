@@ -223,3 +223,13 @@ def test_a_product_plan_is_in_the_most_specific_line_that_matches_it(plan):
     else:
         expected = None
     assert (found.name if found else None) == expected
+
+
+def test_the_affiliates_overview_lists_its_plans_line_rates(client, kinsta):
+    alice = AffiliateFactory(plan=kinsta)
+    client.force_login(alice.user)
+
+    html = client.get(reverse("dashboard")).content.decode()
+
+    paragraph = html.split('id="line-rates">', 1)[1].split("</p>", 1)[0]
+    assert "Applications 5" in paragraph and "WordPress 10" in paragraph
