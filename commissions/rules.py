@@ -299,7 +299,8 @@ def product_line_of(product_plan: str, cache: dict | None = None) -> ProductLine
     key = ("product_lines",)
     lines = cache.get(key) if cache is not None else None
     if lines is None:
-        lines = list(ProductLine.objects.order_by("name"))
+        # Sorted here, not by the database's collation: the same tie-break on every backend.
+        lines = sorted(ProductLine.objects.all(), key=lambda line: (line.name, line.pk))
         if cache is not None:
             cache[key] = lines
     chosen: ProductLine | None = None
