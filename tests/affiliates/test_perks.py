@@ -180,12 +180,14 @@ def test_a_bad_early_access_value_is_a_400_json_error(api):
 
 
 def test_staff_sessions_read_the_early_access_list_and_anonymous_callers_do_not(
-    client, support_client
+    support_client,
 ):
+    from django.test import Client
+
     yes = AffiliateFactory(early_access=True)
 
     staff = support_client.get("/api/v1/affiliates?early_access=1")
-    anonymous = client.get("/api/v1/affiliates?early_access=1")
+    anonymous = Client().get("/api/v1/affiliates?early_access=1")
 
     assert staff.status_code == 200
     assert [a["public_id"] for a in staff.json()["results"]] == [yes.public_id]
