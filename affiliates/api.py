@@ -23,7 +23,6 @@ class AffiliateOutputSerializer(serializers.Serializer):
     username = serializers.CharField()
     status = serializers.ChoiceField(choices=Affiliate.Status.choices)
     plan = serializers.CharField(source="plan.name", allow_null=True, default=None)
-    early_access = serializers.BooleanField()
     created_at = serializers.DateTimeField()
 
 
@@ -34,7 +33,9 @@ class AffiliateListApi(APIView):
         early_access = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     class OutputSerializer(AffiliateOutputSerializer):
-        pass
+        early_access = serializers.BooleanField(
+            help_text="Active in the last 30 days, or granted by hand (the perk)."
+        )
 
     @extend_schema(
         operation_id="affiliates_list",
