@@ -18,6 +18,7 @@ from django.utils import timezone
 from affiliates import (
     admin_accounts,  # noqa: F401  (staff accounts, roles, API keys, audit log)
     admin_testimonials,  # noqa: F401  (testimonials and their approval)
+    perks,
     services,
 )
 from affiliates.admin_display import money, money_column, rate, rate_column, time_column
@@ -27,7 +28,9 @@ from affiliates.models import (
     Coupon,
     Plan,
     PlanBonus,
+    PlanLineRate,
     PlanTier,
+    ProductLine,
     Username,
 )
 from config.admin_fields import MoneyRateFieldsMixin
@@ -79,6 +82,39 @@ class PlanBonusInline(MoneyRateFieldsMixin, admin.TabularInline):
         if obj.pk is None:
             return "—"
         return f"{_program(obj.amount)}, held {obj.hold_days} days"
+
+
+class PlanLineRateInline(MoneyRateFieldsMixin, admin.TabularInline):
+    """The plan's own rates on a product line's payments (commissions.rules: they replace
+    the plan's rates and its tiers for that line)."""
+
+    model = PlanLineRate
+    extra = 0
+    rate_fields = ["first_payment_bp", "recurring_bp"]
+    fields = ["line", "first_payment_bp", "recurring_bp", "reads_as"]
+    readonly_fields = ["reads_as"]
+
+    @admin.display(description="Reads as")
+    def reads_as(self, obj: PlanLineRate) -> str:
+        if obj.pk is None:
+            return "—"
+        first = (
+            f"{rate(obj.first_payment_bp)} of a first payment"
+            if obj.first_payment_bp is not None
+            else "the plan's rate on a first payment"
+        )
+        return f"{obj.line} plans: {first}, {rate(obj.recurring_bp)} recurring (any tier)"
+
+
+@admin.register(ProductLine)
+class ProductLineAdmin(admin.ModelAdmin):
+    list_display = ["name", "patterns_in_one_line"]
+    search_fields = ["name", "patterns"]
+    fields = ["name", "patterns"]
+
+    @admin.display(description="Patterns")
+    def patterns_in_one_line(self, obj: ProductLine) -> str:
+        return ", ".join(obj.pattern_list())
 
 
 @admin.action(description="Make the selected plan the default", permissions=["change"])
@@ -134,7 +170,7 @@ class PlanAdmin(MoneyRateFieldsMixin, admin.ModelAdmin):
         "recurring_months",
         "use_tiers",
     ]
-    inlines = [PlanTierInline, PlanBonusInline]
+    inlines = [PlanTierInline, PlanBonusInline, PlanLineRateInline]
 
     @admin.display(description="Reads as")
     def reads_as(self, obj: Plan) -> str:
@@ -359,11 +395,21 @@ class AffiliateAdmin(ExportMixin, MoneyRateFieldsMixin, admin.ModelAdmin):
                     "plan",
                     ("commission_override_bp", "override_reads_as"),
                     ("payout_threshold", "threshold_reads_as"),
-                    "payout_frequency",
+                    ("payout_frequency", "payout_frequency_by_hand"),
                 )
             },
         ),
-        ("Flags", {"fields": ("is_employee", "early_access", "is_paying_customer", "language")}),
+        (
+            "Flags",
+            {
+                "fields": (
+                    "is_employee",
+                    ("early_access", "early_access_by_hand"),
+                    "is_paying_customer",
+                    "language",
+                )
+            },
+        ),
         (
             "Dates",
             {
@@ -410,6 +456,11 @@ class AffiliateAdmin(ExportMixin, MoneyRateFieldsMixin, admin.ModelAdmin):
     @admin.display(description="Reads as")
     def threshold_reads_as(self, obj: Affiliate) -> str:
         return _program(obj.payout_threshold)
+
+    def save_model(self, request, obj, form, change):
+        # A perk changed here is set by hand: its job leaves it alone (affiliates.perks).
+        perks.mark_set_by_hand(affiliate=obj, changed=form.changed_data)
+        super().save_model(request, obj, form, change)
 
     def has_add_permission(self, request) -> bool:
         # New affiliates come from /apply/ or `manage.py create_affiliate`, which validate the

@@ -30,9 +30,12 @@ class AffiliateListApi(APIView):
     class InputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=Affiliate.Status.choices, required=False)
         q = serializers.CharField(required=False, max_length=254)
+        early_access = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     class OutputSerializer(AffiliateOutputSerializer):
-        pass
+        early_access = serializers.BooleanField(
+            help_text="Active in the last 30 days, or granted by hand (the perk)."
+        )
 
     @extend_schema(
         operation_id="affiliates_list",
@@ -43,6 +46,12 @@ class AffiliateListApi(APIView):
                 str,
                 description="Username (current or earlier), e-mail or "
                 "public id; a substring of the username or e-mail matches.",
+            ),
+            OpenApiParameter(
+                "early_access",
+                bool,
+                description="1: only affiliates with early access (active in the last 30 "
+                "days, or granted by hand); 0: only those without.",
             ),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),

@@ -160,6 +160,83 @@ class PlanBonus(models.Model):
         return f"{self.plan}: {self.product_plan} {money}"
 
 
+class ProductLine(models.Model):
+    """A product line (Kinsta: WordPress hosting, application hosting, database hosting): a
+    name plus the product plans it covers, matched on the payment's `product_plan` as billing
+    reports it (Stripe: the price's nickname, lookup key or id; the payments API: `plan`).
+
+    `patterns` holds one pattern a line, compared case-insensitively: a plan name as it is
+    ("wp-business"), or a prefix ending in `*` ("wp-*"). Where lines overlap, the most
+    specific pattern wins: an exact name over any prefix, a longer prefix over a shorter
+    one, then the line's name (commissions.rules.line_rate_for)."""
+
+    name = models.CharField(max_length=80, unique=True)
+    patterns = models.TextField(
+        help_text="One product plan a line, as billing reports it; end one with * for a "
+        "prefix (wp-*). Case-insensitive."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        patterns = self.pattern_list()
+        if not patterns:
+            raise ValidationError({"patterns": "Name at least one product plan or prefix."})
+        if any(p.strip("*") == "" or p.count("*") > 1 or "*" in p[:-1] for p in patterns):
+            raise ValidationError(
+                {"patterns": "A * may only end a prefix of at least one character (wp-*)."}
+            )
+
+    def pattern_list(self) -> list[str]:
+        return [p.strip().lower() for p in self.patterns.splitlines() if p.strip()]
+
+    def specificity(self, product_plan: str) -> tuple[int, int] | None:
+        """How closely the line matches `product_plan`: (1, length) for an exact name,
+        (0, prefix length) for a prefix; None when it does not match."""
+        wanted = product_plan.strip().lower()
+        if not wanted:
+            return None
+        best: tuple[int, int] | None = None
+        for pattern in self.pattern_list():
+            if pattern.endswith("*"):
+                prefix = pattern[:-1]
+                score = (0, len(prefix)) if wanted.startswith(prefix) else None
+            else:
+                score = (1, len(pattern)) if wanted == pattern else None
+            if score is not None and (best is None or score > best):
+                best = score
+        return best
+
+
+class PlanLineRate(models.Model):
+    """A plan's own rates on one product line's payments. They replace the plan's rates, and
+    its tiers' when it uses tiers, for a payment whose product plan is in the line; a blank
+    first-payment rate leaves first payments to the plan (or tier)."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="line_rates")
+    line = models.ForeignKey(ProductLine, on_delete=models.PROTECT, related_name="plan_rates")
+    first_payment_bp = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Basis points of a first payment; blank = the plan's."
+    )
+    recurring_bp = models.PositiveIntegerField(help_text="Basis points of each recurring payment.")
+
+    class Meta:
+        verbose_name = "product line rate"
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "line"], name="one_rate_per_plan_line")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan}: {self.line}"
+
+
 class Affiliate(models.Model):
     class Status(models.TextChoices):
         APPLIED = "applied", _("Applied")
@@ -206,9 +283,22 @@ class Affiliate(models.Model):
     payout_frequency = models.CharField(
         max_length=16, choices=Frequency.choices, default=Frequency.MONTHLY
     )
+    # Perks (affiliates.services.apply_perks): the monthly job grants two-weekly payouts to
+    # affiliates whose last month's sales pass settings.TWO_WEEKLY_PAYOUT_SALES (and hands
+    # an automatic grant back to monthly once they no longer do); the daily job sets
+    # `early_access` for affiliates active in the last 30 days. A value set by hand in admin
+    # raises its "by hand" flag, and the jobs never touch a flagged value; clearing the flag
+    # hands the value back to its job.
+    payout_frequency_by_hand = models.BooleanField(
+        default=False,
+        help_text="Set by hand: the monthly job leaves the payout frequency alone.",
+    )
 
     is_employee = models.BooleanField(default=False)
     early_access = models.BooleanField(default=False)
+    early_access_by_hand = models.BooleanField(
+        default=False, help_text="Set by hand: the daily job leaves early access alone."
+    )
     is_paying_customer = models.BooleanField(default=False)
     # A code of settings.LANGUAGES; blank = no choice made: pages follow the browser
     # (Accept-Language), e-mails use settings.LANGUAGE_CODE.

@@ -206,12 +206,17 @@ def list_employees() -> QuerySet[Affiliate]:
     )
 
 
-def list_affiliates(*, status: str | None = None, q: str | None = None) -> QuerySet[Affiliate]:
+def list_affiliates(
+    *, status: str | None = None, q: str | None = None, early_access: bool | None = None
+) -> QuerySet[Affiliate]:
     """Affiliates newest first, for the API and admin tools. `q` matches a username (current
-    or earlier) or e-mail by substring, or a public id exactly."""
+    or earlier) or e-mail by substring, or a public id exactly; `early_access` keeps those
+    with (True) or without (False) the perk."""
     queryset = Affiliate.objects.select_related("plan", "user").order_by("-created_at", "-pk")
     if status:
         queryset = queryset.filter(status=status)
+    if early_access is not None:
+        queryset = queryset.filter(early_access=early_access)
     if q:
         q = q.strip()
         matches = (

@@ -11,6 +11,14 @@ the default plan's bounds 0, 50000 and 100001:
 "Sales" are the affiliate's referred customers' payments (net of tax, before refunds) in
 the previous calendar month (UTC) of the payment, in the program currency at each
 payment's recorded rate.
+
+Product lines (Kinsta: 10 % recurring on WordPress plans, 5 % on application and database
+hosting): a plan's PlanLineRate replaces its rate for a payment whose product plan is in the
+line (affiliates.models.ProductLine), whatever tier last month's sales reach: the line rate
+is a fixed figure for that line, and the tiers go on rating the payments outside every line.
+A blank first-payment line rate leaves first payments to the plan (or its tier). An
+affiliate's own override still wins over everything. Each payment is rated on its own, so a
+customer with subscriptions in several lines earns each line's rate on that line's payments.
 """
 
 from __future__ import annotations
@@ -21,13 +29,17 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db.models import Q, Sum
 
-from affiliates.models import Affiliate, Plan
+from affiliates.models import Affiliate, Plan, ProductLine
 from commissions.models import CommissionEntry, Payment
 from config.errors import ServiceError
 from config.money import apply_rate, convert
 from tracking.models import Referral
 
 Kind = CommissionEntry.Kind
+
+
+# What the rules read of a plan, in one query each.
+PLAN_PREFETCH = ("tiers", "bonuses", "line_rates")
 
 
 def hold() -> timedelta:
@@ -71,7 +83,7 @@ def default_plan() -> Plan:
     action, in one transaction). Should it still be missing (removed in the shell or SQL),
     there is no silent unsaved fallback: paying someone by figures nobody can see or edit
     is worse than a payment that waits, loudly, for an admin."""
-    plan = Plan.objects.filter(is_default=True).prefetch_related("tiers", "bonuses").first()
+    plan = Plan.objects.filter(is_default=True).prefetch_related(*PLAN_PREFETCH).first()
     if plan is None:
         raise NoDefaultPlan(
             "No commission plan is marked default; mark one default in admin "
@@ -85,9 +97,7 @@ def employee_default_plan() -> Plan:
     payments for 12 months, created on install by commissions.0016_employee_plan (editable in
     admin). Without such a plan (removed by an admin), employees are paid by the default plan
     like everyone else."""
-    plan = (
-        Plan.objects.filter(is_employee_default=True).prefetch_related("tiers", "bonuses").first()
-    )
+    plan = Plan.objects.filter(is_employee_default=True).prefetch_related(*PLAN_PREFETCH).first()
     return plan if plan is not None else default_plan()
 
 
@@ -100,7 +110,7 @@ def plan_of(affiliate: Affiliate, cache: dict | None = None) -> Plan:
     elif affiliate.plan_id is None:
         plan = default_plan()
     else:
-        plan = Plan.objects.prefetch_related("tiers", "bonuses").get(pk=affiliate.plan_id)
+        plan = Plan.objects.prefetch_related(*PLAN_PREFETCH).get(pk=affiliate.plan_id)
     if cache is not None:
         cache[key] = plan
     return plan
@@ -279,12 +289,57 @@ class Rate:
     rule: str
 
 
+def product_line_of(product_plan: str, cache: dict | None = None) -> ProductLine | None:
+    """The product line a product plan is in: the most specific match among every line
+    (an exact name over a prefix, a longer prefix over a shorter; on a tie the line whose
+    name sorts first), or None. A payment is in one line at most, so a plan without a rate
+    for that line rates it by its own figures, never by another line's rate."""
+    if not product_plan:
+        return None
+    key = ("product_lines",)
+    lines = cache.get(key) if cache is not None else None
+    if lines is None:
+        # Sorted here, not by the database's collation: the same tie-break on every backend.
+        lines = sorted(ProductLine.objects.all(), key=lambda line: (line.name, line.pk))
+        if cache is not None:
+            cache[key] = lines
+    chosen: ProductLine | None = None
+    best: tuple[int, int] | None = None
+    for line in lines:  # by name, so the first of equally specific lines is kept
+        score = line.specificity(product_plan)
+        if score is not None and (best is None or score > best):
+            best, chosen = score, line
+    return chosen
+
+
+def line_bp(plan: Plan, payment: Payment, cache: dict | None = None) -> tuple[int, str] | None:
+    """(basis points, line name) when the plan has its own rate for the payment's product
+    line (affiliates.models.PlanLineRate); None leaves the payment to the plan's rates."""
+    if not plan.pk or not payment.product_plan:
+        return None
+    line_rates = plan.line_rates.all()
+    if not line_rates:
+        return None  # most plans: no read of the lines at all
+    line = product_line_of(payment.product_plan, cache)
+    if line is None:
+        return None
+    line_rate = next((r for r in line_rates if r.line_id == line.pk), None)
+    if line_rate is None:
+        return None
+    bp = line_rate.first_payment_bp if payment.is_first else line_rate.recurring_bp
+    return None if bp is None else (bp, line.name)
+
+
 def payment_rate(
     *, affiliate: Affiliate, plan: Plan, payment: Payment, cache: dict | None = None
 ) -> Rate:
     kind_word = "first payment" if payment.is_first else "recurring payment"
     if affiliate.commission_override_bp is not None:
         return Rate(affiliate.commission_override_bp, f"affiliate override: {kind_word}")
+    by_line = line_bp(plan, payment, cache)
+    if by_line is not None:
+        bp, line_name = by_line
+        return Rate(bp, f"{plan.name}, {line_name} line: {kind_word}")
     tiers = sorted(plan.tiers.all(), key=lambda t: t.min_sales)
     if plan.use_tiers and tiers:
         sales = previous_month_sales(affiliate_id=affiliate.pk, moment=payment.paid_at, cache=cache)

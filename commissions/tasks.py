@@ -14,6 +14,7 @@ import commissions.gateways.stripe as stripe_gateway
 from commissions import ingest, ledger_rollups, referral_stats, rollups, services
 from commissions.models import StoredEvent
 from commissions.prize_selectors import previous_month
+from commissions.services import perks
 from commissions.services.prizes import award_prizes
 
 # Batches per approval task run; past that the task re-enqueues itself with the same cutoff.
@@ -89,3 +90,18 @@ def award_prizes_task(month: str | None = None) -> dict[str, str]:
     chosen = date.fromisoformat(f"{month}-01") if month else previous_month(now)
     results = award_prizes(month=chosen, now=now)
     return {r.contest: r.outcome for r in results}
+
+
+@shared_task(name="commissions.refresh_early_access")
+def refresh_early_access_task() -> dict[str, int]:
+    """Daily: early access for the affiliates active in the last 30 days (a click or a new
+    referral), taken back from those no longer active; values set by hand stay. Repeatable:
+    a second run the same day finds nothing to change."""
+    return perks.refresh_early_access(now=timezone.now()).counts()
+
+
+@shared_task(name="commissions.grant_two_weekly_payouts")
+def grant_two_weekly_payouts_task() -> dict[str, int]:
+    """Monthly (the 1st, before the payout run): two-weekly payouts for affiliates whose
+    last month's sales pass settings.TWO_WEEKLY_PAYOUT_SALES; values set by hand stay."""
+    return perks.grant_two_weekly_payouts(now=timezone.now()).counts()

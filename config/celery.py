@@ -56,6 +56,19 @@ app.conf.beat_schedule = {
         "task": "commissions.award_prizes",
         "schedule": crontab(minute=7, hour=12, day_of_month=1),
     },
+    # Perk: two-weekly payouts for affiliates whose last month's sales passed
+    # TWO_WEEKLY_PAYOUT_SALES ($1,000), and back to monthly for automatic grants that no
+    # longer do (set by hand: untouched). The 1st at 11:37 UTC, before the payout runs.
+    "grant-two-weekly-payouts": {
+        "task": "commissions.grant_two_weekly_payouts",
+        "schedule": crontab(minute=37, hour=11, day_of_month=1),
+    },
+    # Perk: early access for affiliates with a click or a new referral in the last 30 days
+    # (set by hand: untouched). Daily at 01:27 UTC.
+    "refresh-early-access": {
+        "task": "commissions.refresh_early_access",
+        "schedule": crontab(minute=27, hour=1),
+    },
     # Mid-month run for affiliates on the two-weekly schedule: the 15th at 13:07 UTC.
     "run-payouts-two-weekly": {
         "task": "payouts.run_payouts",

@@ -456,6 +456,13 @@ CLICK_RETENTION_DAYS = env.int("CLICK_RETENTION_DAYS", default=400)
 # Hold before a commission is approved: N × 24 h on UTC instants (= N calendar days in UTC).
 COMMISSION_HOLD_DAYS = env.int("COMMISSION_HOLD_DAYS", default=30)
 
+# --- Perks (issue 12): affiliates.services.apply_perks, run by the beat jobs
+# Two-weekly payouts for affiliates whose last month's sales (program currency, minor units)
+# are above this: 100000 = $1,000.00 (the monthly job on the 1st).
+TWO_WEEKLY_PAYOUT_SALES = env.int("TWO_WEEKLY_PAYOUT_SALES", default=100_000)
+# Early access for affiliates with a click or a new referral in this many days (daily job).
+EARLY_ACCESS_ACTIVE_DAYS = env.int("EARLY_ACCESS_ACTIVE_DAYS", default=30)
+
 # --- Payouts (issue 6)
 PAYOUT_REQUIRE_APPROVAL = env.bool("PAYOUT_REQUIRE_APPROVAL", default=False)
 # Anti-takeover: payouts wait this long after any change of payout method or details.

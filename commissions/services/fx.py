@@ -103,6 +103,8 @@ def _unconverted_sales(
             continue
         if not plan.tiers.all():
             continue
+        if rules.line_bp(plan, payment, cache) is not None:
+            continue  # its product line's rate replaces the tiers: no sales to wait for
         blocker = one(
             Payment.objects.filter(
                 Q(referral__affiliate_id=affiliate.pk) | Q(referral__employee_id=affiliate.pk),

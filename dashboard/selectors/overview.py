@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q, Sum
 
-from affiliates.models import Affiliate
+from affiliates.models import Affiliate, ProductLine
 from commissions import ledger_rollups, rules
 from commissions.models import CommissionEntry
 from config.celery import app as celery_app
@@ -113,6 +113,9 @@ class PlanSummary:
     this_month_sales: int
     next_tier: Tier | None  # the next tier above what this month's sales reach
     left_to_next_tier: int  # sales still needed this month for next_tier next month
+    # (line name, first-payment bp or None = the plan's, recurring bp) of the plan's rates per
+    # product line, which replace its rates and tiers on that line's payments.
+    line_rates: list[tuple[str, int | None, int]] = field(default_factory=list)
 
 
 def _tier_for(tiers: list[Tier], sales: int) -> Tier:
@@ -136,6 +139,17 @@ def plan_summary(*, affiliate: Affiliate, now: datetime) -> PlanSummary | None:
         for n, t in enumerate(sorted(plan.tiers.all(), key=lambda t: t.min_sales), start=1)
     ]
     bonuses = sorted((b.product_plan, b.amount) for b in plan.bonuses.all())
+    line_rates: list[tuple[str, int | None, int]] = []
+    own_line_rates = list(plan.line_rates.all()) if plan.pk else []
+    if own_line_rates and affiliate.commission_override_bp is None:
+        names = dict(
+            ProductLine.objects.filter(pk__in=[r.line_id for r in own_line_rates]).values_list(
+                "pk", "name"
+            )
+        )
+        line_rates = sorted(
+            (names[r.line_id], r.first_payment_bp, r.recurring_bp) for r in own_line_rates
+        )
     first_bp, recurring_bp = plan.first_payment_bp, plan.recurring_bp
     tier = next_tier = None
     last_month = None
@@ -168,6 +182,7 @@ def plan_summary(*, affiliate: Affiliate, now: datetime) -> PlanSummary | None:
         this_month_sales=this_sales,
         next_tier=next_tier,
         left_to_next_tier=left,
+        line_rates=line_rates,
     )
 
 
