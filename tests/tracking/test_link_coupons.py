@@ -71,3 +71,23 @@ def test_the_coupon_check_is_one_query_and_only_when_a_coupon_is_sent(alice, cou
     coupon_queries = [q for q in with_coupon.captured_queries if "coupon" in q["sql"]]
     assert len(coupon_queries) == 1
     assert not [q for q in without.captured_queries if "coupon" in q["sql"]]
+
+
+def test_the_links_page_lists_the_affiliates_active_coupons_with_ready_links(settings):
+    from django.test import Client
+
+    settings.SITE_URL = "https://example.com"
+    settings.SITE_HOSTS = ["example.com"]
+    settings.SITE_TRAILING_SLASH = True
+    carol = AffiliateFactory(username="carol")
+    CouponFactory(code="CAROL15", affiliate=carol)
+    CouponFactory(code="GONE", affiliate=carol, is_active=False)
+    CouponFactory(code="DAVE5", affiliate=AffiliateFactory(username="dave"))
+    client = Client()
+    client.force_login(carol.user)
+
+    body = client.get("/dashboard/links/?url=/pricing/").content.decode()
+
+    assert "Your coupons" in body
+    assert "https://example.com/pricing/carol?coupon=CAROL15" in body
+    assert "GONE" not in body and "DAVE5" not in body
