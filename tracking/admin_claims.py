@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from affiliates.models import User
 from tracking.models import ReferralClaim
 from tracking.services import late_claims
 
@@ -75,8 +76,9 @@ class ReferralClaimAdmin(admin.ModelAdmin):
         if "apply" in request.POST and form.is_valid():
             service = late_claims.accept_claim if accept else late_claims.reject_claim
             now = timezone.now()
+            actor = request.user if isinstance(request.user, User) else None
             done = sum(
-                service(claim_id=pk, actor=request.user, note=form.cleaned_data["note"], now=now)
+                service(claim_id=pk, actor=actor, note=form.cleaned_data["note"], now=now)
                 for pk in queryset.order_by("created_at", "pk").values_list("pk", flat=True)
             )
             skipped = queryset.count() - done
