@@ -201,7 +201,7 @@ class UsernameInline(admin.TabularInline):
 class CouponInline(admin.TabularInline):
     model = Coupon
     extra = 0
-    fields = ["code", "is_active", "created_at"]
+    fields = ["code", "is_active", "stripe_coupon_id", "stripe_promotion_code_id", "created_at"]
     readonly_fields = ["created_at"]
 
 
@@ -481,7 +481,20 @@ class AffiliateAdmin(ExportMixin, MoneyRateFieldsMixin, admin.ModelAdmin):
 
 @admin.register(Coupon)
 class CouponAdmin(admin.ModelAdmin):
-    list_display = ["code", "affiliate", "is_active", "created_at"]
+    list_display = [
+        "code",
+        "affiliate",
+        "is_active",
+        "stripe_coupon_id",
+        "stripe_promotion_code_id",
+        "created_at",
+    ]
     list_filter = ["is_active"]
-    search_fields = ["code", "affiliate__username", "affiliate__user__email"]
+    search_fields = [
+        "code",
+        "stripe_coupon_id",
+        "stripe_promotion_code_id",
+        "affiliate__username",
+        "affiliate__user__email",
+    ]
     raw_id_fields = ["affiliate"]

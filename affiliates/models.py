@@ -373,10 +373,35 @@ class Coupon(models.Model):
     code = models.CharField(max_length=64)
     affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="coupons")
     is_active = models.BooleanField(default=True)
+    # Stripe's side of the same discount, so an invoice that carries it attributes the
+    # customer with no cookie (commissions.ingest.stripe_handlers). Optional: a Stripe
+    # coupon whose id is the code, or a promotion code whose code is the code, match too.
+    stripe_coupon_id = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="Stripe coupon id, e.g. ALICE10 or Z4OV52SU.",
+    )
+    stripe_promotion_code_id = models.CharField(
+        max_length=255, blank=True, default="", help_text="Stripe promotion code id (promo_…)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(Lower("code"), name="coupon_code_unique_ci")]
+        constraints = [
+            models.UniqueConstraint(Lower("code"), name="coupon_code_unique_ci"),
+            # One affiliate per Stripe discount: otherwise an invoice would name two.
+            models.UniqueConstraint(
+                fields=["stripe_coupon_id"],
+                condition=~models.Q(stripe_coupon_id=""),
+                name="coupon_stripe_coupon_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["stripe_promotion_code_id"],
+                condition=~models.Q(stripe_promotion_code_id=""),
+                name="coupon_stripe_promotion_code_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.code

@@ -182,6 +182,54 @@ def get_coupon_by_code(code: str) -> Coupon | None:
     return Coupon.objects.select_related("affiliate__user").filter(code__iexact=code).first()
 
 
+def active_coupon_code(*, affiliate_id: int, code: str) -> str | None:
+    """The stored spelling of `code` when it is an active coupon of this affiliate, else
+    None (the redirect's ?coupon=: one indexed query, only when a link carries one)."""
+    code = code.strip()
+    if not code or len(code) > 64 or "\x00" in code:
+        return None
+    return (
+        Coupon.objects.filter(affiliate_id=affiliate_id, code__iexact=code, is_active=True)
+        .values_list("code", flat=True)
+        .first()
+    )
+
+
+def get_coupon_for_stripe_discount(
+    *, coupon_ids: list[str], promotion_code_ids: list[str], codes: list[str]
+) -> Coupon | None:
+    """The active affiliate coupon a Stripe invoice's discount stands for, or None: by its
+    Stripe coupon id or promotion code id as set in admin, else by its code (a promotion
+    code's customer-facing code, or a Stripe coupon whose id is the code), any case. When a
+    discount matches several (two discounts on one invoice), the one set up by id wins,
+    then the oldest coupon: deterministic, so a reprocess credits the same affiliate."""
+    if not (coupon_ids or promotion_code_ids or codes):
+        return None
+    match = Q()
+    if coupon_ids:
+        match |= Q(stripe_coupon_id__in=coupon_ids)
+    if promotion_code_ids:
+        match |= Q(stripe_promotion_code_id__in=promotion_code_ids)
+    found = list(
+        Coupon.objects.select_related("affiliate__user")
+        .filter(match, is_active=True)
+        .order_by("pk")
+        if coupon_ids or promotion_code_ids
+        else []
+    )
+    if found:
+        return found[0]
+    by_code = Q()
+    for code in [*codes, *coupon_ids]:
+        by_code |= Q(code__iexact=code)
+    return (
+        Coupon.objects.select_related("affiliate__user")
+        .filter(by_code, is_active=True)
+        .order_by("pk")
+        .first()
+    )
+
+
 def get_approved_employee(name: str) -> Affiliate | None:
     """An employee affiliate named at signup or upgrade, by username or public id: approved,
     with an active account, or None."""

@@ -228,4 +228,5 @@ class ReferralAdmin(ExportMixin, NoDeleteMixin, admin.ModelAdmin):
 admin.site.register(Referral, ReferralAdmin)
 
 
-from tracking import admin_creatives  # noqa: E402, F401  (registers CreativeAdmin)
+# Register CreativeAdmin and ReferralClaimAdmin.
+from tracking import admin_claims, admin_creatives  # noqa: E402, F401

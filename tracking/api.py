@@ -19,6 +19,7 @@ from affiliates.selectors import get_affiliate_by_name_or_public_id
 from config.errors import NotFound, ServiceError
 from tracking import links, services
 from tracking.services import claim_codes
+from tracking.views import carry_coupon
 
 
 def _opt(**kwargs) -> serializers.CharField:
@@ -102,7 +103,7 @@ class ClickApi(APIView):
             raise NotFound("No approved affiliate with this username.")
         dest = links.destination(
             path=path,
-            params=params,
+            params=carry_coupon(params, outcome.affiliate, outcome.honoured),
             referrer=v.get("referrer") or "",
             honoured=outcome.affiliate if outcome.honoured else None,
             click_id=outcome.click_id,
@@ -200,49 +201,94 @@ class SignupApi(APIView):
         )
 
 
-# Keys a later change will accept (late claims: a coupon or "who referred you?" declared
-# after the first signup call); until then they are refused by name, never ignored.
-_LATE_CLAIM_KEYS = ("coupon", "referred_by")
+class ClaimSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    affiliate = serializers.CharField(source="affiliate.public_id", help_text="The claimant.")
+    state = serializers.ChoiceField(choices=["pending", "accepted", "rejected"])
+    source = serializers.CharField(help_text="coupon or declared.")
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
 
 
 class AttributionApi(APIView):
     class InputSerializer(serializers.Serializer):
         customer_id = serializers.CharField(max_length=200)
-        employee = serializers.CharField(
-            max_length=100, help_text="Employee affiliate (public id or username)."
+        employee = _opt(max_length=100, help_text="Employee affiliate (public id or username).")
+        coupon = _opt(max_length=64, help_text="A coupon declared after signup (late claim).")
+        referred_by = _opt(
+            max_length=100,
+            help_text="'Who referred you?' after signup (late claim): username or public id.",
         )
+
+        def validate(self, attrs: dict) -> dict:
+            late = bool(attrs.get("coupon") or attrs.get("referred_by"))
+            if bool(attrs.get("employee")) == late:
+                raise serializers.ValidationError(
+                    {
+                        "employee": [
+                            "Send employee, or a late claim (coupon / referred_by), one per call."
+                        ]
+                    }
+                )
+            return attrs
 
     class OutputSerializer(serializers.Serializer):
         customer_id = serializers.CharField()
         affiliate = serializers.CharField(
             source="affiliate.public_id", allow_null=True, default=None
         )
-        employee = serializers.CharField(source="employee.public_id")
-        employee_at = serializers.DateTimeField()
+        source = serializers.CharField()
+        employee = serializers.CharField(source="employee.public_id", allow_null=True, default=None)
+        employee_at = serializers.DateTimeField(allow_null=True)
+
+    class ClaimOutputSerializer(OutputSerializer):
+        outcome = serializers.ChoiceField(
+            choices=["attributed", "claimed", "unchanged"],
+            help_text="attributed: the customer had nobody and is now the affiliate's; "
+            "claimed: another affiliate has it, the claim waits for an admin; unchanged.",
+        )
+        claim = ClaimSerializer(allow_null=True)
+        # (outcome and claim are in the answer to a late claim only.)
 
     @extend_schema(
         operation_id="attributions_create",
         request=InputSerializer,
-        responses={201: OutputSerializer, 200: OutputSerializer},
-        summary="Name the employee who helped a customer (first naming wins)",
-        description="201 when the employee is named; 200 when the same employee was already "
-        "named; 409 `employee_already_named` for another employee; 404 for an unknown "
-        "customer; 400 for an unknown employee or the employee's own account. The employee "
-        "earns by its plan from now on, alongside the customer's affiliate: both are paid.",
+        responses={201: ClaimOutputSerializer, 200: ClaimOutputSerializer},
+        summary="Name the employee who helped a customer, or a late referral claim",
+        description="**employee**: 201 when the employee is named; 200 when the same "
+        "employee was already named; 409 `employee_already_named` for another employee; 400 "
+        "for an unknown employee or the employee's own account. The employee earns by its "
+        "plan from now on, alongside the customer's affiliate: both are paid. "
+        "**coupon / referred_by** (a late claim, coupon first when both are sent): a customer "
+        "nobody has is attributed at once by a signup's rules (201, outcome `attributed`); "
+        "one another affiliate has keeps it and a claim waits for an admin's decision (201, "
+        "outcome `claimed`, claim.state `pending`); the same affiliate, or a repeated claim, "
+        "changes nothing (200, outcome `unchanged`). 400 `invalid_claim` with the field for an "
+        "unknown or inactive coupon, an unknown or not approved affiliate, or a "
+        "self-referral. 404 for an unknown customer, either way.",
     )
     def post(self, request: Request) -> Response:
-        if isinstance(request.data, dict):
-            late = [k for k in _LATE_CLAIM_KEYS if k in request.data]
-            if late:
-                raise ServiceError(
-                    "Late claims (coupon, referred_by) are not supported yet.",
-                    code="not_supported_yet",
-                    fields={k: ["Not supported yet."] for k in late},
-                )
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        referral, changed = services.name_employee(**data.validated_data, now=timezone.now())
-        return Response(self.OutputSerializer(referral).data, status=201 if changed else 200)
+        v = data.validated_data
+        now = timezone.now()
+        if v.get("employee"):
+            referral, changed = services.name_employee(
+                customer_id=v["customer_id"], employee=v["employee"], now=now
+            )
+            return Response(self.OutputSerializer(referral).data, status=201 if changed else 200)
+        result = services.claim_customer(
+            customer_id=v["customer_id"],
+            coupon=v.get("coupon"),
+            referred_by=v.get("referred_by"),
+            now=now,
+        )
+        body = {
+            **self.OutputSerializer(result.referral).data,
+            "outcome": result.outcome,
+            "claim": ClaimSerializer(result.claim).data if result.claim else None,
+        }
+        return Response(body, status=201 if result.created else 200)
 
 
 class LinkApi(APIView):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -338,3 +339,59 @@ class ClaimCode(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class ReferralClaim(models.Model):
+    """A late claim on a customer another affiliate already has: a coupon or a "who referred
+    you?" name sent after the first signup call (POST /api/v1/attributions). First referrer
+    wins unless a person decides otherwise: a Program manager accepts or rejects it in admin
+    (tracking.services.late_claims), and the decision is recorded here (who, when, note).
+
+    Accepting moves the customer to the claimant from the decision on: payments recorded
+    after it credit the claimant; entries already written stay with the first affiliate
+    (the ledger is append-only, and they were right when written)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="claims")
+    affiliate = models.ForeignKey(
+        Affiliate, on_delete=models.CASCADE, related_name="+", help_text="The claimant."
+    )
+    # The affiliate the customer had when the claim came in (who would lose it).
+    previous_affiliate = models.ForeignKey(
+        Affiliate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(
+        max_length=16,
+        choices=[
+            (Referral.Source.COUPON, _("Coupon code")),
+            (Referral.Source.DECLARED, _("Declared by the customer")),
+        ],
+    )
+    coupon = models.ForeignKey(
+        Coupon, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    evidence = models.CharField(max_length=300, help_text="In words: what the claim rests on.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            # One claim per customer and claimant: a repeated call answers the same claim
+            # (and its decision), never a second one to decide.
+            models.UniqueConstraint(
+                fields=["referral", "affiliate"], name="one_claim_per_claimant"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "created_at"], name="claim_state_created")]
+
+    def __str__(self) -> str:
+        return f"claim {self.pk}: {self.referral_id} by {self.affiliate_id} ({self.state})"

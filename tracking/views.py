@@ -19,6 +19,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from affiliates import selectors as affiliates_selectors
+from affiliates.resolver_cache import ResolvedAffiliate
 from tracking import links, services
 
 # The redirect's own headers, on every answer (honoured or not).
@@ -47,6 +49,28 @@ def keep_existing_cookie(existing: str | None) -> bool:
     return bool(links.PUBLIC_ID_RE.fullmatch(existing or ""))
 
 
+# An affiliate's link may carry one of its own coupons (?coupon=CODE) for the checkout to
+# prefill (docs/checkout-coupons.md).
+COUPON_PARAM = "coupon"
+
+
+def carry_coupon(
+    params: list[tuple[str, str]], affiliate: ResolvedAffiliate | None, honoured: bool
+) -> list[tuple[str, str]]:
+    """The link's query with its `coupon` kept only when it is an active coupon of the
+    click's affiliate on an honoured click (in its stored spelling), else dropped: a link
+    never hands out another affiliate's coupon, an inactive one, or one on an ad click. A
+    database query only when the link has a coupon (the hot path has none)."""
+    if not any(k.lower() == COUPON_PARAM for k, _ in params):
+        return params
+    rest = [(k, v) for k, v in params if k.lower() != COUPON_PARAM]
+    if affiliate is None or not honoured:
+        return rest
+    asked = next(v for k, v in params if k.lower() == COUPON_PARAM)
+    code = affiliates_selectors.active_coupon_code(affiliate_id=affiliate.id, code=asked)
+    return [*rest, (COUPON_PARAM, code)] if code else rest
+
+
 def answer(
     meta: Mapping[str, str], segments: list[str], username: str, *, secure: bool
 ) -> links.Destination:
@@ -72,7 +96,7 @@ def answer(
     )
     return links.destination(
         path=path if safe is not None else "/",
-        params=params,
+        params=carry_coupon(params, outcome.affiliate, outcome.honoured),
         referrer=referrer,
         honoured=outcome.affiliate if outcome.honoured else None,
         click_id=outcome.click_id,

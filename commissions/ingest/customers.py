@@ -40,11 +40,7 @@ def referral_for_stripe_customer(
         return cache[key]
     referral = referral_for_customer(stripe_customer_id=stripe_customer_id)
     if referral is None:
-        customer_id = stripe_id(as_dict(metadata).get("ambassador_customer_id")) or (
-            StripeCustomerLink.objects.filter(stripe_customer_id=stripe_customer_id)
-            .values_list("customer_id", flat=True)
-            .first()
-        )
+        customer_id = linked_customer_id(stripe_customer_id, metadata)
         if customer_id:
             referral = referral_for_customer(customer_id=customer_id)
     if referral is not None and referral.affiliate_id is None and referral.employee_id is None:
@@ -52,6 +48,17 @@ def referral_for_stripe_customer(
     if cache is not None:
         cache[key] = referral
     return referral
+
+
+def linked_customer_id(stripe_customer_id: str, metadata: Any = None) -> str:
+    """The product's customer id a Stripe customer is linked to by the object's
+    `metadata.ambassador_customer_id` or a learnt StripeCustomerLink, or ""."""
+    return stripe_id(as_dict(metadata).get("ambassador_customer_id")) or (
+        StripeCustomerLink.objects.filter(stripe_customer_id=stripe_customer_id)
+        .values_list("customer_id", flat=True)
+        .first()
+        or ""
+    )
 
 
 def customer_link_in(event: StoredEvent) -> str:

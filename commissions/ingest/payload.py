@@ -57,3 +57,46 @@ def without_nul(value: Any) -> Any:
     if isinstance(value, dict):
         return {without_nul(k): without_nul(v) for k, v in value.items()}
     return value
+
+
+# Enough for any real invoice (Stripe allows 20 discounts per invoice); a payload with more
+# is odd, and reading on would only cost queries.
+_MAX_DISCOUNTS = 20
+
+
+def discount_refs(invoice: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """(coupon ids, promotion code ids, promotion codes) an invoice's discounts name, in
+    every shape Stripe sends: the legacy `discount` object (`coupon` an object,
+    `promotion_code` an id or an expanded object), `discounts` (ids, or expanded Discount
+    objects whose coupon sits under `source.coupon` since API 2025), the same under
+    `total_discount_amounts[].discount` and each line's `discounts`. A discount sent as a
+    bare `di_…` id names no coupon (webhooks do not expand it): the subscription's or the
+    legacy field usually does."""
+    found: list[dict[str, Any]] = []
+    candidates: list[Any] = [invoice.get("discount")]
+    candidates += _as_list(invoice.get("discounts"))
+    candidates += [
+        as_dict(t).get("discount") for t in _as_list(invoice.get("total_discount_amounts"))
+    ]
+    for line in _as_list(as_dict(invoice.get("lines")).get("data"))[:_MAX_DISCOUNTS]:
+        candidates += _as_list(as_dict(line).get("discounts"))
+    for value in candidates:
+        if isinstance(value, dict) and len(found) < _MAX_DISCOUNTS:
+            found.append(value)
+    coupons: list[str] = []
+    promos: list[str] = []
+    codes: list[str] = []
+    for discount in found:
+        coupon = discount.get("coupon") or as_dict(discount.get("source")).get("coupon")
+        promo = discount.get("promotion_code")
+        for bucket, value in ((coupons, stripe_id(coupon)), (promos, stripe_id(promo))):
+            if value and value not in bucket:
+                bucket.append(value)
+        code = stripe_id(as_dict(promo).get("code"))
+        if code and code not in codes:
+            codes.append(code)
+    return coupons, promos, codes
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -31,7 +31,7 @@ from commissions.ingest.customers import (
 )
 from commissions.ingest.errors import Skip
 from commissions.ingest.handlers import handlers_for
-from commissions.ingest.payload import data_object, loose_object, stripe_id
+from commissions.ingest.payload import data_object, discount_refs, loose_object, stripe_id
 from commissions.ingest.prefetch import prefetch_payments, prefetch_referrals
 from commissions.ingest.store import enqueue_stage_two
 from commissions.ingest.stripe_handlers import handle_customer
@@ -90,6 +90,8 @@ def _run_handlers_unguarded(
         if (
             referral_for_stripe_customer(stripe_id(obj.get("customer")), obj.get("metadata"), cache)
             is None
+            # An invoice with a discount may still be attributed by an affiliate's coupon.
+            and not (event.type.startswith("invoice.") and any(discount_refs(obj)))
         ):
             return "skipped", "customer not referred"
         if (

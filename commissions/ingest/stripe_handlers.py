@@ -15,11 +15,18 @@ from typing import Any
 
 from django.db.models import Sum
 
+from affiliates import selectors as affiliates_selectors
 from commissions import services
-from commissions.ingest.customers import customer_link_in, referral_for_stripe_customer
+from commissions.ingest.customers import (
+    customer_link_in,
+    linked_customer_id,
+    referral_for_stripe_customer,
+)
 from commissions.ingest.errors import Skip
-from commissions.ingest.payload import data_object, stripe_id, to_datetime
+from commissions.ingest.payload import data_object, discount_refs, stripe_id, to_datetime
 from commissions.models import Dispute, Refund, StoredEvent
+from tracking.models import Referral
+from tracking.services.late_claims import attribute_by_stripe_coupon
 
 
 def handle_invoice_paid(event: StoredEvent) -> None:
@@ -30,6 +37,10 @@ def handle_invoice_paid(event: StoredEvent) -> None:
     referral = referral_for_stripe_customer(
         stripe_id(invoice.get("customer")), invoice.get("metadata"), cache
     )
+    if referral is None or referral.affiliate_id is None:
+        # Nobody has the customer: an affiliate's coupon on the invoice attributes it, with
+        # no cookie (Freemius). A customer someone has keeps it (first referrer wins).
+        referral = _attribute_by_coupon(invoice, event, cache) or referral
     if referral is None:
         raise Skip("customer not referred")
     paid = int(invoice.get("amount_paid") or 0)
@@ -76,6 +87,34 @@ def handle_invoice_paid(event: StoredEvent) -> None:
     )
     if cache is not None:
         cache[("invoice", invoice["id"])] = True
+
+
+def _attribute_by_coupon(
+    invoice: dict[str, Any], event: StoredEvent, cache: dict | None
+) -> Referral | None:
+    """The referral credited by the affiliate coupon the invoice's discount names, or None
+    (no discount, no affiliate's coupon, or one that may not be credited)."""
+    coupon_ids, promotion_code_ids, codes = discount_refs(invoice)
+    customer = stripe_id(invoice.get("customer"))
+    if not customer:
+        return None
+    coupon = affiliates_selectors.get_coupon_for_stripe_discount(
+        coupon_ids=coupon_ids, promotion_code_ids=promotion_code_ids, codes=codes
+    )
+    if coupon is None:
+        return None
+    email = invoice.get("customer_email")
+    referral = attribute_by_stripe_coupon(
+        coupon=coupon,
+        stripe_customer_id=customer,
+        customer_id=linked_customer_id(customer, invoice.get("metadata")),
+        email=email if isinstance(email, str) and "\x00" not in email else "",
+        evidence=f"Stripe invoice {stripe_id(invoice.get('id'))} with coupon {coupon.code}",
+        now=event.processed_now,  # type: ignore[attr-defined]
+    )
+    if referral is not None and cache is not None:
+        cache[("referral", customer)] = referral
+    return referral
 
 
 def handle_charge_refunded(event: StoredEvent) -> None:

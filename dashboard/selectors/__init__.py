@@ -39,6 +39,11 @@ __all__ = [
     "top_referrers",
 ]
 
-from dashboard.selectors.links import LINKS_TOP_LIMIT, active_creatives, link_performance  # noqa: E402
+from dashboard.selectors.links import (  # noqa: E402
+    LINKS_TOP_LIMIT,
+    active_creatives,
+    affiliate_coupons,
+    link_performance,
+)
 
-__all__ += ["LINKS_TOP_LIMIT", "active_creatives", "link_performance"]
+__all__ += ["LINKS_TOP_LIMIT", "active_creatives", "affiliate_coupons", "link_performance"]

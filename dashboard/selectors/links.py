@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from affiliates.models import Coupon
 from dashboard.selectors.period import Period
 from dashboard.selectors.rollups import top_paths, top_referrers
 from tracking.models import Creative
@@ -25,3 +26,13 @@ def link_performance(*, period: Period, affiliate_id: int) -> dict[str, list[dic
 def active_creatives() -> list[Creative]:
     """The creatives shown to affiliates, newest first (one query)."""
     return list(Creative.objects.filter(is_active=True).order_by("-created_at", "-pk"))
+
+
+def affiliate_coupons(*, affiliate_id: int) -> list[str]:
+    """The affiliate's active coupon codes, for "Your coupons" on the Links page (one
+    query): each may ride on its links as ?coupon=CODE."""
+    return list(
+        Coupon.objects.filter(affiliate_id=affiliate_id, is_active=True)
+        .order_by("code")
+        .values_list("code", flat=True)
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 import segno
 from django import forms
@@ -77,6 +78,12 @@ class LinkForm(forms.Form):
         return raw
 
 
+def _with_coupon(url: str, code: str) -> str:
+    """`url` with ?coupon=CODE added (the redirect carries it to the checkout)."""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}{urlencode({'coupon': code})}"
+
+
 @dataclass(frozen=True)
 class QrCode:
     svg: str  # inline <svg> with a viewBox and no fixed size (CSS scales it)
@@ -127,6 +134,10 @@ def links(request: HttpRequest) -> HttpResponse:
             "period_choices": PERIOD_CHOICES,
             "ranges": RANGES,
             "performance": selectors.link_performance(period=period, affiliate_id=affiliate.pk),
+            "coupons": [
+                (code, _with_coupon(link.url if link else settings.SITE_URL + "/", code))
+                for code in selectors.affiliate_coupons(affiliate_id=affiliate.pk)
+            ],
             "top_limit": selectors.LINKS_TOP_LIMIT,
         },
     )

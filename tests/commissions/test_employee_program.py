@@ -193,8 +193,11 @@ def test_first_naming_wins(api, customer, employee):
         ({"customer_id": "nobody", "employee": "erin"}, 404, "not_found"),
         ({"customer_id": "cust-1", "employee": "nobody"}, 400, None),
         ({"customer_id": "cust-1"}, 400, None),
-        ({"customer_id": "cust-1", "coupon": "SAVE10"}, 400, "not_supported_yet"),
-        ({"customer_id": "cust-1", "referred_by": "alice"}, 400, "not_supported_yet"),
+        # Late claims are accepted now (tests/tracking/test_late_claims.py); an unknown
+        # coupon or affiliate is a field error, and an employee is named in its own call.
+        ({"customer_id": "cust-1", "coupon": "SAVE10"}, 400, "invalid_claim"),
+        ({"customer_id": "cust-1", "referred_by": "nobody-here"}, 400, "invalid_claim"),
+        ({"customer_id": "cust-1", "employee": "erin", "coupon": "SAVE10"}, 400, None),
     ],
 )
 def test_attribution_errors_are_json_and_write_nothing(api, customer, employee, body, status, code):

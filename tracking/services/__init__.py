@@ -4,6 +4,9 @@
   the click buffer (tracking.clicks); flush_clicks — the buffer into the table.
 - `attribution`: attribute_signup — who referred a new customer (first referrer wins), and
   self_referral_reason, the rule shared with employees.
+- `late_claims`: claim_customer — a coupon or "who referred you?" after signup (attributes
+  a customer nobody has, else a claim for an admin); accept_claim / reject_claim;
+  attribute_by_stripe_coupon — a Stripe invoice paid with an affiliate's coupon.
 - `claim_codes`: issue_claim_code / spend_claim_code — the mobile-install claim codes
   standing for a referral cookie (GET /r/claim-code, the signups API's referral_code).
 - `rollups`: the daily rollups dashboards read — clicks and signups recomputed from the raw
@@ -17,6 +20,13 @@ callers write `from tracking.services import attribute_signup` whichever module 
 from tracking.services.attribution import attribute_signup, name_employee, self_referral_reason
 from tracking.services.claim_codes import issue_claim_code, spend_claim_code
 from tracking.services.clicks import ClickOutcome, flush_clicks, record_click
+from tracking.services.late_claims import (
+    LateClaim,
+    accept_claim,
+    attribute_by_stripe_coupon,
+    claim_customer,
+    reject_claim,
+)
 from tracking.services.referral_stats import (
     ReferralSummary,
     mark_referrals_due,
@@ -34,6 +44,11 @@ from tracking.services.rollups import (
 )
 
 __all__ = [
+    "LateClaim",
+    "accept_claim",
+    "attribute_by_stripe_coupon",
+    "claim_customer",
+    "reject_claim",
     "MONEY_REFRESH_LOCK_KEY",
     "ClickOutcome",
     "MoneyRows",

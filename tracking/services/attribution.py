@@ -80,6 +80,17 @@ def self_referral_reason(*, customer_email: str, affiliate: Affiliate) -> str:
     return ""
 
 
+def candidate_refusal(affiliate: Affiliate, *, customer_email: str) -> str:
+    """Why `affiliate` may not be credited with this customer ('' when it may): not
+    approved, a deactivated account (the redirect ignores its links too), or a
+    self-referral. The rules of every attribution: signups, late claims, Stripe coupons."""
+    if not affiliate.is_approved:
+        return f"{affiliate.username} is {affiliate.status}"
+    if not affiliate.user.is_active:
+        return f"{affiliate.username}'s account is deactivated"
+    return self_referral_reason(customer_email=customer_email, affiliate=affiliate)
+
+
 def _gather(
     *,
     coupon: str | None,
@@ -299,18 +310,9 @@ def attribute_signup(
         notes.append(spent.reason)
     code_note = spent.reason if spent is not None else ""
     for cand in ev.candidates:
-        if not cand.affiliate.is_approved:
-            notes.append(f"{cand.evidence}: {cand.affiliate.username} is {cand.affiliate.status}")
-            code_note = notes[-1] if cand.via_code else code_note
-            continue
-        if not cand.affiliate.user.is_active:
-            # A deactivated account's links are not honoured (the redirect ignores them too).
-            notes.append(f"{cand.evidence}: {cand.affiliate.username}'s account is deactivated")
-            code_note = notes[-1] if cand.via_code else code_note
-            continue
-        self_ref = self_referral_reason(customer_email=email, affiliate=cand.affiliate)
-        if self_ref:
-            notes.append(f"{cand.evidence}: {self_ref}")
+        refusal = candidate_refusal(cand.affiliate, customer_email=email)
+        if refusal:
+            notes.append(f"{cand.evidence}: {refusal}")
             code_note = notes[-1] if cand.via_code else code_note
             continue
         chosen = cand
