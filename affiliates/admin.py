@@ -33,6 +33,7 @@ from affiliates.models import (
     ProductLine,
     Username,
 )
+from config import queue
 from config.admin_fields import MoneyRateFieldsMixin
 from config.errors import ServiceError
 
@@ -159,6 +160,16 @@ class PlanAdmin(MoneyRateFieldsMixin, admin.ModelAdmin):
         if obj is not None and obj.is_default:
             return False
         return super().has_delete_permission(request, obj)
+
+    # What an affiliate earns by: a change to any of them (or to the tiers inline) is e-mailed
+    # to the plan's affiliates (emails.notices), after the inlines are saved.
+    RATE_FIELDS = {"signup_bounty", "first_payment_bp", "recurring_bp", "recurring_months"}
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        rates_changed = (self.RATE_FIELDS | {"use_tiers"}) & set(form.changed_data)
+        if change and (rates_changed or any(f.has_changed() for f in formsets)):
+            queue.enqueue_on_commit("emails.notify_plan_rates_changed", plan_id=form.instance.pk)
 
     list_display = [
         "name",
@@ -327,6 +338,12 @@ class AffiliateAdmin(ExportMixin, MoneyRateFieldsMixin, admin.ModelAdmin):
 
     The applications queue is this list filtered to status "applied" (linked from the admin
     home with the number waiting): oldest application first, with what they wrote."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and {"plan", "commission_override_bp"} & set(form.changed_data):
+            # The affiliate hears its new rates (emails.notices), after the change commits.
+            queue.enqueue_on_commit("emails.notify_plan_changed", affiliate_id=obj.pk)
 
     list_display = [
         "username",

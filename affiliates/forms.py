@@ -128,6 +128,9 @@ class EmailPreferencesForm(forms.Form):
     monthly_report = forms.BooleanField(
         label=_("Monthly report of clicks, referrals and earnings"), required=False
     )
+    commission_digest = forms.BooleanField(
+        label=_("Daily digest of new commissions"), required=False
+    )
 
 
 class LeaderboardForm(forms.Form):

@@ -312,6 +312,9 @@ class Affiliate(models.Model):
     email_monthly_report = models.BooleanField(
         default=True, help_text="A monthly summary of clicks, referrals and earnings."
     )
+    email_commission_digest = models.BooleanField(
+        default=True, help_text="A daily e-mail listing the day's new commissions."
+    )
     # Whether the prize leaderboard shows its username; others see "Affiliate #rank".
     leaderboard_opt_in = models.BooleanField(
         default=False, help_text="Show my username on the prize leaderboard."

@@ -8,17 +8,15 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
-from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 
 from affiliates.models import Affiliate, ApiKey, AuditLog, Plan, User, Username
 from affiliates.selectors import forget_usernames, hash_api_key
 from affiliates.usernames import validate_username
 from affiliates.webhook_events import emit_affiliate
+from config.emails import send_to_affiliate
 from config.errors import Conflict, ServiceError
-from config.mail import send_email_on_commit
 
 Status = Affiliate.Status
 
@@ -376,22 +374,40 @@ def set_language(*, affiliate: Affiliate, language: str) -> Affiliate:
     return affiliate
 
 
+# The Affiliate flags of optional e-mails (emails.catalog gates each optional mail by one).
+EMAIL_PREFERENCES = (
+    "email_commission_approved",
+    "email_payout_sent",
+    "email_monthly_report",
+    "email_commission_digest",
+)
+
+
 def set_email_preferences(
     *,
     affiliate: Affiliate,
     commission_approved: bool,
     payout_sent: bool,
     monthly_report: bool,
+    commission_digest: bool,
 ) -> Affiliate:
     """Which optional e-mails the affiliate gets. Security and transactional mail is not
     among them and cannot be turned off."""
     affiliate.email_commission_approved = commission_approved
     affiliate.email_payout_sent = payout_sent
     affiliate.email_monthly_report = monthly_report
-    affiliate.save(
-        update_fields=["email_commission_approved", "email_payout_sent", "email_monthly_report"]
-    )
+    affiliate.email_commission_digest = commission_digest
+    affiliate.save(update_fields=list(EMAIL_PREFERENCES))
     return affiliate
+
+
+def turn_off_email(*, affiliate: Affiliate, preference: str) -> None:
+    """Turn one optional e-mail off (an unsubscribe link, emails.views). Only the flags of
+    EMAIL_PREFERENCES; repeating it changes nothing."""
+    if preference not in EMAIL_PREFERENCES:
+        raise ValueError(f"Not an e-mail preference: {preference!r}")
+    Affiliate.objects.filter(pk=affiliate.pk).update(**{preference: False})
+    setattr(affiliate, preference, False)
 
 
 def set_leaderboard_opt_in(*, affiliate: Affiliate, opt_in: bool) -> Affiliate:
@@ -403,30 +419,21 @@ def set_leaderboard_opt_in(*, affiliate: Affiliate, opt_in: bool) -> Affiliate:
 
 # --- e-mail ---------------------------------------------------------------------------
 
-_SUBJECTS = {
-    "applied": gettext_lazy("We received your application"),
-    Status.APPROVED: gettext_lazy("You're in: your affiliate account is approved"),
-    Status.REJECTED: gettext_lazy("About your affiliate application"),
-    Status.SUSPENDED: gettext_lazy("Your affiliate account is suspended"),
+# The registered e-mail (emails.catalog, templates/emails/<name>/) for each status event.
+_STATUS_EMAILS = {
+    "applied": "application_received",
+    Status.APPROVED: "application_approved",
+    Status.REJECTED: "application_rejected",
+    Status.SUSPENDED: "account_suspended",
 }
 
 
 def send_status_email(*, affiliate_id: int, event: str) -> None:
     """E-mail the affiliate about its application or status, once the caller's transaction
     commits (config.mail queues it then, and never for a rolled-back change). Rendered now,
-    from the row as this transaction sees it."""
+    in the affiliate's language, from the row as this transaction sees it."""
     affiliate = Affiliate.objects.select_related("user").get(pk=affiliate_id)
-    context = {
-        "affiliate": affiliate,
-        "program_name": settings.PROGRAM_NAME,
-        "site_url": settings.SITE_URL,
-        "ambassador_url": settings.AMBASSADOR_URL,
-    }
-    # In the affiliate's language, whatever language the admin who changed the status reads.
-    with translation.override(affiliate.email_language):
-        body = render_to_string(f"affiliates/email/{event}.txt", context)
-        subject = f"{settings.PROGRAM_NAME}: {_SUBJECTS[event]}"
-    send_email_on_commit(to=[affiliate.user.email], subject=subject, body=body)
+    send_to_affiliate(_STATUS_EMAILS[event], affiliate=affiliate, context={})
 
 
 def make_default_plan(*, plan: Plan, actor: User | None, now: datetime) -> Plan:

@@ -126,6 +126,7 @@ def username_settings(request: HttpRequest) -> HttpResponse:
                 "commission_approved": affiliate.email_commission_approved,
                 "payout_sent": affiliate.email_payout_sent,
                 "monthly_report": affiliate.email_monthly_report,
+                "commission_digest": affiliate.email_commission_digest,
             },
             prefix="emails",
         ),
@@ -197,6 +198,7 @@ def _save_settings(request: HttpRequest, action: str, form) -> HttpResponse | No
                 commission_approved=data["commission_approved"],
                 payout_sent=data["payout_sent"],
                 monthly_report=data["monthly_report"],
+                commission_digest=data["commission_digest"],
             )
             messages.success(request, _("E-mail preferences saved."))
         elif action == "leaderboard":

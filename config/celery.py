@@ -123,6 +123,18 @@ app.conf.beat_schedule = {
         "task": "payouts.refresh_onboarding_accounts",
         "schedule": crontab(minute="3,33"),
     },
+    # Yesterday's new commissions as one e-mail per affiliate (not one per entry), once per
+    # affiliate and day (emails.SentEmail): daily at 06:17 UTC, after the UTC day closed.
+    "send-commission-digests": {
+        "task": "emails.send_commission_digests",
+        "schedule": crontab(minute=17, hour=6),
+    },
+    # Last month's report (clicks, signups, upgrades, earnings, tier, leaderboard) to each
+    # approved affiliate that keeps it on: the 2nd at 09:17 UTC, after the 1st's prizes.
+    "send-monthly-reports": {
+        "task": "emails.send_monthly_reports",
+        "schedule": crontab(minute=17, hour=9, day_of_month=2),
+    },
     # Outbound webhooks: send deliveries that are due (retries, and first attempts whose
     # queued task was lost). Every 15 seconds, so the first retry (30 s) goes within a minute.
     "send-due-webhooks": {

@@ -15,7 +15,7 @@ import smtplib
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import get_connection, send_mail
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.db import transaction
 
@@ -49,15 +49,29 @@ def _valid_addresses(to: list[str]) -> list[str]:
     return good
 
 
-def send_email_on_commit(*, to: list[str], subject: str, body: str) -> None:
-    """Queue one plain-text e-mail to `to` (one message, all recipients visible to each
-    other: call once per recipient for private mail) after the current transaction commits."""
+def send_email_on_commit(
+    *,
+    to: list[str],
+    subject: str,
+    body: str,
+    html: str = "",
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Queue one e-mail to `to` (one message, all recipients visible to each other: call once
+    per recipient for private mail) after the current transaction commits: plain text, with
+    `html` as its text/html alternative when given (config.emails renders both), and extra
+    `headers` (List-Unsubscribe)."""
     recipients = _valid_addresses([a for a in to if a])
     if not recipients:
         return
     # A subject is one header line; Django refuses newlines in it (BadHeaderError).
     subject = " ".join(subject.split())
-    kwargs = {"to": recipients, "subject": subject, "body": body}
+    kwargs: dict = {"to": recipients, "subject": subject, "body": body}
+    # Only when present, so a plain message's task arguments stay what they always were.
+    if html:
+        kwargs["html"] = html
+    if headers:
+        kwargs["headers"] = {k: " ".join(v.split()) for k, v in headers.items()}
     transaction.on_commit(lambda: _enqueue(kwargs))
 
 
@@ -80,19 +94,30 @@ def is_transient(exc: BaseException) -> bool:
 
 
 @app.task(name="ambassador.send_email", bind=True, max_retries=MAX_RETRIES)
-def send_email_task(self, *, to: list[str], subject: str, body: str) -> int:
+def send_email_task(
+    self,
+    *,
+    to: list[str],
+    subject: str,
+    body: str,
+    html: str = "",
+    headers: dict[str, str] | None = None,
+) -> int:
     """Send one queued e-mail. A task runs at least once (acks late): a message may, rarely,
     arrive twice; that is preferred over losing a takeover warning."""
     timeout = settings.EMAIL_TIMEOUT or DEFAULT_TIMEOUT_SECONDS
     try:
-        return send_mail(
+        message = EmailMultiAlternatives(
             subject,
             body,
             None,
             to,
-            fail_silently=False,
+            headers=headers or None,
             connection=get_connection(timeout=timeout),
         )
+        if html:
+            message.attach_alternative(html, "text/html")
+        return message.send(fail_silently=False)
     except Exception as exc:
         if not is_transient(exc):
             log.error("E-mail %r to %s refused for good: %s", subject, to, exc)

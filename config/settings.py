@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "commissions",
     "payouts",
     "dashboard",
+    "emails",  # the e-mails (catalog, periodic mails, unsubscribe, previews); reads from every app
 ]
 
 MIDDLEWARE = [

@@ -41,6 +41,8 @@ urlpatterns = [
     path("", include("tracking.creative_urls")),  # /media/<creative file>
     path("healthz/live", health.live, name="healthz-live"),
     path("healthz/ready", health.ready, name="healthz-ready"),
+    # Staff-only previews of every registered e-mail (emails.admin_views), in any language.
+    path("admin/emails/", include("emails.admin_urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -51,6 +53,7 @@ urlpatterns = [
     path("", include("commissions.urls")),
     path("", include("payouts.urls")),
     path("", include("dashboard.urls")),
+    path("", include("emails.urls")),
     # Last: the root short link /<username>.
     path("", include("tracking.urls")),
 ]

@@ -8,17 +8,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from django.conf import settings
 from django.db import connection, transaction
-from django.utils import translation
-from django.utils.translation import gettext as _
 
 from affiliates.models import Affiliate
 from commissions import ledger_rollups, referral_stats, rollups
 from commissions.models import CommissionEntry, Payment
 from commissions.services.ledger import check_move
 from commissions.webhook_events import ApprovedTally
-from config.mail import send_email_on_commit
+from config.emails import send_to_affiliate
 
 State = CommissionEntry.State
 
@@ -120,15 +117,10 @@ def approve_due_commissions(
 
 
 def _notify_approved(*, affiliate_ids: list[int]) -> None:
-    # A news e-mail: only to affiliates who left it on (settings page), each in its language.
+    # A news e-mail: only to affiliates who left it on (settings page), each in its language
+    # (config.emails skips the rest); one message each, affiliates never see each other.
     affiliates = Affiliate.objects.filter(
         pk__in=affiliate_ids, email_commission_approved=True
     ).select_related("user")
-    for affiliate in affiliates:  # one message each: affiliates must not see each other's address
-        with translation.override(affiliate.email_language):
-            subject = _("%(program)s: commissions approved") % {"program": settings.PROGRAM_NAME}
-            body = _(
-                "Some of your commissions passed their hold and are approved; they will be in "
-                "your next payout. See %(url)s"
-            ) % {"url": f"{settings.AMBASSADOR_URL}/dashboard/"}
-        send_email_on_commit(to=[affiliate.user.email], subject=subject, body=body)
+    for affiliate in affiliates:
+        send_to_affiliate("commissions_approved", affiliate=affiliate, context={})

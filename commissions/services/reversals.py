@@ -28,6 +28,7 @@ from commissions.models import CommissionEntry, Dispute, Payment, Refund, Stored
 from commissions.selectors import find_payment
 from commissions.services.bounds import check_amount, check_moment
 from commissions.services.ledger import insert_entries, move_entries
+from config import queue
 from config.errors import Conflict, ServiceError
 from config.money import apply_rate
 from tracking.models import Referral
@@ -167,12 +168,17 @@ def record_dispute(
                 "created_at": now,
             },
         )
+        changed = created
         if not created and status != Dispute.Status.OPEN and dispute.status == Dispute.Status.OPEN:
             # Closing moves only forward: a late "created" never reopens a closed dispute.
-            Dispute.objects.filter(pk=dispute.pk, status=Dispute.Status.OPEN).update(
-                status=status, closed_at=at
+            changed = bool(
+                Dispute.objects.filter(pk=dispute.pk, status=Dispute.Status.OPEN).update(
+                    status=status, closed_at=at
+                )
             )
             dispute.refresh_from_db()
+        if changed:  # opened or closed now (once: a redelivered event changes nothing)
+            queue.enqueue_on_commit("emails.notify_dispute", dispute_id=dispute.pk)
         if dispute.payment_id is None and payment is not None:
             Dispute.objects.filter(pk=dispute.pk, payment__isnull=True).update(payment=payment)
             dispute.payment = payment

@@ -5,20 +5,30 @@ it reports, after that change committed, and reads the payout as it then is."""
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import translation
-from django.utils.translation import gettext as _
 
 from affiliates.models import User
 from affiliates.roles import PROGRAM_MANAGER
+from config.emails import send_to_affiliate
 from config.mail import send_email_on_commit
-from config.money import format_money, to_decimal_string
+from config.money import to_decimal_string
 from payouts.models import Payout, PayoutAccount, PayoutRun
 
 S = Payout.State
+
+
+def payout_context(payout: Payout) -> dict[str, Any]:
+    """What the payout e-mails' templates read (emails.catalog samples use it too). The
+    method's label stays lazy: the template renders it in the affiliate's language."""
+    return {
+        "payout": payout,
+        "via": dict(PayoutAccount.Method.choices).get(payout.method, payout.method),
+        "settings_url": settings.AMBASSADOR_URL + reverse("payouts-settings"),
+    }
 
 
 def notify_payout(*, payout_id: int) -> bool:
@@ -26,47 +36,15 @@ def notify_payout(*, payout_id: int) -> bool:
     unclaimed. "Paid" is news the affiliate may turn off (Affiliate.email_payout_sent);
     failed and unclaimed ask it to act and are always sent."""
     payout = Payout.objects.select_related("affiliate__user").get(pk=payout_id)
-    affiliate = payout.affiliate
-    settings_url = settings.AMBASSADOR_URL + reverse("payouts-settings")
-    with translation.override(affiliate.email_language):
-        money = format_money(payout.amount, payout.currency)
-        values = {"money": money, "url": settings_url}
-        if payout.state == S.PAID:
-            if not affiliate.email_payout_sent:
-                return False
-            subject = _("Your payout of %(money)s was sent") % values
-            via = str(dict(PayoutAccount.Method.choices).get(payout.method, payout.method))
-            if payout.reference:
-                body = _("We sent %(money)s to you via %(via)s (reference %(reference)s).") % {
-                    **values,
-                    "via": via,
-                    "reference": payout.reference,
-                }
-            else:
-                body = _("We sent %(money)s to you via %(via)s.") % {**values, "via": via}
-        elif payout.state == S.FAILED:
-            subject = _("Your payout of %(money)s could not be sent") % values
-            body = (
-                _("We could not send %(money)s: %(reason)s")
-                % {**values, "reason": payout.failure_reason}
-                + "\n\n"
-                + _(
-                    "What to do: check your payout method at %(url)s. The commissions stay in "
-                    "your balance and go out with the next payout run."
-                )
-                % values
-            )
-        elif payout.provider_status == "UNCLAIMED":
-            subject = _("Claim your payout of %(money)s at PayPal") % values
-            body = _(
-                "PayPal is holding %(money)s for %(destination)s. Log in to PayPal with that "
-                "e-mail (or open an account with it) within 30 days to claim it, otherwise it "
-                "comes back to us and waits for the next run. Payout settings: %(url)s"
-            ) % {**values, "destination": payout.destination}
-        else:
-            return False
-    send_email_on_commit(to=[affiliate.user.email], subject=subject, body=body)
-    return True
+    if payout.state == S.PAID:
+        name = "payout_sent"
+    elif payout.state == S.FAILED:
+        name = "payout_failed"
+    elif payout.provider_status == "UNCLAIMED":
+        name = "payout_unclaimed"
+    else:
+        return False
+    return send_to_affiliate(name, affiliate=payout.affiliate, context=payout_context(payout))
 
 
 def program_manager_emails() -> list[str]:

@@ -76,6 +76,23 @@ def test_email_is_sent_after_the_commit_and_not_before():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_html_alternative_and_headers_travel_with_the_message():
+    send_email_on_commit(
+        to=["a@example.org"],
+        subject="Hello",
+        body="Body",
+        html="<p>Body</p>",
+        headers={"List-Unsubscribe": "<https://x.test/u/1/>\r\nBcc: b@example.org"},
+    )
+
+    (sent,) = mail.outbox
+    assert sent.body == "Body" and sent.alternatives == [("<p>Body</p>", "text/html")]
+    # A header value is one line: a newline in it cannot add a header.
+    assert sent.extra_headers == {"List-Unsubscribe": "<https://x.test/u/1/> Bcc: b@example.org"}
+    assert "\nBcc:" not in sent.message().as_string()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_change_sends_no_email():
     with pytest.raises(RuntimeError), transaction.atomic():
         send_email_on_commit(to=["a@example.org"], subject="Hello", body="Body")
