@@ -113,8 +113,8 @@ def roi_by_month(*, start: date, end: date) -> tuple[list[RoiMonth], RoiMonth]:
         .annotate(amount=Sum("amount"))
         .order_by()
     )
-    for found in paid:
-        rows[_as_date(found["month"])].payouts = found["amount"] or 0
+    for sent in paid:
+        rows[_as_date(sent["month"])].payouts = sent["amount"] or 0
     months = list(rows.values())
     total = RoiMonth(
         month=None,
