@@ -4,8 +4,9 @@
   the click buffer (tracking.clicks); flush_clicks — the buffer into the table.
 - `attribution`: attribute_signup — who referred a new customer (first referrer wins), and
   self_referral_reason, the rule shared with employees.
-- `claim_codes`: issue_claim_code / spend_claim_code — the mobile-install claim codes
-  standing for a referral cookie (GET /r/claim-code, the signups API's referral_code).
+- `claim_codes`: issue_claim_code / spend_claim_code / purge_expired_claim_codes — the
+  mobile-install claim codes standing for a referral cookie (GET /r/claim-code, the signups
+  API's referral_code).
 - `rollups`: the daily rollups dashboards read — clicks and signups recomputed from the raw
   rows, money columns marked and recomputed for the commissions app.
 
@@ -15,7 +16,11 @@ callers write `from tracking.services import attribute_signup` whichever module 
 """
 
 from tracking.services.attribution import attribute_signup, name_employee, self_referral_reason
-from tracking.services.claim_codes import issue_claim_code, spend_claim_code
+from tracking.services.claim_codes import (
+    issue_claim_code,
+    purge_expired_claim_codes,
+    spend_claim_code,
+)
 from tracking.services.clicks import ClickOutcome, flush_clicks, record_click
 from tracking.services.referral_stats import (
     ReferralSummary,
@@ -54,5 +59,6 @@ __all__ = [
     "refresh_rollups_for_day",
     "self_referral_reason",
     "set_daily_money",
+    "purge_expired_claim_codes",
     "spend_claim_code",
 ]
