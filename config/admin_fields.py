@@ -10,7 +10,11 @@ rounded: the admin must never store an amount nobody typed. A rate reads "20", "
 
 `MoneyRateFieldsMixin` puts the fields on a ModelAdmin or an inline by field name. It sits in
 the config kernel (it knows no app's models) beside config.money, whose exponents and
-per-language marks it uses.
+per-language marks it uses. For a user who may view but not change (the Support group), the
+same fields read as money ("USD 108.00", config.money.format_money) and percentages
+("15 %") rather than the stored integers: Django renders a view-only page's fields through
+`display_for_field`, which knows no units, so the mixin swaps each such field for a display
+function of its own (`shown_<field>`, labelled with the field's name).
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from config.money import NBSP, NNBSP, MoneyStyle, exponent, money_style
+from config.money import NBSP, NNBSP, MoneyStyle, exponent, format_money, money_style
 
 MAX_MONEY = 10**12  # minor units: the ledger's own bound (commissions.services.bounds)
 MAX_BP = 2**31 - 1  # PositiveIntegerField's ceiling on every backend
@@ -182,6 +187,9 @@ class RateField(_UnitField):
         return rate_input(value)
 
 
+SHOWN_PREFIX = "shown_"
+
+
 class MoneyRateFieldsMixin:
     """For a ModelAdmin or an inline: the integer model fields named in `money_fields`
     (minor units of `money_currency`, the program currency by default) and `rate_fields`
@@ -190,6 +198,69 @@ class MoneyRateFieldsMixin:
     money_fields: Collection[str] = ()
     rate_fields: Collection[str] = ()
     money_currency: str | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The view-only renderings (`shown_<field>`), looked up by name on the admin as
+        # Django looks up any display function in a fieldset.
+        for name in (*self.money_fields, *self.rate_fields):
+            setattr(self, SHOWN_PREFIX + name, self._display(name))
+
+    def _display(self, name: str) -> Any:
+        field = self.model._meta.get_field(name)  # type: ignore[attr-defined]
+        is_money = name in self.money_fields
+
+        def show(obj: models.Model) -> str:
+            value = getattr(obj, name)
+            if value is None:
+                return "—"
+            if is_money:
+                return format_money(int(value), self.money_currency or settings.PROGRAM_CURRENCY)
+            return rate_input(int(value))
+
+        show.short_description = capfirst(field.verbose_name)  # type: ignore[attr-defined]
+        return show
+
+    def _view_only(self, request, obj: Any) -> bool:
+        # As Django decides a change page is view-only: an existing object the user may not
+        # change (the add page is left alone: whoever may add types the figures).
+        return (
+            request is not None and obj is not None and not self.has_change_permission(request, obj)  # type: ignore[attr-defined]
+        )
+
+    def _shown(self, names: Any) -> Any:
+        """A fieldset's `fields` with the money and rate names swapped for their displays
+        (a line of several fields is a tuple; a name shown twice is kept once)."""
+        units = {*self.money_fields, *self.rate_fields}
+        out: list[Any] = []
+        for name in names:
+            if isinstance(name, list | tuple):
+                out.append(type(name)(self._shown(name)))
+            elif isinstance(name, str) and name in units:
+                if SHOWN_PREFIX + name not in out:
+                    out.append(SHOWN_PREFIX + name)
+            elif name not in out:
+                out.append(name)
+        return out
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
+        if not self._view_only(request, obj):
+            return fieldsets
+        return [
+            (title, {**opts, "fields": self._shown(opts["fields"])}) for title, opts in fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        if not self._view_only(request, obj):
+            return readonly
+        # Inlines build their formset from the fieldsets less these: the displays are no
+        # model fields, so they must be named read-only too.
+        return [
+            *readonly,
+            *(SHOWN_PREFIX + n for n in (*self.money_fields, *self.rate_fields)),
+        ]
 
     def formfield_for_dbfield(self, db_field: models.Field, request, **kwargs):
         if db_field.name in self.money_fields:

@@ -105,7 +105,8 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=17, hour=0),
     },
     # Drop raw clicks older than CLICK_RETENTION_DAYS (whole months on PostgreSQL, batched
-    # deletes on SQLite); the daily rollups keep their figures. Daily at 03:37 UTC.
+    # deletes on SQLite); the daily rollups keep their figures. Also deletes claim codes
+    # expired more than 30 days ago. Daily at 03:37 UTC.
     "purge-old-clicks": {
         "task": "tracking.purge_old_clicks",
         "schedule": crontab(minute=37, hour=3),

@@ -36,7 +36,7 @@ from affiliates.admin_export import ExportMixin, export_action, stamp
 from affiliates.models import Affiliate
 from config.money import format_money
 from tracking import selectors
-from tracking.models import DailyStat, Referral
+from tracking.models import ClaimCode, DailyStat, Referral
 
 admin.site.unregister(Affiliate)
 
@@ -230,3 +230,42 @@ admin.site.register(Referral, ReferralAdmin)
 
 # Register CreativeAdmin and ReferralClaimAdmin.
 from tracking import admin_claims, admin_creatives  # noqa: E402, F401
+
+
+@admin.register(ClaimCode)
+class ClaimCodeAdmin(NoDeleteMixin, admin.ModelAdmin):
+    """The mobile-install claim codes, read-only for staff (support asks "why was this app
+    signup not credited?"): issued by GET /r/claim-code, spent by the signups API, deleted
+    by the daily clean-up 30 days after they expire. Nobody adds or edits one here: a code
+    typed by hand would credit an affiliate no visitor came from."""
+
+    list_display = [
+        "code",
+        "affiliate",
+        time_column("created_at", description="Issued"),
+        time_column("expires_at", description="Expires"),
+        time_column("used_at", description="Used"),
+        "customer_id",
+    ]
+    list_select_related = ["affiliate"]
+    list_filter = [AffiliateListFilter, ("used_at", admin.EmptyFieldListFilter)]
+    search_fields = ["code", "customer_id", "affiliate__username"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-pk"]
+    fields = [
+        "code",
+        "affiliate",
+        "click_id",
+        "cookie_set_at",
+        "created_at",
+        "expires_at",
+        "used_at",
+        "customer_id",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ClaimCode | None = None) -> bool:
+        return False

@@ -30,10 +30,12 @@ def ensure_click_partitions_task() -> list[str]:
 
 @shared_task(name="tracking.purge_old_clicks")
 def purge_old_clicks_task(now: str | None = None) -> int:
-    """Drop clicks older than CLICK_RETENTION_DAYS (daily). A run that ran out of batches
+    """Drop clicks older than CLICK_RETENTION_DAYS (daily), and the claim codes long expired
+    (tracking.services.claim_codes.PURGE_AFTER_EXPIRY). A run that ran out of batches
     re-enqueues itself with the same instant, so the cutoff does not move under it."""
     at = datetime.fromisoformat(now) if now else timezone.now()
+    codes = services.purge_expired_claim_codes(now=at)
     purge = services.purge_old_clicks(now=at)
     if purge.more:
         purge_old_clicks_task.delay(now=at.isoformat())
-    return purge.rows_deleted + len(purge.partitions_dropped)
+    return purge.rows_deleted + len(purge.partitions_dropped) + codes

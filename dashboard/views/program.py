@@ -23,7 +23,7 @@ from config.db_router import replica_reads
 from config.money import to_decimal_string
 from config.spreadsheet import csv_writer
 from dashboard import charts, selectors
-from dashboard.selectors import PERIOD_CHOICES
+from dashboard.selectors import PERIOD_CHOICES, roi
 from dashboard.selectors import program as figures
 from dashboard.views.common import request_period, staff_required, today
 
@@ -68,6 +68,12 @@ def _other_rows(c: _Context) -> list[dict[str, Any]]:
     ]
 
 
+def _roi_by_month(c: _Context) -> dict[str, Any]:
+    start, end = roi.roi_window(c["period"])
+    months, total = roi.roi_by_month(start=start, end=end)
+    return {"months": months, "total": total}
+
+
 BUILDERS: dict[str, Callable[[_Context], Any]] = {
     "summary": lambda c: figures.program_summary(period=c["period"]),
     "other_currency_rows": _other_rows,
@@ -87,6 +93,7 @@ BUILDERS: dict[str, Callable[[_Context], Any]] = {
     "show_destinations": lambda c: _can_see_destinations(c.request),
     "retention_months": lambda c: list(figures.RETENTION_DAYS),
     "retention_grace_days": lambda c: figures.RETENTION_GRACE_DAYS,
+    "roi_by_month": _roi_by_month,
 }
 
 
@@ -198,6 +205,26 @@ def _trend_table(c: dict[str, Any]) -> Table:
     return ["day", *fields[:4], f"revenue_{cur}", f"commission_{cur}"], rows
 
 
+def _roi_table(c: dict[str, Any]) -> Table:
+    cur = c["currency"]
+    rows: list[list[Any]] = []
+    found = c["roi_by_month"]
+    for r in [*found["months"], found["total"]]:
+        rows.append(
+            [
+                r.month.strftime("%Y-%m") if r.month is not None else "total",
+                r.start.isoformat(),
+                r.end.isoformat(),
+                _money(r.revenue, cur),
+                _money(r.commission, cur),
+                _money(r.payouts, cur),
+                _pct(r.roi),
+            ]
+        )
+    header = ["month", "from", "to", f"referred_revenue_{cur}", f"commissions_{cur}"]
+    return [*header, f"payouts_{cur}", "roi_percent"], rows
+
+
 def _affiliate_values(r: figures.AffiliateRow, cur: str, months: list[int]) -> list[Any]:
     return [
         r.clicks,
@@ -296,6 +323,7 @@ TABLES: dict[str, Callable[[dict[str, Any]], Table]] = {
     "commissions": _commissions_table,
     "payouts": _payouts_table,
     "trend": _trend_table,
+    "roi-by-month": _roi_table,
     "affiliates": _affiliates_table,
     "top-revenue": _top_table("top_affiliates"),
     "top-clicks": _top_table("top_by_clicks"),

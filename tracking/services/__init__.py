@@ -7,8 +7,9 @@
 - `late_claims`: claim_customer — a coupon or "who referred you?" after signup (attributes
   a customer nobody has, else a claim for an admin); accept_claim / reject_claim;
   attribute_by_stripe_coupon — a Stripe invoice paid with an affiliate's coupon.
-- `claim_codes`: issue_claim_code / spend_claim_code — the mobile-install claim codes
-  standing for a referral cookie (GET /r/claim-code, the signups API's referral_code).
+- `claim_codes`: issue_claim_code / spend_claim_code / purge_expired_claim_codes — the
+  mobile-install claim codes standing for a referral cookie (GET /r/claim-code, the signups
+  API's referral_code).
 - `rollups`: the daily rollups dashboards read — clicks and signups recomputed from the raw
   rows, money columns marked and recomputed for the commissions app.
 
@@ -18,7 +19,11 @@ callers write `from tracking.services import attribute_signup` whichever module 
 """
 
 from tracking.services.attribution import attribute_signup, name_employee, self_referral_reason
-from tracking.services.claim_codes import issue_claim_code, spend_claim_code
+from tracking.services.claim_codes import (
+    issue_claim_code,
+    purge_expired_claim_codes,
+    spend_claim_code,
+)
 from tracking.services.clicks import ClickOutcome, flush_clicks, record_click
 from tracking.services.late_claims import (
     LateClaim,
@@ -69,5 +74,6 @@ __all__ = [
     "refresh_rollups_for_day",
     "self_referral_reason",
     "set_daily_money",
+    "purge_expired_claim_codes",
     "spend_claim_code",
 ]

@@ -111,3 +111,25 @@ def release_claim_code(*, claim: ClaimCode, customer_id: str) -> None:
     ClaimCode.objects.filter(pk=claim.pk, customer_id=customer_id).update(
         used_at=None, customer_id=""
     )
+
+
+# Expired codes are kept this long after their expiry, so an app that presents one late is
+# told "expired" (and support can see why) rather than "unknown"; then the daily clean-up
+# (tracking.purge_old_clicks) deletes them. A spent code's customer is on its Referral.
+PURGE_AFTER_EXPIRY = timedelta(days=30)
+
+
+def purge_expired_claim_codes(*, now: datetime, batch_size: int = 10_000) -> int:
+    """Delete the claim codes that expired more than PURGE_AFTER_EXPIRY before `now`, used
+    or not, `batch_size` per statement (short locks). Idempotent; returns the rows deleted."""
+    cutoff = now - PURGE_AFTER_EXPIRY
+    deleted = 0
+    while True:
+        ids = list(
+            ClaimCode.objects.filter(expires_at__lt=cutoff).values_list("pk", flat=True)[
+                :batch_size
+            ]
+        )
+        if not ids:
+            return deleted
+        deleted += ClaimCode.objects.filter(pk__in=ids).delete()[0]
