@@ -339,12 +339,6 @@ class AffiliateAdmin(ExportMixin, MoneyRateFieldsMixin, admin.ModelAdmin):
     The applications queue is this list filtered to status "applied" (linked from the admin
     home with the number waiting): oldest application first, with what they wrote."""
 
-    def save_model(self, request, obj, form, change) -> None:
-        super().save_model(request, obj, form, change)
-        if change and {"plan", "commission_override_bp"} & set(form.changed_data):
-            # The affiliate hears its new rates (emails.notices), after the change commits.
-            queue.enqueue_on_commit("emails.notify_plan_changed", affiliate_id=obj.pk)
-
     list_display = [
         "username",
         "email",
@@ -474,10 +468,13 @@ class AffiliateAdmin(ExportMixin, MoneyRateFieldsMixin, admin.ModelAdmin):
     def threshold_reads_as(self, obj: Affiliate) -> str:
         return _program(obj.payout_threshold)
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request, obj, form, change) -> None:
         # A perk changed here is set by hand: its job leaves it alone (affiliates.perks).
         perks.mark_set_by_hand(affiliate=obj, changed=form.changed_data)
         super().save_model(request, obj, form, change)
+        if change and {"plan", "commission_override_bp"} & set(form.changed_data):
+            # The affiliate hears its new rates (emails.notices), after the change commits.
+            queue.enqueue_on_commit("emails.notify_plan_changed", affiliate_id=obj.pk)
 
     def has_add_permission(self, request) -> bool:
         # New affiliates come from /apply/ or `manage.py create_affiliate`, which validate the

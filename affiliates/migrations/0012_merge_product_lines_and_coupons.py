@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('affiliates', '0009_coupon_stripe_ids'),
-        ('affiliates', '0011_perks_kept_by_hand'),
+        ("affiliates", "0009_coupon_stripe_ids"),
+        ("affiliates", "0011_perks_kept_by_hand"),
     ]
 
-    operations = [
-    ]
+    operations = []

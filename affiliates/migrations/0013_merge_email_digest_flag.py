@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('affiliates', '0009_email_commission_digest'),
-        ('affiliates', '0012_merge_product_lines_and_coupons'),
+        ("affiliates", "0009_email_commission_digest"),
+        ("affiliates", "0012_merge_product_lines_and_coupons"),
     ]
 
-    operations = [
-    ]
+    operations = []
