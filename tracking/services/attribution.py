@@ -405,6 +405,25 @@ def _attribution(
     return {"source": source, "reason": reason}
 
 
+def lock_customer(customer_id: str, *related: str) -> Referral:
+    """The customer's referral row, locked until the transaction ends (the caller's
+    `atomic`), for a later fact about it (an employee named, a late claim); NotFound when the
+    product never reported that customer."""
+    referral = (
+        # of=self: PostgreSQL refuses FOR UPDATE on the nullable side of the joins.
+        Referral.objects.select_for_update(of=("self",))
+        .select_related(*related)
+        .filter(customer_id=customer_id)
+        .first()
+    )
+    if referral is None:
+        raise NotFound(
+            "No customer with this customer_id; report it with POST /api/v1/signups first.",
+            fields={"customer_id": ["Unknown customer."]},
+        )
+    return referral
+
+
 def name_employee(*, customer_id: str, employee: str, now: datetime) -> tuple[Referral, bool]:
     """(referral, changed): name the employee who helped an already reported customer
     (POST /api/v1/attributions). First naming wins: the same employee again changes nothing,
@@ -415,18 +434,7 @@ def name_employee(*, customer_id: str, employee: str, now: datetime) -> tuple[Re
     customer_id = (customer_id or "").strip()
     emp = _resolve_employee(employee)
     with transaction.atomic():
-        referral = (
-            # of=self: PostgreSQL refuses FOR UPDATE on the nullable side of the joins.
-            Referral.objects.select_for_update(of=("self",))
-            .select_related("affiliate", "employee")
-            .filter(customer_id=customer_id)
-            .first()
-        )
-        if referral is None:
-            raise NotFound(
-                "No customer with this customer_id; report it with POST /api/v1/signups first.",
-                fields={"customer_id": ["Unknown customer."]},
-            )
+        referral = lock_customer(customer_id, "affiliate", "employee")
         if referral.employee_id is not None:
             if referral.employee_id == emp.pk:
                 return referral, False

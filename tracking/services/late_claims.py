@@ -24,11 +24,16 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 
 from affiliates.models import Affiliate, AuditLog, Coupon, User
-from config.errors import NotFound, ServiceError
+from config.errors import ServiceError
 from config.queue import enqueue_on_commit
 from tracking.models import Referral, ReferralClaim, ReferralStatDue
 from tracking.selectors import stripe_customer_is_linked
-from tracking.services.attribution import _Candidate, _gather, candidate_refusal
+from tracking.services.attribution import (
+    _Candidate,
+    _gather,
+    candidate_refusal,
+    lock_customer,
+)
 from tracking.webhook_events import emit_referral_created
 
 
@@ -109,17 +114,7 @@ def claim_customer(
             fields={"coupon": ["Send a coupon or referred_by."]},
         )
     with transaction.atomic():
-        referral = (
-            Referral.objects.select_for_update(of=("self",))
-            .select_related("affiliate")
-            .filter(customer_id=customer_id)
-            .first()
-        )
-        if referral is None:
-            raise NotFound(
-                "No customer with this customer_id; report it with POST /api/v1/signups first.",
-                fields={"customer_id": ["Unknown customer."]},
-            )
+        referral = lock_customer(customer_id, "affiliate")
         cand = _usable_candidate(
             coupon=coupon, referred_by=referred_by, customer_email=referral.email
         )
