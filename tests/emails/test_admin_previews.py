@@ -1,6 +1,8 @@
 """/admin/emails/: every registered e-mail previewed, in any of the eight languages, for staff
 only."""
 
+import re
+
 import pytest
 from django.conf import settings
 
@@ -26,6 +28,10 @@ def test_each_preview_shows_subject_text_and_sandboxed_html(manager_client, name
     assert 'id="subject"' in html and 'id="text"' in html
     assert '<iframe id="html" sandbox=""' in html
     assert "<strong>日本語</strong>" in html
+    # The whole HTML part is in the srcdoc attribute, escaped: an unescaped quote in it
+    # (lang="ja") would end the attribute and show an empty frame.
+    srcdoc = re.search(r'srcdoc="([^"]*)"', html).group(1)
+    assert "&lt;/html&gt;" in srcdoc and "&lt;body" in srcdoc
 
 
 def test_an_unknown_email_or_language(manager_client):
