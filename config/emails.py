@@ -156,6 +156,15 @@ def send_to_addresses(name: str, *, to: list[str], context: dict[str, Any]) -> i
     return len(to)
 
 
+def send_to_address(name: str, *, to: str, language: str, context: dict[str, Any]) -> None:
+    """Queue transactional e-mail `name` to one address that is not an affiliate's login
+    (a PayPal address to confirm), in `language`, after the current transaction commits."""
+    if not get(name).transactional:
+        raise ValueError(f"E-mail {name!r} has a preference: send it with send_to_affiliate")
+    rendered = render(name, context=context, language=language)
+    send_email_on_commit(to=[to], subject=rendered.subject, body=rendered.text, html=rendered.html)
+
+
 # --- unsubscribe links ----------------------------------------------------------------------
 # A signed token naming the affiliate (its public id, never the pk) and the one preference
 # flag it turns off, so the link works without a login and cannot be altered to turn off

@@ -3,7 +3,9 @@ templates/emails/<name>/; its `sample` builds made-up, unsaved rows for the admi
 (emails.admin_views) and for the test that renders every e-mail in every language.
 
 Who sends what: affiliates.services (application and account status), commissions
-(commissions approved), payouts.services.notifications (payout sent / failed / unclaimed),
+(commissions approved), payouts.services.notifications (payout sent / failed / unclaimed,
+the run summary), payouts.services.accounts (the security notices: payout or tax details
+changed, the PayPal confirmation),
 emails.services (the daily digest and the monthly report)."""
 
 from __future__ import annotations
@@ -187,6 +189,84 @@ register(
         "dispute_closed",
         "To managers: a dispute won or lost, with its case",
         lambda: _dispute("lost"),
+        to_managers=True,
+    )
+)
+
+
+def _details_changed(*, by_staff: bool) -> dict[str, Any]:
+    from payouts.services.accounts import details_changed_context
+
+    reason = "Affiliate lost access to the old mailbox; asked by phone" if by_staff else ""
+    at = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
+    context = details_changed_context(
+        what="PayPal e-mail", now=at, reason=reason, by_staff=by_staff
+    )
+    return {"affiliate": sample_affiliate(), **context}
+
+
+def _paypal_confirm() -> dict[str, Any]:
+    from config.emails import absolute
+
+    return {
+        "paypal_email": "nora@paypal.example.org",
+        "confirm_url": absolute("/payouts/paypal/confirm/sampletoken0000/"),
+    }
+
+
+def _run_summary() -> dict[str, Any]:
+    from payouts.models import PayoutRun, PayoutSkip
+    from payouts.services.notifications import run_summary_context
+
+    run = PayoutRun(
+        pk=42,
+        started_at=datetime(2026, 11, 2, 6, 0, tzinfo=UTC),
+        state=PayoutRun.State.AWAITING_APPROVAL,
+        payout_count=3,
+        totals={"EUR": 4200, "USD": 18750},  # EUR 42.00; USD 187.50
+        carried_count=5,
+    )
+    skips = [
+        PayoutSkip(
+            affiliate=sample_affiliate(),
+            currency="USD",
+            amount=9000,  # USD 90.00
+            reason="payout details changed, held until 2026-11-03 10:30 UTC",
+        )
+    ]
+    return run_summary_context(run, by_method={"paypal": 2, "manual": 1}, skips=skips, skip_count=1)
+
+
+register(
+    Email(
+        "payout_details_changed",
+        "Security: payout details changed, the payout hold (shown: by staff, with the reason)",
+        lambda: _details_changed(by_staff=True),
+    )
+)
+register(
+    Email(
+        "paypal_confirm",
+        "Confirm a new PayPal e-mail (to that address, in the affiliate's language)",
+        _paypal_confirm,
+    )
+)
+register(
+    Email(
+        "tax_details_changed",
+        "Security: staff changed the tax details, with the reason",
+        lambda: {
+            "affiliate": sample_affiliate(),
+            "when": "2026-11-02 10:30",
+            "reason": "Legal name corrected from the signed W-9",
+        },
+    )
+)
+register(
+    Email(
+        "payout_run_summary",
+        "To managers: a payout run's summary (count, totals, what was held)",
+        _run_summary,
         to_managers=True,
     )
 )

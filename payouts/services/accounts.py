@@ -16,13 +16,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
-from django.utils import translation
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from affiliates.models import Affiliate, User
+from config.emails import send_to_address, send_to_affiliate
 from config.errors import NotFound, ServiceError
-from config.mail import send_email_on_commit
 from payouts.models import PayoutAccount, new_token
 from payouts.services.history import audit
 
@@ -88,6 +88,29 @@ def _check_length(value: str, *, field: str, max_length: int) -> None:
         )
 
 
+def hold_notice(hours: int) -> str:
+    return ngettext(
+        "For your safety, payouts are held for %(hours)d hour after a change.",
+        "For your safety, payouts are held for %(hours)d hours after a change.",
+        hours,
+    ) % {"hours": hours}
+
+
+def details_changed_context(
+    *, what: str, now: datetime, reason: str = "", by_staff: bool = False
+) -> dict[str, Any]:
+    """What templates/emails/payout_details_changed/ reads (the catalog's sample uses it too).
+    The labels stay lazy so the template renders them in the affiliate's language; the hold
+    sentence too, in Python: its msgids say %(hours)d, which {% blocktranslate %} cannot."""
+    return {
+        "what": _WHAT.get(what, what),
+        "when": f"{now:%Y-%m-%d %H:%M}",
+        "reason": reason,
+        "by_staff": by_staff,
+        "hold_notice": lazy(hold_notice, str)(settings.PAYOUT_DETAILS_HOLD_HOURS),
+    }
+
+
 def record_details_changed(
     *,
     account: PayoutAccount,
@@ -106,39 +129,9 @@ def record_details_changed(
     if by_staff:
         details.update(by="staff", reason=reason[:500])
     audit(action="payout_details_changed", affiliate=affiliate, actor=actor, now=now, **details)
-    hold = settings.PAYOUT_DETAILS_HOLD_HOURS
     # A security notice: always sent (no preference turns it off), in the affiliate's language.
-    with translation.override(affiliate.email_language):
-        values = {
-            "what": _WHAT.get(what, what),
-            "when": f"{now:%Y-%m-%d %H:%M}",
-            "program": settings.PROGRAM_NAME,
-            "reason": reason,
-        }
-        if by_staff:
-            changed = (
-                _(
-                    "Your payout details were changed (%(what)s) at %(when)s UTC by the "
-                    "%(program)s team. Reason: %(reason)s."
-                )
-                % values
-            )
-        else:
-            changed = _("Your payout details were changed (%(what)s) at %(when)s UTC.") % values
-        body = (
-            changed
-            + "\n"
-            + ngettext(
-                "For your safety, payouts are held for %(hours)d hour after a change.",
-                "For your safety, payouts are held for %(hours)d hours after a change.",
-                hold,
-            )
-            % {"hours": hold}
-            + "\n"
-            + _("If this was not you, reply to this e-mail at once.")
-        )
-        subject = _("Your payout details were changed")
-    send_email_on_commit(to=[affiliate.user.email], subject=subject, body=body)
+    context = details_changed_context(what=what, now=now, reason=reason, by_staff=by_staff)
+    send_to_affiliate("payout_details_changed", affiliate=affiliate, context=context)
 
 
 def set_paypal_email(
@@ -184,14 +177,13 @@ def set_paypal_email(
         link = settings.AMBASSADOR_URL + reverse(
             "payouts-paypal-confirm", args=[account.paypal_confirm_token]
         )
-        with translation.override(affiliate.email_language):
-            subject = _("Confirm your PayPal e-mail for payouts")
-            body = (
-                _("Confirm that %(email)s should receive your %(program)s payouts through PayPal:")
-                % {"email": email, "program": settings.PROGRAM_NAME}
-                + f"\n\n{link}\n"
-            )
-        send_email_on_commit(to=[email], subject=subject, body=body)
+        # To the new PayPal address (whoever reads it confirms), in the affiliate's language.
+        send_to_address(
+            "paypal_confirm",
+            to=email,
+            language=affiliate.email_language,
+            context={"paypal_email": email, "confirm_url": link},
+        )
     return account
 
 
@@ -284,22 +276,8 @@ def set_tax_details(
         details = {"by": "staff", "reason": reason[:500]} if staff is not None else {}
         audit(action="tax_details_changed", affiliate=affiliate, actor=actor, now=now, **details)
         if staff is not None:
-            with translation.override(affiliate.email_language):
-                subject = _("Your tax details were changed")
-                body = (
-                    _(
-                        "Your tax details were changed at %(when)s UTC by the %(program)s team. "
-                        "Reason: %(reason)s."
-                    )
-                    % {
-                        "when": f"{now:%Y-%m-%d %H:%M}",
-                        "program": settings.PROGRAM_NAME,
-                        "reason": reason,
-                    }
-                    + "\n"
-                    + _("If this is not right, reply to this e-mail.")
-                )
-            send_email_on_commit(to=[affiliate.user.email], subject=subject, body=body)
+            context = {"when": f"{now:%Y-%m-%d %H:%M}", "reason": reason}
+            send_to_affiliate("tax_details_changed", affiliate=affiliate, context=context)
     return account
 
 

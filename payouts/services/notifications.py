@@ -13,8 +13,7 @@ from django.urls import reverse
 
 from affiliates.models import User
 from affiliates.roles import PROGRAM_MANAGER
-from config.emails import send_to_affiliate
-from config.mail import send_email_on_commit
+from config.emails import send_to_addresses, send_to_affiliate
 from config.money import to_decimal_string
 from payouts.models import Payout, PayoutAccount, PayoutRun
 
@@ -54,32 +53,39 @@ def program_manager_emails() -> list[str]:
     return sorted(set(users.values_list("email", flat=True)))
 
 
+def run_summary_context(
+    run: PayoutRun, *, by_method: dict[str, int], skips: list[Any], skip_count: int
+) -> dict[str, Any]:
+    """What templates/emails/payout_run_summary/ reads (the catalog's sample uses it too).
+    Numbers are formatted here, not by the template (which would add thousands separators)."""
+    return {
+        "run": run,
+        "run_number": str(run.pk),
+        "started": f"{run.started_at:%Y-%m-%d %H:%M}",
+        "state": str(run.get_state_display()),
+        "payout_count": str(run.payout_count),
+        "by_method": [(method, str(count)) for method, count in sorted(by_method.items())],
+        "totals": [(c, to_decimal_string(v, c)) for c, v in sorted(run.totals.items())],
+        "carried_count": str(run.carried_count),
+        "skip_count": str(skip_count),
+        "skips": [
+            (str(s.affiliate), s.currency, to_decimal_string(s.amount, s.currency), s.reason)
+            for s in skips
+        ],
+    }
+
+
 def notify_run_summary(*, run_id: int) -> int:
     run = PayoutRun.objects.get(pk=run_id)
     recipients = program_manager_emails()
     if not recipients:
         return 0
-    lines = [
-        f"Payout run {run.pk} at {run.started_at:%Y-%m-%d %H:%M} UTC "
-        f"({'two-weekly affiliates' if run.two_weekly_only else 'all affiliates'})",
-        f"State: {run.get_state_display()}",
-        f"Payouts: {run.payout_count}",
-    ]
     by_method: dict[str, int] = defaultdict(int)
     for method in run.payouts.values_list("method", flat=True):
         by_method[method] += 1
-    lines += [f"  {method}: {count}" for method, count in sorted(by_method.items())]
-    lines += [f"Total {c}: {to_decimal_string(v, c)}" for c, v in sorted(run.totals.items())]
-    lines.append(f"Carried forward (below threshold or negative): {run.carried_count}")
     skips = list(run.skips.select_related("affiliate")[:200])
-    if skips:
-        lines.append(f"Held ({run.skips.count()}):")
-        lines += [
-            f"  {s.affiliate} {s.currency} {to_decimal_string(s.amount, s.currency)}: {s.reason}"
-            for s in skips
-        ]
-    body = "\n".join(lines)
-    subject = f"Payout run {run.pk}: {run.payout_count} payouts"
-    for recipient in recipients:  # one message each: staff addresses stay private
-        send_email_on_commit(to=[recipient], subject=subject, body=body)
-    return len(recipients)
+    context = run_summary_context(
+        run, by_method=by_method, skips=skips, skip_count=run.skips.count() if skips else 0
+    )
+    # One message each (send_to_addresses): staff addresses stay private.
+    return send_to_addresses("payout_run_summary", to=recipients, context=context)
