@@ -21,11 +21,11 @@ from affiliates import (
     perks,
     services,
 )
+from affiliates.admin_coupons import CouponInline
 from affiliates.admin_display import money, money_column, rate, rate_column, time_column
 from affiliates.admin_export import ExportMixin, decimal, export_action, stamp
 from affiliates.models import (
     Affiliate,
-    Coupon,
     Plan,
     PlanBonus,
     PlanLineRate,
@@ -207,13 +207,6 @@ class UsernameInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
-
-
-class CouponInline(admin.TabularInline):
-    model = Coupon
-    extra = 0
-    fields = ["code", "is_active", "stripe_coupon_id", "stripe_promotion_code_id", "created_at"]
-    readonly_fields = ["created_at"]
 
 
 def _bulk(modeladmin, request, queryset, service, verb: str) -> None:
@@ -491,24 +484,3 @@ class AffiliateAdmin(ExportMixin, MoneyRateFieldsMixin, admin.ModelAdmin):
             if affiliate.status == Affiliate.Status.APPLIED:
                 extra_context["queue_url"] = applications_url()
         return super().change_view(request, object_id, form_url, extra_context)
-
-
-@admin.register(Coupon)
-class CouponAdmin(admin.ModelAdmin):
-    list_display = [
-        "code",
-        "affiliate",
-        "is_active",
-        "stripe_coupon_id",
-        "stripe_promotion_code_id",
-        "created_at",
-    ]
-    list_filter = ["is_active"]
-    search_fields = [
-        "code",
-        "stripe_coupon_id",
-        "stripe_promotion_code_id",
-        "affiliate__username",
-        "affiliate__user__email",
-    ]
-    raw_id_fields = ["affiliate"]

@@ -12,13 +12,12 @@ the default plan's bounds 0, 50000 and 100001:
 the previous calendar month (UTC) of the payment, in the program currency at each
 payment's recorded rate.
 
-Product lines (Kinsta: 10 % recurring on WordPress plans, 5 % on application and database
-hosting): a plan's PlanLineRate replaces its rate for a payment whose product plan is in the
-line (affiliates.models.ProductLine), whatever tier last month's sales reach: the line rate
-is a fixed figure for that line, and the tiers go on rating the payments outside every line.
-A blank first-payment line rate leaves first payments to the plan (or its tier). An
-affiliate's own override still wins over everything. Each payment is rated on its own, so a
-customer with subscriptions in several lines earns each line's rate on that line's payments.
+Product lines (Kinsta: 10 % recurring on WordPress, 5 % on application hosting): a plan's
+PlanLineRate replaces its rate, and its tier's, for a payment whose product plan is in the
+line (affiliates.models.ProductLine); the tiers rate the payments outside every line. A blank
+first-payment line rate leaves first payments to the plan (or its tier); an affiliate's own
+override wins over everything. Each payment is rated on its own, so a customer with
+subscriptions in several lines earns each line's rate on that line's payments.
 """
 
 from __future__ import annotations
