@@ -50,7 +50,7 @@ def keep_existing_cookie(existing: str | None) -> bool:
 
 
 # An affiliate's link may carry one of its own coupons (?coupon=CODE) for the checkout to
-# prefill (docs/checkout-coupons.md).
+# prefill (docs/coupons.md).
 COUPON_PARAM = "coupon"
 
 
