@@ -116,15 +116,37 @@ def is_site_url(url: str) -> bool:
     )
 
 
+# Query keys and values repeat (utm tags, plan names, usernames): quoted once. Bounded, since
+# a link's query is the visitor's.
+_quote = lru_cache(maxsize=4096)(lambda text: quote(text, safe=""))
+
+
 def build_location(path: str, params: list[tuple[str, str]]) -> str:
     """SITE_URL + path + query. The host comes from settings only; should the result still
-    not be on SITE_HOSTS (it cannot, but this is the one place that guarantees it), home."""
+    not be on SITE_HOSTS (it cannot, but this is the one place that guarantees it), home.
+
+    `urlencode(params, quote_via=quote)` written out, with each part's quoting memoised. The
+    check: the location starts with SITE_URL + "/", so its scheme and host are SITE_URL's,
+    and SITE_URL + "/" passes `is_site_url` (memoised per SITE_URL value); what the rest may
+    still carry that `is_site_url` refuses — a backslash or a control character — is looked
+    for in the whole location, as `is_site_url(location)` would (tested to agree)."""
     location = settings.SITE_URL + path
     if params:
-        location += "?" + urlencode(params, quote_via=quote)
-    if not location.startswith(settings.SITE_URL + "/") or not is_site_url(location):
+        location += "?" + "&".join(f"{_quote(k)}={_quote(v)}" for k, v in params)
+    prefix = settings.SITE_URL + "/"
+    if (
+        not location.startswith(prefix)
+        or not _site_prefix_ok(prefix, tuple(settings.SITE_HOSTS))
+        or "\\" in location
+        or _CONTROL_RE.search(location)
+    ):
         return home_url()
     return location
+
+
+@lru_cache(maxsize=8)
+def _site_prefix_ok(prefix: str, hosts: tuple[str, ...]) -> bool:
+    return is_site_url(prefix)  # `hosts`: SITE_HOSTS, part of the memo's key
 
 
 def ad_reason(params: list[tuple[str, str]], referrer: str) -> str:

@@ -12,7 +12,7 @@ from tracking import clicks, views
 from tracking.fastlane import FastLane
 from tracking.models import Click
 
-from .conftest import CHROME
+from .conftest import CHROME, needs_redis
 from .lanes import LaneClient
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +126,40 @@ def test_the_wsgi_entry_point_is_the_lane_in_front_of_django():
 
     assert isinstance(wsgi.application, FastLane)
     assert wsgi.application.django_app is wsgi.django_application
+
+
+@needs_redis
+def test_django_request_signals_are_sent_only_for_a_click_that_needs_the_database(alice, settings):
+    """The hot path (a name Redis already resolved, a buffered click) touches no database and
+    sends no request signals; a click that needs the database (the name's first click in a
+    generation, a ?coupon= link) gets request_started before it and request_finished after,
+    as Django's handler sends them."""
+    from django.core import signals
+
+    settings.CLICK_BUFFER = "redis"
+    events: list[str] = []
+
+    def started(**kwargs):
+        events.append("started")
+
+    def finished(**kwargs):
+        events.append("finished")
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        lane = LaneClient()
+        first = lane.get("/r/blog/alice", HTTP_USER_AGENT=CHROME)  # resolves alice: database
+        assert events == ["started", "finished"]
+        events.clear()
+        second = lane.get("/r/blog/alice", HTTP_USER_AGENT=CHROME)  # Redis only
+        assert events == []
+        coupon = lane.get("/r/blog/alice?coupon=NONE", HTTP_USER_AGENT=CHROME)
+        assert events == ["started", "finished"]
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+    # and every one of them was a recorded, honoured redirect
+    assert [r.status_code for r in (first, second, coupon)] == [302, 302, 302]
+    clicks.flush_clicks()
+    assert Click.objects.filter(affiliate=alice, honoured=True).count() == 3

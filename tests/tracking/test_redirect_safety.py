@@ -91,3 +91,34 @@ def test_a_protocol_relative_path_goes_home(client, alice):
 
     assert response["Location"].startswith("https://example.com/?")
     assert response.cookies["referral"].value == alice.public_id
+
+
+@hsettings(max_examples=1500, deadline=None)
+@given(
+    segments=st.lists(segment, max_size=4),
+    params=st.lists(st.tuples(st.text(max_size=8), st.text(max_size=12)), max_size=5),
+    site=st.sampled_from(
+        [
+            "https://example.com",
+            "https://example.com/app",
+            "http://Example.com:8080",
+            "https://evil.com",
+        ]
+    ),
+)
+def test_build_location_is_the_urlencode_and_is_site_url_recipe(segments, params, site):
+    """links.build_location quotes with a memo and checks a memoised prefix; it must give
+    exactly what urlencode + is_site_url on the whole location give (the recipe it replaced),
+    for every path, query and SITE_URL (one of them off SITE_HOSTS: always home)."""
+    from urllib.parse import urlencode
+
+    from django.test import override_settings
+
+    from tracking import links
+
+    with override_settings(SITE_URL=site, SITE_HOSTS=["example.com"]):
+        path = links.landing_path(links.safe_segments(segments))
+        location = site + path + ("?" + urlencode(params, quote_via=quote) if params else "")
+        ok = location.startswith(site + "/") and links.is_site_url(location)
+        expected = location if ok else links.home_url()
+        assert links.build_location(path, params) == expected

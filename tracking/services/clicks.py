@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, overload
 
 from redis.exceptions import RedisError
 
@@ -33,6 +34,7 @@ class ClickOutcome:
         return self.affiliate is not None and not self.reason
 
 
+@overload
 def record_click(
     *,
     username: str,
@@ -42,7 +44,35 @@ def record_click(
     user_agent: str,
     ip: str,
     now: datetime,
-) -> ClickOutcome:
+    redis_only: Literal[False] = False,
+) -> ClickOutcome: ...
+
+
+@overload
+def record_click(
+    *,
+    username: str,
+    landing_path: str,
+    params: list[tuple[str, str]],
+    referrer: str,
+    user_agent: str,
+    ip: str,
+    now: datetime,
+    redis_only: Literal[True],
+) -> ClickOutcome | None: ...
+
+
+def record_click(
+    *,
+    username: str,
+    landing_path: str,
+    params: list[tuple[str, str]],
+    referrer: str,
+    user_agent: str,
+    ip: str,
+    now: datetime,
+    redis_only: bool = False,
+) -> ClickOutcome | None:
     """Classify one click and record it. Honoured clicks and rejected (ad, bot) clicks of an
     approved affiliate are recorded; unknown names and affiliates that are not approved are
     not recorded at all (random 404 paths would otherwise fill the table).
@@ -53,7 +83,12 @@ def record_click(
     Redis down or refusing writes (maxmemory reached): the visitor still lands on the page,
     with no cookie and nothing recorded (reason "unavailable", logged), rather than a 500.
     Writing such clicks straight to the table instead could reuse ids Redis already handed
-    to clicks still in its buffer, which that buffer's flush would then drop as duplicates."""
+    to clicks still in its buffer, which that buffer's flush would then drop as duplicates.
+
+    `redis_only`: answer only what the one Redis call can (the fast lane's first try, made
+    without Django's request signals); None, with nothing recorded, when the click needs the
+    database (a name not resolved in this generation yet, a missing id counter, or no Redis
+    buffer at all) — the caller then calls again without it."""
     try:
         return _record_click(
             username=username,
@@ -63,6 +98,7 @@ def record_click(
             user_agent=user_agent,
             ip=ip,
             now=now,
+            redis_only=redis_only,
         )
     except RedisError:
         log.exception("click not recorded: Redis is unavailable")
@@ -78,7 +114,8 @@ def _record_click(
     user_agent: str,
     ip: str,
     now: datetime,
-) -> ClickOutcome:
+    redis_only: bool,
+) -> ClickOutcome | None:
     name = links.normalise_username(username)
     unknown = ClickOutcome(affiliate=None, click_id=None, reason="unknown")
     if not name:
@@ -107,6 +144,8 @@ def _record_click(
             return unknown
         if click_id is not None:
             return ClickOutcome(affiliate=resolved, click_id=click_id, reason=reason)
+    if redis_only:
+        return None
     for _ in range(3):
         resolved, generation = _resolve_for_click(name)
         if resolved is None or not resolved.is_approved:
