@@ -1,8 +1,11 @@
 """Click writes: no click lost when a web worker restarts; flushing is safe to repeat."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from affiliates import selectors
 from affiliates.selectors import resolve_username_memoised
@@ -54,7 +57,7 @@ def test_a_flush_that_crashed_half_way_is_finished_by_the_next_one(alice, now, s
     client = clicks.redis_client()
     client.set(clicks.LOCK_KEY, "killed", ex=clicks.LOCK_SECONDS)
     items = clicks._scripts["take"](keys=KEYS, args=[10, "killed", clicks.LOCK_SECONDS])
-    clicks._insert([clicks._decode(i) for i in items[:2]])  # crash before deleting the list
+    clicks._insert(items[:2])  # crash before deleting the list
     # its lock blocks the others for at most LOCK_SECONDS (15 s), then expires
     assert services.flush_clicks() == 0
     assert 0 < client.ttl(clicks.LOCK_KEY) <= clicks.LOCK_SECONDS
@@ -200,3 +203,38 @@ def test_the_redirect_reloads_its_script_after_redis_forgot_it(alice, now):
     services.flush_clicks()
     assert second.honoured and second.click_id == first.click_id + 1
     assert sorted(Click.objects.values_list("id", flat=True)) == [first.click_id, second.click_id]
+
+
+@hsettings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    at=st.datetimes(
+        min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(UTC)
+    ),
+    path=st.text(max_size=40),
+    domain=st.text(max_size=20),
+    honoured=st.booleans(),
+)
+def test_a_flushed_click_is_stored_exactly_as_it_was_buffered(alice, at, path, domain, honoured):
+    """The flush parses the buffered items in SQL on PostgreSQL (and in Python on SQLite):
+    every field comes back as the redirect wrote it — the time to the microsecond, any text
+    (quotes, pipes, newlines, non-ASCII) — and an item repeated is stored once."""
+    Click.objects.all().delete()
+    row = {
+        "at": at,
+        "affiliate_id": alice.pk,
+        "landing_path": path.replace("\x00", ""),  # PostgreSQL text holds no NUL
+        "referrer_domain": domain.replace("\x00", ""),
+        "medium": "website",
+        "device": "desktop",
+        "visitor_hash": "f" * 32,
+        "honoured": honoured,
+        "reason": "" if honoured else "bot",
+    }
+    item = f"7|{clicks._encode(row)}".encode()
+    assert clicks._insert([item, item]) == 1
+    stored = Click.objects.values(*clicks.FIELDS).get(pk=7)
+    # fromtimestamp(timestamp()) is what the SQLite path stores: the buffer's own round trip
+    assert stored == {**row, "at": datetime.fromtimestamp(at.timestamp(), tz=UTC)}
+    assert stored["at"] == at
