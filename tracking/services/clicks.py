@@ -116,6 +116,8 @@ def _record_click(
     now: datetime,
     redis_only: bool,
 ) -> ClickOutcome | None:
+    if redis_only and not buffer.buffered():
+        return None  # every click is an INSERT: the caller's full path
     name = links.normalise_username(username)
     unknown = ClickOutcome(affiliate=None, click_id=None, reason="unknown")
     if not name:
