@@ -8,12 +8,17 @@ resolver cache as steady traffic leaves it (pipelined HSETs) and prints its memo
 then drives `/healthz/live` and `/r/blog/post/<random username>` with `wrk -t2 -c32
 --latency` in turn, as behind a TLS proxy (X-Forwarded-Proto: https, a browser's
 User-Agent), flushing the click buffer every 2 s as the beat job would. Prints req/s of both,
-the ratio, p50/p99 and clicks recorded vs honoured redirects.
+the ratio, p50/p99, clicks recorded vs honoured redirects, and each run's CPU time per request
+over every process on the machine (gunicorn, Redis, PostgreSQL, wrk, the flush), read from
+/proc: the ratio says how fast, the CPU line where the cost went. With one sync worker per
+core the redirect's Redis round trip leaves a core idle while its worker waits; `--workers 4`
+(the Dockerfile's) shows the same code with that wait filled.
 
     .venv/bin/python bench/redirect.py                          # 10,000 affiliates, 10 s
     .venv/bin/python bench/redirect.py --affiliates 1000000     # the same at a million
     .venv/bin/python bench/redirect.py --affiliates 500 --duration 3   # a quick dev run
     .venv/bin/python bench/redirect.py --no-hiredis             # redis-py's pure-Python parser
+    .venv/bin/python bench/redirect.py --workers 4              # as the Dockerfile runs it
 
 Uses its own database (amb_bench, dropped and re-created) and Redis db 4 by default.
 Goal (issue 13): redirect >= 1.0x /healthz/live, p99 <= 25 ms at 32 connections, clicks
