@@ -28,6 +28,9 @@ takes 4 to 5 minutes on a loaded 2-core machine (the 1M-click INSERT ~110 s, pay
 entries ~30 s each, rollups ~60 s); the timing then costs `--requests` × each page's time
 (a page that takes a minute at full scale makes that long: lower `--requests`);
 `--scale 0.01 --requests 3` runs in about a minute. Prints figures and ratios; no pass/fail.
+
+`--keep` leaves the bench database in place at the end (dropped by the next run), so its
+slow queries can be looked at with EXPLAIN ANALYZE in psql.
 """
 
 from __future__ import annotations
@@ -488,6 +491,9 @@ def main() -> None:
         help="time only the pages whose label contains one of these comma-separated words "
         "(e.g. 'referral'); default every page",
     )
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the bench database in place at the end"
+    )
     args = parser.parse_args()
     if not settings.IS_POSTGRES:
         sys.exit("bench/dashboard.py needs PostgreSQL: set DATABASE_URL.")
@@ -505,7 +511,11 @@ def main() -> None:
     try:
         run(args)
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        if args.keep:
+            connection.close()
+            print(f"kept {db['TEST']['NAME']} (dropped by the next run)")
+        else:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def run(args: argparse.Namespace) -> None:

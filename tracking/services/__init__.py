@@ -33,9 +33,15 @@ from tracking.services.late_claims import (
     reject_claim,
 )
 from tracking.services.referral_stats import (
+    RETENTION_DAYS,
+    RETENTION_GRACE_DAYS,
     ReferralSummary,
+    contribution,
+    kept_months,
     mark_referrals_due,
     refresh_due_referral_stats,
+    set_referral_stats,
+    stored_share,
 )
 from tracking.services.retention import Purge, ensure_click_partitions, purge_old_clicks
 from tracking.services.rollups import (
@@ -58,7 +64,13 @@ __all__ = [
     "ClickOutcome",
     "MoneyRows",
     "Purge",
+    "RETENTION_DAYS",
+    "RETENTION_GRACE_DAYS",
     "ReferralSummary",
+    "contribution",
+    "kept_months",
+    "set_referral_stats",
+    "stored_share",
     "attribute_signup",
     "name_employee",
     "ensure_click_partitions",
