@@ -16,8 +16,9 @@ real one. Both phases measure the same affiliate and the same URLs in one run:
    `INSERT … SELECT generate_series`, so it costs seconds, not Python memory. The rollups
    (tracking.DailyStat / DailyPathStat / DailyReferrerStat) are then rebuilt from those
    rows by the real services (tracking.services.refresh_rollups_for_day per day, the
-   commissions money refresh for every marked day), so they agree with the clicks and the
-   ledger; VACUUM ANALYZE; the pages are timed again.
+   monthly breakdowns, the commissions money refresh for every marked day, the referral
+   summaries with their customer counters), so they agree with the clicks and the ledger;
+   VACUUM ANALYZE; the pages are timed again.
 
 Each page is requested in-process through Django's test Client (the whole middleware
 stack, a logged-in session), `--requests` times after one warm-up; the affiliate's CSV
@@ -257,8 +258,12 @@ def rebuild_rollups(*, affiliate_id: int, now, days: int) -> tuple[float, float]
     tracking.services.refresh_rollups_for_day (honoured clicks, distinct visitor hashes and
     rejected clicks per UTC day; signups per day of the referral, and per landing path /
     referrer domain of the click it came through), run once over every day as INSERT …
-    SELECT … ON CONFLICT (the service does one day per call: 365 calls cost a minute here).
+    SELECT … ON CONFLICT (the service does one day per call: 365 calls cost a minute here);
+    then the monthly sums of the breakdowns by the service itself
+    (tracking.services.refresh_monthly_breakdowns, what refresh_rollups_for_day calls).
     Money columns: the real commissions refresh (commissions.rollups) of every marked day.
+    The referral summaries and the customer counters they keep: the real backfill
+    (commissions.referral_stats.backfill → tracking.services.set_referral_stats).
     Returns (seconds for clicks, seconds for money)."""
     from commissions.ledger_rollups import refresh_ledger_days
     from commissions.rollups import refresh_daily_money
@@ -316,9 +321,16 @@ def rebuild_rollups(*, affiliate_id: int, now, days: int) -> tuple[float, float]
             """,
             p,
         )
+    # Their monthly sums, by the service refresh_rollups_for_day calls after each day.
+    from tracking.services import refresh_monthly_breakdowns
+
+    today = now.astimezone(UTC).date()
+    month = (today - timedelta(days=days)).replace(day=1)
+    while month <= today:
+        refresh_monthly_breakdowns(month=month, affiliate_ids=[affiliate_id])
+        month = (month + timedelta(days=32)).replace(day=1)
     clicks = time.perf_counter() - t
     t = time.perf_counter()
-    today = now.astimezone(UTC).date()
     mark_daily_money_due(pairs=[(affiliate_id, today - timedelta(days=i)) for i in range(days + 1)])
     while refresh_daily_money(limit=5000, max_runs=20):
         pass

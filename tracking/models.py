@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -11,6 +9,13 @@ from django.utils.translation import gettext_lazy as _
 
 from affiliates.models import Affiliate, Coupon
 from tracking.creatives import creative_upload_to, validate_creative_image, validate_site_path
+from tracking.rollup_models import (  # noqa: F401 (the app's models, defined there)
+    NO_PREVIOUS_DAY,
+    CohortStat,
+    DailyCustomerStat,
+    MonthlyPathStat,
+    MonthlyReferrerStat,
+)
 
 
 class Referral(models.Model):
@@ -241,61 +246,6 @@ class DailyReferrerStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.affiliate_id} {self.day} {self.domain or 'direct'}"
-
-
-# DailyCustomerStat.previous of a customer's first kept payment: before every period.
-NO_PREVIOUS_DAY = date(1, 1, 1)
-
-
-class DailyCustomerStat(models.Model):
-    """Referred customers with a kept payment (not refunded in full, dispute not lost), per
-    affiliate and UTC day, keyed by the customer's previous kept payment day (`previous`;
-    NO_PREVIOUS_DAY for its first). The customers with a kept payment in [start, end] are
-    the rows with start ≤ day ≤ end and previous < start, summed: of each such customer's
-    kept days in the period exactly the first has its previous one before the period. So
-    "paying customers in a period" is a sum over affiliates × days × the gaps between
-    payments (a month, a year), not a COUNT(DISTINCT) over the payments. Added to and taken
-    from by tracking.services.set_referral_stats as referral summaries change."""
-
-    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    previous = models.DateField()
-    customers = models.IntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["affiliate", "day", "previous"], name="one_daily_customer_stat"
-            )
-        ]
-        indexes = [models.Index(fields=["day", "previous"])]
-
-    def __str__(self) -> str:
-        return f"{self.affiliate_id} {self.day} after {self.previous}: {self.customers}"
-
-
-class CohortStat(models.Model):
-    """Referred customers with a kept payment, per affiliate, by the UTC day of their first
-    kept payment and how long they kept paying: `kept_months` is the largest N of
-    tracking.services.referral_stats.RETENTION_DAYS whose span (less the grace) their last
-    kept payment reaches, 0 for none. The program's retention at N months reads these rows
-    (first_day old enough, kept_months ≥ N), its lifetime paying customers all of them.
-    Kept like DailyCustomerStat."""
-
-    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
-    first_day = models.DateField()
-    kept_months = models.PositiveSmallIntegerField()
-    customers = models.IntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["affiliate", "first_day", "kept_months"], name="one_cohort_stat"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.affiliate_id} {self.first_day} kept {self.kept_months}: {self.customers}"
 
 
 class DailyStatMoneyDue(models.Model):

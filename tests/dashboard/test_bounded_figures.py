@@ -285,3 +285,47 @@ def test_the_overview_costs_the_same_queries_for_n_and_3n_rows(
 
     with django_assert_max_num_queries(few):
         assert client.get(reverse("dashboard")).status_code == 200
+
+
+def _top_from_days(model, key: str, period: Period, affiliate_id=None) -> list[tuple]:
+    rows = model.objects.filter(day__gte=period.start, day__lte=period.end)
+    if affiliate_id is not None:
+        rows = rows.filter(affiliate_id=affiliate_id)
+    found = (
+        rows.values(key)
+        .annotate(c=Sum("clicks"), u=Sum("unique_clicks"), s=Sum("signups"))
+        .order_by("-c", "-s", key)
+    )
+    return [(r[key], r["c"], r["u"], r["s"]) for r in found[:10]]
+
+
+def test_top_pages_and_referrers_of_long_periods_equal_their_days_summed(today):
+    # Whole months read the monthly sums, the days around them the daily rows.
+    from dashboard.selectors import rollups
+    from tests.dashboard.conftest import path_stat, referrer_stat
+    from tracking.models import DailyPathStat, DailyReferrerStat
+
+    alice = AffiliateFactory(username="longalice", user=UserFactory(email="la@example.org"))
+    bob = AffiliateFactory(username="longbob", user=UserFactory(email="lb@example.org"))
+    for n in range(0, 400, 3):
+        day = today - timedelta(days=n)
+        for who, k in ((alice, n % 7), (bob, n % 5)):
+            path_stat(who, day, f"/p{k}/", clicks=n % 11 + 1, signups=n % 2)
+            referrer_stat(who, day, f"r{k}.test", clicks=n % 13 + 1, signups=n % 3)
+    periods = [
+        *(_period(today - timedelta(days=n - 1), today) for n in (7, 30, 90, 365)),
+        _period(today - timedelta(days=399), today - timedelta(days=40)),
+        _period(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+    ]
+
+    for period in periods:
+        for top, model, key in (
+            (rollups.top_paths, DailyPathStat, "path"),
+            (rollups.top_referrers, DailyReferrerStat, "domain"),
+        ):
+            for affiliate_id in (None, alice.pk):
+                found = top(period=period, affiliate_id=affiliate_id, limit=10)
+                assert [
+                    (r["name"], r["clicks"], r["unique_clicks"], r["signups"]) for r in found
+                ] == _top_from_days(model, key, period, affiliate_id), (period, key)
+    assert rollups.whole_months(periods[3]) is not None  # a year holds whole months
