@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, date, timedelta
+from typing import Any
 
 from django.db.models import F, Q, QuerySet, Sum
 
@@ -99,7 +100,8 @@ def retention(
         sums[f"e{months}"] = Sum("customers", filter=Q(first_day__lte=cut))
         sums[f"k{months}"] = Sum("customers", filter=Q(first_day__lte=cut, kept_months__gte=months))
     out: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(sums, 0))
-    for row in CohortStat.objects.values("affiliate_id").annotate(**sums).order_by():
+    for found in CohortStat.objects.values("affiliate_id").annotate(**sums).order_by():
+        row: dict[str, Any] = dict(found)
         out[row["affiliate_id"]] = {key: row[key] or 0 for key in sums}
     stored, live = due if due is not None else due_shares()
     for shares, sign in ((stored, -1), (live, 1)):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet, Sum
@@ -126,7 +126,7 @@ def refresh_monthly_breakdowns(*, month: date, affiliate_ids: Iterable[int] | No
         rows = daily.objects.filter(day__gte=first, day__lte=last)
         if ids is not None:
             rows = rows.filter(affiliate_id__in=ids)
-        objs = [
+        objs: list[Any] = [
             monthly(
                 affiliate_id=row["affiliate_id"],
                 month=first,
@@ -139,7 +139,7 @@ def refresh_monthly_breakdowns(*, month: date, affiliate_ids: Iterable[int] | No
             .annotate(c=Sum("clicks"), u=Sum("unique_clicks"), s=Sum("signups"))
             .order_by()
         ]
-        monthly.objects.bulk_create(
+        monthly._default_manager.bulk_create(
             objs,
             update_conflicts=True,
             unique_fields=["affiliate", "month", key],
