@@ -95,10 +95,10 @@ def kept_months(first: date, last: date) -> int:
     return months
 
 
-Share = tuple[list[tuple[int, date, date]], tuple[int, date, int] | None]
+CounterKeys = tuple[list[tuple[int, date, date]], tuple[int, date, int] | None]
 
 
-def contribution(affiliate_id: int | None, days: Sequence[date]) -> Share:
+def contribution(affiliate_id: int | None, days: Sequence[date]) -> CounterKeys:
     """What one customer with kept payments on these UTC days adds to the counters: its
     DailyCustomerStat keys (affiliate, day, previous kept day) and its CohortStat key
     (affiliate, first day, kept months), one customer each; nothing without an affiliate."""
