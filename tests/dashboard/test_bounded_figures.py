@@ -18,8 +18,9 @@ from commissions.ledger_rollups import refresh_ledger_days
 from commissions.models import CommissionEntry as E
 from commissions.models import Payment
 from commissions.referral_stats import backfill, refresh_referral_stats
+from commissions.selectors import balances_for
 from commissions.services import record_dispute, record_refund
-from dashboard.selectors import overview
+from dashboard.selectors import overview, rollups
 from dashboard.selectors.customers import paying_customers, retention
 from dashboard.selectors.period import Period
 from dashboard.selectors.program import (
@@ -129,6 +130,9 @@ def _figures(alice):
         "retention": retention(today=today),
         "balances": {(r.affiliate_id, r.currency): r.amount for r in forecast["rows"]},
         "overview": {c.currency: (c.approved, c.in_payout) for c in mine.currencies},
+        "ledger_balances": {
+            a.pk: rollups.balances(affiliate_id=a.pk) for a in Affiliate.objects.all()
+        },
     }
 
 
@@ -153,6 +157,10 @@ def test_each_bounded_figure_equals_a_fresh_computation_from_the_ledger(program,
     for period in PERIODS:
         assert paying_customers(period) == fresh_paying(period), period
     assert figures["owed"] == fresh_owed()
+    assert figures["ledger_balances"] == {
+        a.pk: sorted(balances_for(affiliate_id=a.pk).items()) for a in Affiliate.objects.all()
+    }
+    assert figures["ledger_balances"][alice.pk]  # alice has entries in several states
     # The next run after 2 Nov is the 15th's, two-weekly affiliates only (neither is):
     # nothing in the forecast, though bob has $60 approved (fresh_balances).
     affiliates = {a.pk: a for a in Affiliate.objects.all()}
@@ -301,7 +309,6 @@ def _top_from_days(model, key: str, period: Period, affiliate_id=None) -> list[t
 
 def test_top_pages_and_referrers_of_long_periods_equal_their_days_summed(today):
     # Whole months read the monthly sums, the days around them the daily rows.
-    from dashboard.selectors import rollups
     from tests.dashboard.conftest import path_stat, referrer_stat
     from tracking.models import DailyPathStat, DailyReferrerStat
 
