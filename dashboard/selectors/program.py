@@ -2,9 +2,9 @@
 
 Every function is a fixed number of aggregate queries over the rollups (tracking.DailyStat,
 DailyPathStat, DailyReferrerStat; the customer counters through dashboard.selectors.customers)
-or the ledger's day rollup and payouts, whatever the data size. Money is integer minor units; period figures in the rollups are in
-settings.PROGRAM_CURRENCY, ledger figures carry their own currency and are never summed
-across currencies.
+or the ledger's day rollup and payouts, whatever the data size. Money is integer minor
+units; period figures in the rollups are in settings.PROGRAM_CURRENCY, ledger figures carry
+their own currency and are never summed across currencies.
 
 Definitions (the issue was silent on these; the page's footnotes say the same):
 - conversion: signups ÷ unique clicks (as on the affiliate's overview);

@@ -164,7 +164,7 @@ def set_referral_stats(*, rows: Iterable[ReferralSummary]) -> int:
     move each referral's share of the customer counters from its stored one to its new one,
     in one transaction (the stored shares are read under a row lock, so two writers of one
     referral cannot both take out the same share)."""
-    rows = list(rows)
+    rows = list({row.referral_id: row for row in rows}.values())  # one share per referral
     paying: Counter = Counter()
     cohorts: Counter = Counter()
 
@@ -181,6 +181,7 @@ def set_referral_stats(*, rows: Iterable[ReferralSummary]) -> int:
             for stored in (
                 Referral.objects.select_for_update()
                 .filter(pk__in=ids[i : i + 1000])
+                .order_by("pk")  # locks taken in one order
                 .values_list("stat_kept", flat=True)
             ):
                 count(*stored_share(stored), -1)
