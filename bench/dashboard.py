@@ -16,8 +16,9 @@ real one. Both phases measure the same affiliate and the same URLs in one run:
    `INSERT … SELECT generate_series`, so it costs seconds, not Python memory. The rollups
    (tracking.DailyStat / DailyPathStat / DailyReferrerStat) are then rebuilt from those
    rows by the real services (tracking.services.refresh_rollups_for_day per day, the
-   commissions money refresh for every marked day), so they agree with the clicks and the
-   ledger; VACUUM ANALYZE; the pages are timed again.
+   monthly breakdowns, the commissions money refresh for every marked day, the referral
+   summaries with their customer counters), so they agree with the clicks and the ledger;
+   VACUUM ANALYZE; the pages are timed again.
 
 Each page is requested in-process through Django's test Client (the whole middleware
 stack, a logged-in session), `--requests` times after one warm-up; the affiliate's CSV
@@ -28,11 +29,15 @@ takes 4 to 5 minutes on a loaded 2-core machine (the 1M-click INSERT ~110 s, pay
 entries ~30 s each, rollups ~60 s); the timing then costs `--requests` × each page's time
 (a page that takes a minute at full scale makes that long: lower `--requests`);
 `--scale 0.01 --requests 3` runs in about a minute. Prints figures and ratios; no pass/fail.
+
+`--keep` leaves the bench database in place at the end (dropped by the next run), so its
+slow queries can be looked at with EXPLAIN ANALYZE in psql.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import statistics
@@ -254,8 +259,12 @@ def rebuild_rollups(*, affiliate_id: int, now, days: int) -> tuple[float, float]
     tracking.services.refresh_rollups_for_day (honoured clicks, distinct visitor hashes and
     rejected clicks per UTC day; signups per day of the referral, and per landing path /
     referrer domain of the click it came through), run once over every day as INSERT …
-    SELECT … ON CONFLICT (the service does one day per call: 365 calls cost a minute here).
+    SELECT … ON CONFLICT (the service does one day per call: 365 calls cost a minute here);
+    then the monthly sums of the breakdowns by the service itself
+    (tracking.services.refresh_monthly_breakdowns, what refresh_rollups_for_day calls).
     Money columns: the real commissions refresh (commissions.rollups) of every marked day.
+    The referral summaries and the customer counters they keep: the real backfill
+    (commissions.referral_stats.backfill → tracking.services.set_referral_stats).
     Returns (seconds for clicks, seconds for money)."""
     from commissions.ledger_rollups import refresh_ledger_days
     from commissions.rollups import refresh_daily_money
@@ -313,9 +322,16 @@ def rebuild_rollups(*, affiliate_id: int, now, days: int) -> tuple[float, float]
             """,
             p,
         )
+    # Their monthly sums, by the service refresh_rollups_for_day calls after each day.
+    from tracking.services import refresh_monthly_breakdowns
+
+    today = now.astimezone(UTC).date()
+    month = (today - timedelta(days=days)).replace(day=1)
+    while month <= today:
+        refresh_monthly_breakdowns(month=month, affiliate_ids=[affiliate_id])
+        month = (month + timedelta(days=32)).replace(day=1)
     clicks = time.perf_counter() - t
     t = time.perf_counter()
-    today = now.astimezone(UTC).date()
     mark_daily_money_due(pairs=[(affiliate_id, today - timedelta(days=i)) for i in range(days + 1)])
     while refresh_daily_money(limit=5000, max_runs=20):
         pass
@@ -439,6 +455,9 @@ def measure(client, url: str, n: int) -> dict:
             b"".join(response.streaming_content)
         return time.perf_counter() - t, response.status_code
 
+    # The garbage of the page before (an export of 200,000 rows) is collected here, not in
+    # the middle of this page's timed requests.
+    gc.collect()
     _, status = once()  # warm-up (templates, caches)
     if status != 200:
         return {"status": status}
@@ -488,6 +507,9 @@ def main() -> None:
         help="time only the pages whose label contains one of these comma-separated words "
         "(e.g. 'referral'); default every page",
     )
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the bench database in place at the end"
+    )
     args = parser.parse_args()
     if not settings.IS_POSTGRES:
         sys.exit("bench/dashboard.py needs PostgreSQL: set DATABASE_URL.")
@@ -505,7 +527,11 @@ def main() -> None:
     try:
         run(args)
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        if args.keep:
+            connection.close()
+            print(f"kept {db['TEST']['NAME']} (dropped by the next run)")
+        else:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def run(args: argparse.Namespace) -> None:

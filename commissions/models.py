@@ -432,6 +432,13 @@ class CommissionEntry(models.Model):
                 condition=models.Q(state="pending"),
             ),
             models.Index(fields=["affiliate", "state", "currency"], name="entry_balance"),
+            # The overview's payout forecast: what of the affiliate's pending entries clears
+            # by the next run, per currency (an index-only scan).
+            models.Index(
+                fields=["affiliate", "currency", "approve_after", "amount"],
+                name="entry_pending_clearing",
+                condition=models.Q(state="pending"),
+            ),
             # The affiliate's history newest first (a page is an index range, no sort), and
             # its totals per currency and state (an index-only scan).
             models.Index(

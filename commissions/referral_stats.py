@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -46,6 +46,7 @@ from tracking.services import (
     ReferralSummary,
     mark_referrals_due,
     refresh_due_referral_stats,
+    set_referral_stats,
 )
 from tracking.services.referral_stats import FIELDS as SUMMARY_COLUMNS
 
@@ -174,6 +175,7 @@ def _batch(ids: list[int], *, now: datetime, m: Any) -> list[ReferralSummary]:
             signup_plan=signup_plan.get(pk) or "",
             commission=commission.get(pk, 0),
             now=now,
+            affiliate_id=referrals[pk],
         )
         for pk in ids
         if pk in referrals
@@ -189,9 +191,11 @@ def _summary(
     signup_plan: str,
     commission: int,
     now: datetime,
+    affiliate_id: int | None = None,
 ) -> ReferralSummary:
     revenue = 0
     last_live = None
+    kept: set[date] = set()  # UTC days of the live (kept) payments
     plan = signup_plan
     for _, _, paid_at, amount, refunded, dispute_state, program_amount, fx_rate, pplan in payments:
         if refunded > 0 and fx_rate is not None:
@@ -200,6 +204,7 @@ def _summary(
             revenue += program_amount or 0  # none yet while it waits for its rate
         if amount > refunded and dispute_state != Payment.DisputeState.LOST:
             last_live = paid_at  # payments come in paid_at order
+            kept.add(paid_at.astimezone(UTC).date())
         if pplan:
             plan = pplan
     if latest_plan is not None:
@@ -227,6 +232,8 @@ def _summary(
         paying_until=until,
         revenue=revenue,
         commission=commission,
+        affiliate_id=affiliate_id,
+        kept_days=tuple(sorted(kept)),
     )
 
 
@@ -250,7 +257,12 @@ def refresh_referral_stats(
 
 def backfill(*, now: datetime, models: Any = MODELS, batch: int = BATCH) -> int:
     """Every referral's summary, `batch` at a time in id order (the data migration, with
-    its historical models; the bench after its bulk insert). Returns referrals written."""
+    its historical models; the bench after its bulk insert). With today's models it writes
+    through tracking.services.set_referral_stats, so the customer counters follow; the
+    historical models of migration 0011_backfill_referral_summaries predate them (and
+    Referral.stat_kept), so that path writes the summary columns only and tracking's
+    migration 0012 marks the referrals for the sweeper to add their shares. Returns
+    referrals written."""
     written, last = 0, 0
     while True:
         ids = list(
@@ -260,6 +272,10 @@ def backfill(*, now: datetime, models: Any = MODELS, batch: int = BATCH) -> int:
         )
         if not ids:
             return written
+        if models is MODELS:
+            written += set_referral_stats(rows=_batch(ids, now=now, m=models))
+            last = ids[-1]
+            continue
         objs = []
         for row in _batch(ids, now=now, m=models):
             obj = models.Referral(pk=row.referral_id)

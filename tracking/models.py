@@ -9,6 +9,13 @@ from django.utils.translation import gettext_lazy as _
 
 from affiliates.models import Affiliate, Coupon
 from tracking.creatives import creative_upload_to, validate_creative_image, validate_site_path
+from tracking.rollup_models import (  # noqa: F401 (the app's models, defined there)
+    NO_PREVIOUS_DAY,
+    CohortStat,
+    DailyCustomerStat,
+    MonthlyPathStat,
+    MonthlyReferrerStat,
+)
 
 
 class Referral(models.Model):
@@ -72,6 +79,10 @@ class Referral(models.Model):
     # Lifetime, in minor units of the program currency (commissions.rollups' rules).
     stat_revenue = models.BigIntegerField(db_default=0, editable=False)
     stat_commission = models.BigIntegerField(db_default=0, editable=False)
+    # What this referral adds to DailyCustomerStat and CohortStat: {"affiliate": id, "days":
+    # [ISO UTC days of its kept payments, ascending, distinct]}, null when nothing. Written
+    # with those counters (set_referral_stats), so it always says what they hold for it.
+    stat_kept = models.JSONField(null=True, editable=False)
 
     # Not a column: attribute_signup sets it on the row it returns (True when this call
     # created it), so the signups API answers 201 or 200.

@@ -298,7 +298,7 @@ def payout_forecast(*, affiliate: Affiliate, now: datetime) -> PayoutForecast:
         affiliate=affiliate, account=checked if needs_method else account, now=run_at or now
     )
     # Approved and in-payout balances from the ledger's daily rollup (they only grow with
-    # history); pending entries live, on entry_balance (they are bounded by the hold).
+    # history); pending entries live, on entry_pending_clearing (bounded by the hold).
     sums: dict[str, dict[str, int]] = {}
     for found in ledger_rollups.ledger_sums(
         affiliate_id=affiliate.pk, states=[State.APPROVED, State.IN_PAYOUT]

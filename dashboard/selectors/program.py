@@ -1,10 +1,10 @@
 """Reads behind the staff's program dashboard (/dashboard/program/) and its CSV exports.
 
 Every function is a fixed number of aggregate queries over the rollups (tracking.DailyStat,
-DailyPathStat, DailyReferrerStat) or the ledger (payments, commission entries, payouts),
-whatever the data size. Money is integer minor units; period figures in the rollups are in
-settings.PROGRAM_CURRENCY, ledger figures carry their own currency and are never summed
-across currencies.
+DailyPathStat, DailyReferrerStat; the customer counters through dashboard.selectors.customers)
+or the ledger's day rollup and payouts, whatever the data size. Money is integer minor
+units; period figures in the rollups are in settings.PROGRAM_CURRENCY, ledger figures carry
+their own currency and are never summed across currencies.
 
 Definitions (the issue was silent on these; the page's footnotes say the same):
 - conversion: signups ÷ unique clicks (as on the affiliate's overview);
@@ -25,34 +25,29 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, Sum
 
 from affiliates.models import Affiliate
 from commissions import ledger_rollups
-from commissions.models import CommissionEntry, Payment
+from commissions.models import CommissionEntry
+from dashboard.selectors import customers
 from dashboard.selectors.period import Period
 from dashboard.selectors.rollups import TOTAL_FIELDS, period_totals
 from dashboard.templatetags.figures import DASH, format_tenths, tenths
 from payouts.models import Payout, PayoutAccount, PayoutItem
 from payouts.selectors import hold_reason
-from tracking.models import DailyStat, Referral, ReferralStatDue
+from tracking.models import DailyStat
+
+# Retention at 3 / 6 / 12 months is defined with the counters that bucket it; the page's
+# footnote and the views read it from here. A young program shows "—" rather than 0 %.
+from tracking.services import RETENTION_DAYS
+from tracking.services import RETENTION_GRACE_DAYS as RETENTION_GRACE_DAYS
 
 E = CommissionEntry
 STATES = (E.State.PENDING, E.State.APPROVED, E.State.IN_PAYOUT, E.State.PAID)
-
-# Retention at 3 / 6 / 12 months, counted from payments (commissions.models.Payment.paid_at,
-# payments refunded in full left out): a customer is "still paying after N months" when it
-# has a payment on a UTC day at least RETENTION_DAYS[N] − RETENTION_GRACE_DAYS days after its
-# first payment's day. The grace absorbs billing-day drift (a monthly renewal lands 89–92
-# days after the first payment at month 3, the month-2 one at 59–62, so 83 days separates
-# them; an annual renewal at 365 counts at 12 months). Only customers whose first payment is
-# at least RETENTION_DAYS[N] days before today are counted at N months (the others could not
-# have got there yet), so a young program shows "—" rather than 0 %.
-RETENTION_DAYS = {3: 90, 6: 180, 12: 365}
-RETENTION_GRACE_DAYS = 7
 
 # An affiliate is ranked by conversion only with at least this many unique clicks in the
 # period: 1 signup from 1 click is not a 100 % affiliate.
@@ -81,28 +76,6 @@ def _bounds(period: Period) -> tuple[datetime, datetime]:
 
 
 # --- the tiles ------------------------------------------------------------------------------
-
-
-def _kept_payments() -> QuerySet[Payment]:
-    """Referred customers' payments that still stand: not refunded in full and not lost to a
-    chargeback (a loss is booked as a full refund, except while the payment waits for its
-    exchange rate, hence both conditions)."""
-    return Payment.objects.filter(
-        referral__affiliate__isnull=False, amount__gt=F("refunded_amount")
-    ).exclude(dispute_state=Payment.DisputeState.LOST)
-
-
-def _paying_customers(period: Period) -> dict[int, int]:
-    """{affiliate id: referred customers with a payment in the period, not refunded in full}."""
-    start, end = _bounds(period)
-    rows = (
-        _kept_payments()
-        .filter(paid_at__gte=start, paid_at__lt=end)
-        .values("referral__affiliate_id")
-        .annotate(n=Count("referral_id", distinct=True))
-        .order_by()
-    )
-    return {row["referral__affiliate_id"]: row["n"] for row in rows}
 
 
 def commission_states(*, period: Period) -> dict[str, dict[str, int]]:
@@ -143,9 +116,10 @@ def payouts_owed() -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def program_summary(*, period: Period) -> dict[str, Any]:
+def program_summary(*, period: Period, due: customers.DueShares | None = None) -> dict[str, Any]:
     """The tiles: the rollup totals (TOTAL_FIELDS), paying customers, ROI, CAC, EPC, the
-    commission states and payouts per currency, and the program currency's own figures."""
+    commission states and payouts per currency, and the program currency's own figures.
+    `due`: customers.due_shares(), when the caller has read it already."""
     currency = settings.PROGRAM_CURRENCY
     totals = period_totals(period=period)
     states = commission_states(period=period)
@@ -155,7 +129,7 @@ def program_summary(*, period: Period) -> dict[str, Any]:
     own = states.get(currency, dict.fromkeys(STATES, 0))
     return {
         "totals": totals,
-        "paying_customers": sum(_paying_customers(period).values()),
+        "paying_customers": sum(customers.paying_customers(period, due=due).values()),
         "roi": percent_text(revenue - commission, commission),
         "cac": quotient(commission, totals["first_payments"]),
         "epc": quotient(commission, totals["clicks"]),
@@ -240,78 +214,13 @@ class AffiliateRow:
         return getattr(self, key)
 
 
-def _retention(*, today: date) -> dict[int, dict[int, tuple[int, int]]]:
-    """{affiliate id: {months: (eligible, retained)}} and lifetime paying customers under
-    key 0 as (customers, customers), from each referral's summary (Referral.stat_*, kept by
-    commissions.referral_stats): one row per referred customer with a kept payment
-    (stat_last_paid_at is the latest kept one), never a scan of the payments. The first
-    kept payment is stat_first_paid_at unless one of the customer's payments was refunded or
-    lost to a chargeback; those few customers' first kept payment is read from their
-    payments (on payment_undone and payment_customer_time), and so are the referrals still
-    marked for the summary sweep. Three to five queries. See RETENTION_DAYS."""
-    # Referrals marked for the sweeper (commissions.referral_stats) have a summary that may
-    # be stale: those few are read live from their payments, as the ledger rollup reads its
-    # marked days live, so the figure is exact without waiting for the sweep.
-    due = set(ReferralStatDue.objects.values_list("referral_id", flat=True))
-    # Both stamps are set together, and only rows with them are read (the filter below).
-    customers = cast(
-        list[tuple[int, int, datetime, datetime]],
-        list(
-            Referral.objects.filter(affiliate__isnull=False, stat_last_paid_at__isnull=False)
-            .exclude(pk__in=ReferralStatDue.objects.values("referral_id"))
-            .values_list("pk", "affiliate_id", "stat_first_paid_at", "stat_last_paid_at")
-            .order_by()
-        ),
-    )
-    # Customers with a payment refunded or lost (the partial index payment_undone, same
-    # condition): their first kept payment may come after stat_first_paid_at.
-    undone = (
-        set(
-            Payment.objects.filter(
-                Q(refunded_amount__gt=0) | Q(dispute_state=Payment.DisputeState.LOST)
-            ).values_list("referral_id", flat=True)
-        )
-        - due
-    )
-    first_kept: dict[int, datetime] = {}
-    if undone:
-        first_kept = {
-            row["referral_id"]: row["first"]
-            for row in _kept_payments()
-            .filter(referral_id__in=undone)
-            .values("referral_id")
-            .annotate(first=Min("paid_at"))
-            .order_by()
-        }
-    if due:
-        customers += [
-            (row["referral_id"], row["referral__affiliate_id"], row["first"], row["last"])
-            for row in _kept_payments()
-            .filter(referral_id__in=due)
-            .values("referral_id", "referral__affiliate_id")
-            .annotate(first=Min("paid_at"), last=Max("paid_at"))
-            .order_by()
-        ]
-    out: dict[int, dict[int, list[int]]] = defaultdict(
-        lambda: {m: [0, 0] for m in (0, *RETENTION_DAYS)}
-    )
-    for pk, affiliate_id, first_at, last_at in customers:
-        per = out[affiliate_id]
-        first = first_kept.get(pk, first_at).astimezone(UTC).date()
-        last = last_at.astimezone(UTC).date()
-        per[0][0] += 1
-        per[0][1] += 1
-        for months, days in RETENTION_DAYS.items():
-            if (today - first).days >= days:
-                per[months][0] += 1
-                if (last - first).days >= days - RETENTION_GRACE_DAYS:
-                    per[months][1] += 1
-    return {a: {m: (v[0], v[1]) for m, v in per.items()} for a, per in out.items()}
-
-
-def affiliate_rows(*, period: Period, today: date) -> list[AffiliateRow]:
+def affiliate_rows(
+    *, period: Period, today: date, due: customers.DueShares | None = None
+) -> list[AffiliateRow]:
     """Every affiliate with rollups in the period or referred paying customers ever, ordered
-    by the period's revenue. Four queries."""
+    by the period's revenue. Two queries over DailyStat, and dashboard.selectors.customers'
+    counters for paying customers and retention (one each, and the marked referrals' one or
+    two)."""
     rows: dict[int, AffiliateRow] = {}
     period_rows = (
         DailyStat.objects.filter(day__gte=period.start, day__lte=period.end)
@@ -330,7 +239,8 @@ def affiliate_rows(*, period: Period, today: date) -> list[AffiliateRow]:
         .annotate(revenue=Sum("revenue"))
         .order_by()
     )
-    retention = _retention(today=today)
+    due = due if due is not None else customers.due_shares()
+    retention = customers.retention(today=today, due=due)
     for life in lifetime:
         if life["affiliate_id"] not in rows and life["affiliate_id"] not in retention:
             continue
@@ -339,7 +249,7 @@ def affiliate_rows(*, period: Period, today: date) -> list[AffiliateRow]:
             AffiliateRow(affiliate_id=life["affiliate_id"], username=life["affiliate__username"]),
         )
         entry.lifetime_revenue = life["revenue"] or 0
-    for affiliate_id, count in _paying_customers(period).items():
+    for affiliate_id, count in customers.paying_customers(period, due=due).items():
         if affiliate_id in rows:
             rows[affiliate_id].paying_customers = count
     for affiliate_id, per in retention.items():
@@ -425,8 +335,13 @@ def payout_forecast(*, now: datetime) -> dict[str, Any]:
     for found in ledger_rollups.ledger_sums(states=[E.State.APPROVED], by_affiliate=True):
         assert found.affiliate_id is not None
         totals[(found.affiliate_id, found.currency)] += found.amount
+    # Only payouts not final can carry one: a payout marked paid moves its live items'
+    # entries to paid in the same transaction and a failed one's items are not live
+    # (payouts.services.transitions), so the read walks the payouts in flight, not every
+    # item ever paid.
     carried = (
         PayoutItem.objects.filter(live=True, entry__state=E.State.APPROVED)
+        .exclude(payout__state__in=[Payout.State.PAID, Payout.State.FAILED])
         .values("entry__affiliate_id", "entry__currency")
         .annotate(total=Sum("entry__amount"))
         .order_by()

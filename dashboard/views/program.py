@@ -23,7 +23,7 @@ from config.db_router import replica_reads
 from config.money import to_decimal_string
 from config.spreadsheet import csv_writer
 from dashboard import charts, selectors
-from dashboard.selectors import PERIOD_CHOICES, roi
+from dashboard.selectors import PERIOD_CHOICES, customers, roi
 from dashboard.selectors import program as figures
 from dashboard.views.common import request_period, staff_required, today
 
@@ -75,12 +75,16 @@ def _roi_by_month(c: _Context) -> dict[str, Any]:
 
 
 BUILDERS: dict[str, Callable[[_Context], Any]] = {
-    "summary": lambda c: figures.program_summary(period=c["period"]),
+    # The referrals marked for the summary sweeper, read once for the tiles and the table.
+    "customers_due": lambda c: customers.due_shares(),
+    "summary": lambda c: figures.program_summary(period=c["period"], due=c["customers_due"]),
     "other_currency_rows": _other_rows,
     "period_choices": lambda c: PERIOD_CHOICES,
     "totals": lambda c: c["summary"]["totals"],
     "trend": lambda c: figures.trend(period=c["period"]),
-    "affiliate_rows": lambda c: figures.affiliate_rows(period=c["period"], today=today()),
+    "affiliate_rows": lambda c: figures.affiliate_rows(
+        period=c["period"], today=today(), due=c["customers_due"]
+    ),
     "program_row": lambda c: figures.lifetime_totals(c["affiliate_rows"]),
     "top_affiliates": lambda c: figures.top_by(c["affiliate_rows"], "revenue"),
     "top_by_clicks": lambda c: figures.top_by(c["affiliate_rows"], "clicks"),

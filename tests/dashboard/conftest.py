@@ -8,6 +8,7 @@ from django.utils import timezone
 from payouts.models import PayoutRun
 from tests.factories import AffiliateFactory
 from tracking.models import DailyPathStat, DailyReferrerStat, DailyStat
+from tracking.services import refresh_monthly_breakdowns
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def daily(affiliate, day, **figures) -> DailyStat:
 
 
 def path_stat(affiliate, day, path, clicks, unique_clicks=None, signups=0) -> DailyPathStat:
-    return DailyPathStat.objects.create(
+    row = DailyPathStat.objects.create(
         affiliate=affiliate,
         day=day,
         path=path,
@@ -34,10 +35,13 @@ def path_stat(affiliate, day, path, clicks, unique_clicks=None, signups=0) -> Da
         unique_clicks=clicks if unique_clicks is None else unique_clicks,
         signups=signups,
     )
+    # As refresh_rollups_for_day does after writing daily breakdowns.
+    refresh_monthly_breakdowns(month=day, affiliate_ids=[affiliate.pk])
+    return row
 
 
 def referrer_stat(affiliate, day, domain, clicks, signups=0) -> DailyReferrerStat:
-    return DailyReferrerStat.objects.create(
+    row = DailyReferrerStat.objects.create(
         affiliate=affiliate,
         day=day,
         domain=domain,
@@ -45,6 +49,8 @@ def referrer_stat(affiliate, day, domain, clicks, signups=0) -> DailyReferrerSta
         unique_clicks=clicks,
         signups=signups,
     )
+    refresh_monthly_breakdowns(month=day, affiliate_ids=[affiliate.pk])
+    return row
 
 
 # The ledger pages' set-up (commissions, payouts, perf-led): alice, logged in, and a

@@ -1,6 +1,6 @@
 """Daily rollups: recomputed idempotently; money columns belong to the commissions app."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -53,3 +53,40 @@ def test_set_daily_money_creates_a_missing_day(alice):
 
     row = DailyStat.objects.get(affiliate=alice, day=date(2026, 10, 1))
     assert (row.clicks, row.revenue, row.commission) == (0, 5000, 1000)
+
+
+def test_the_monthly_breakdowns_are_the_sums_of_their_days(alice, bob):
+    # given clicks on two days of March and one of April, through two pages and referrers
+    from tests.factories import ClickFactory as Click
+    from tracking.models import MonthlyPathStat, MonthlyReferrerStat
+    from tracking.services import refresh_rollups_for_day
+
+    days = [date(2026, 3, 1), date(2026, 3, 31), date(2026, 4, 1)]
+    for n, day in enumerate(days):
+        for k in range(n + 1):
+            at = datetime.combine(day, time(12), tzinfo=UTC)
+            Click(affiliate=alice, at=at, landing_path=f"/p{k}/", referrer_domain=f"r{k}.test")
+        Click(affiliate=bob, at=datetime.combine(day, time(13), tzinfo=UTC), landing_path="/b/")
+
+    # when each day is rolled up (twice: idempotent)
+    for day in days * 2:
+        refresh_rollups_for_day(day)
+
+    # then each month's row is its days' rows added up
+    for daily, monthly, key in (
+        (DailyPathStat, MonthlyPathStat, "path"),
+        (DailyReferrerStat, MonthlyReferrerStat, "domain"),
+    ):
+        summed: dict = {}
+        for row in daily.objects.all():
+            ident = (row.affiliate_id, row.day.replace(day=1), getattr(row, key))
+            c, u, s = summed.get(ident, (0, 0, 0))
+            summed[ident] = (c + row.clicks, u + row.unique_clicks, s + row.signups)
+        assert {
+            (m.affiliate_id, m.month, getattr(m, key)): (m.clicks, m.unique_clicks, m.signups)
+            for m in monthly.objects.all()
+        } == summed
+    assert (
+        MonthlyPathStat.objects.get(affiliate=alice, month=date(2026, 3, 1), path="/p0/").clicks
+        == 2
+    )

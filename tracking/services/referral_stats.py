@@ -3,19 +3,45 @@ filters on. Like the daily money rollups, the commissions app marks the referral
 money or subscription changed (mark_referrals_due, in its own transaction) and has them
 recomputed (refresh_due_referral_stats) with a callback it supplies, since tracking must
 not import it.
+
+The same write keeps the program dashboard's customer counters (DailyCustomerStat,
+CohortStat): each referral's share of them is derived from its kept payment days
+(`contribution`), stored with the summary (Referral.stat_kept), and on every rewrite the
+old share is taken out and the new one added, in the same transaction. The counters thus
+always equal the sum of the stored shares; a reader corrects for the referrals still marked
+due by swapping their stored share for a live one (dashboard.selectors.customers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
-from tracking.models import Referral, ReferralStatDue
+from tracking.models import (
+    NO_PREVIOUS_DAY,
+    CohortStat,
+    DailyCustomerStat,
+    Referral,
+    ReferralStatDue,
+)
 
 PAYING = "paying"
+
+# Retention at 3 / 6 / 12 months (the program dashboard's, bucketed in CohortStat): a
+# customer is "still paying after N months" when it has a kept payment (not refunded in
+# full, dispute not lost) on a UTC day at least RETENTION_DAYS[N] − RETENTION_GRACE_DAYS
+# days after its first kept payment's day. The grace absorbs billing-day drift (a monthly
+# renewal lands 89–92 days after the first payment at month 3, the month-2 one at 59–62, so
+# 83 days separates them; an annual renewal at 365 counts at 12 months). Only customers
+# whose first kept payment is at least RETENTION_DAYS[N] days before today are counted at N
+# months (the others could not have got there yet): that part is the reader's, by today.
+RETENTION_DAYS = {3: 90, 6: 180, 12: 365}
+RETENTION_GRACE_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -28,6 +54,9 @@ class ReferralSummary:
     paying_until: datetime | None
     revenue: int  # minor units of the program currency
     commission: int
+    # The referral's affiliate and the UTC days of its kept payments (the counters' share).
+    affiliate_id: int | None = None
+    kept_days: tuple[date, ...] = ()
 
 
 # A `compute` callback of refresh_due_referral_stats: the summaries of the given referrals.
@@ -57,15 +86,116 @@ def mark_referrals_due(*, referral_ids: Iterable[int | None]) -> int:
     return len(ids)
 
 
+def kept_months(first: date, last: date) -> int:
+    """CohortStat.kept_months of a customer whose kept payments span first … last."""
+    months = 0
+    for n, days in RETENTION_DAYS.items():
+        if (last - first).days >= days - RETENTION_GRACE_DAYS:
+            months = n
+    return months
+
+
+CounterKeys = tuple[list[tuple[int, date, date]], tuple[int, date, int] | None]
+
+
+def contribution(affiliate_id: int | None, days: Sequence[date]) -> CounterKeys:
+    """What one customer with kept payments on these UTC days adds to the counters: its
+    DailyCustomerStat keys (affiliate, day, previous kept day) and its CohortStat key
+    (affiliate, first day, kept months), one customer each; nothing without an affiliate."""
+    ordered = sorted(set(days))
+    if affiliate_id is None or not ordered:
+        return [], None
+    paying = [
+        (affiliate_id, day, previous)
+        for previous, day in zip((NO_PREVIOUS_DAY, *ordered[:-1]), ordered, strict=True)
+    ]
+    return paying, (affiliate_id, ordered[0], kept_months(ordered[0], ordered[-1]))
+
+
+def stored_share(value: Any) -> tuple[int | None, list[date]]:
+    """(affiliate id, kept days) of a Referral.stat_kept value."""
+    if not value:
+        return None, []
+    return value["affiliate"], [date.fromisoformat(d) for d in value["days"]]
+
+
+def _kept_value(row: ReferralSummary) -> dict[str, Any] | None:
+    if row.affiliate_id is None or not row.kept_days:
+        return None
+    days = sorted(set(row.kept_days))
+    return {"affiliate": row.affiliate_id, "days": [d.isoformat() for d in days]}
+
+
+def _add(model: type[models.Model], keys: tuple[str, str, str], deltas: Counter) -> None:
+    """customers += delta per key (upsert), then drop the rows left at zero."""
+    items = [(key, n) for key, n in deltas.items() if n]
+    if not items:
+        return
+    table = model._meta.db_table
+    columns = ", ".join((*keys, "customers"))
+    adapt = connection.ops.adapt_datefield_value
+    with connection.cursor() as cursor:
+        for i in range(0, len(items), 500):
+            chunk = items[i : i + 500]
+            params: list[Any] = []
+            for (affiliate_id, day, third), n in chunk:
+                params += [
+                    affiliate_id,
+                    adapt(day),
+                    adapt(third) if isinstance(third, date) else third,
+                    n,
+                ]
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608 (fixed names)
+                f"ON CONFLICT ({', '.join(keys)}) DO UPDATE "
+                f"SET customers = {table}.customers + excluded.customers",
+                params,
+            )
+    model._default_manager.filter(
+        customers=0,
+        affiliate_id__in={key[0] for key, _ in items},
+        **{f"{keys[1]}__in": {key[1] for key, _ in items}},
+    ).delete()
+
+
 def set_referral_stats(*, rows: Iterable[ReferralSummary]) -> int:
-    """Write the summaries: only the stat_* columns (the referral's own are left alone)."""
-    objs = []
-    for row in rows:
-        obj = Referral(pk=row.referral_id)
-        for column, attr in FIELDS.items():
-            setattr(obj, column, getattr(row, attr))
-        objs.append(obj)
-    Referral.objects.bulk_update(objs, fields=list(FIELDS), batch_size=500)
+    """Write the summaries: only the stat_* columns (the referral's own are left alone), and
+    move each referral's share of the customer counters from its stored one to its new one,
+    in one transaction (the stored shares are read under a row lock, so two writers of one
+    referral cannot both take out the same share)."""
+    rows = list({row.referral_id: row for row in rows}.values())  # one share per referral
+    paying: Counter = Counter()
+    cohorts: Counter = Counter()
+
+    def count(affiliate_id: int | None, days: Sequence[date], sign: int) -> None:
+        keys, cohort = contribution(affiliate_id, days)
+        for key in keys:
+            paying[key] += sign
+        if cohort is not None:
+            cohorts[cohort] += sign
+
+    with transaction.atomic():
+        ids = [row.referral_id for row in rows]
+        for i in range(0, len(ids), 1000):
+            for stored in (
+                Referral.objects.select_for_update()
+                .filter(pk__in=ids[i : i + 1000])
+                .order_by("pk")  # locks taken in one order
+                .values_list("stat_kept", flat=True)
+            ):
+                count(*stored_share(stored), -1)
+        objs = []
+        for row in rows:
+            obj = Referral(pk=row.referral_id)
+            for column, attr in FIELDS.items():
+                setattr(obj, column, getattr(row, attr))
+            obj.stat_kept = _kept_value(row)
+            count(row.affiliate_id, row.kept_days, 1)
+            objs.append(obj)
+        Referral.objects.bulk_update(objs, fields=[*FIELDS, "stat_kept"], batch_size=500)
+        _add(DailyCustomerStat, ("affiliate_id", "day", "previous"), paying)
+        _add(CohortStat, ("affiliate_id", "first_day", "kept_months"), cohorts)
     return len(objs)
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
 from tracking.models import (
     Click,
@@ -22,6 +22,8 @@ from tracking.models import (
     DailyReferrerStat,
     DailyStat,
     DailyStatMoneyDue,
+    MonthlyPathStat,
+    MonthlyReferrerStat,
     Referral,
 )
 
@@ -88,9 +90,64 @@ def refresh_rollups_for_day(day: date) -> int:
             by_path[(aff, path)] += 1
             by_domain[(aff, domain)] += 1
 
-    _upsert_breakdown(DailyPathStat, "path", "landing_path", day, day_clicks, by_path)
-    _upsert_breakdown(DailyReferrerStat, "domain", "referrer_domain", day, day_clicks, by_domain)
+    touched = _upsert_breakdown(DailyPathStat, "path", "landing_path", day, day_clicks, by_path)
+    touched |= _upsert_breakdown(
+        DailyReferrerStat, "domain", "referrer_domain", day, day_clicks, by_domain
+    )
+    if touched:
+        refresh_monthly_breakdowns(month=day, affiliate_ids=touched)
     return len(stats)
+
+
+MONTHLY = (
+    (DailyPathStat, MonthlyPathStat, "path"),
+    (DailyReferrerStat, MonthlyReferrerStat, "domain"),
+)
+
+
+def month_bounds(day: date) -> tuple[date, date]:
+    """The first and the last day of `day`'s calendar month."""
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def refresh_monthly_breakdowns(*, month: date, affiliate_ids: Iterable[int] | None = None) -> int:
+    """Rewrite the MonthlyPathStat and MonthlyReferrerStat rows of `month`'s calendar month
+    (of these affiliates, or all) as the sums of its daily rows: a GROUP BY and an upsert
+    each, idempotent. Daily rows are only ever upserted, so every monthly key still has its
+    daily ones and the upsert leaves nothing stale. Called by refresh_rollups_for_day for the
+    affiliates whose breakdowns it wrote; anyone writing daily breakdowns another way (the
+    bench, test fixtures) calls it after. Returns monthly rows written."""
+    first, last = month_bounds(month)
+    ids = None if affiliate_ids is None else sorted(set(affiliate_ids))
+    written = 0
+    for daily, monthly, key in MONTHLY:
+        rows = daily.objects.filter(day__gte=first, day__lte=last)
+        if ids is not None:
+            rows = rows.filter(affiliate_id__in=ids)
+        objs: list[Any] = [
+            monthly(
+                affiliate_id=row["affiliate_id"],
+                month=first,
+                **{key: row[key]},
+                clicks=row["c"],
+                unique_clicks=row["u"],
+                signups=row["s"],
+            )
+            for row in rows.values("affiliate_id", key)
+            .annotate(c=Sum("clicks"), u=Sum("unique_clicks"), s=Sum("signups"))
+            .order_by()
+        ]
+        monthly._default_manager.bulk_create(
+            objs,
+            update_conflicts=True,
+            unique_fields=["affiliate", "month", key],
+            update_fields=["clicks", "unique_clicks", "signups"],
+            batch_size=1000,
+        )
+        written += len(objs)
+    return written
 
 
 # A per-day breakdown of DailyStat by one click column (landing page, referring domain).
@@ -104,9 +161,10 @@ def _upsert_breakdown(
     day: date,
     day_clicks: QuerySet[Click],
     signups: Counter,
-) -> None:
+) -> set[int]:
     """Honoured clicks and unique visitors per (affiliate, `column` value) of the day, and
-    the signups through them, upserted as `model` rows keyed by `key`."""
+    the signups through them, upserted as `model` rows keyed by `key`. Returns the
+    affiliates written."""
     rows = {
         (r["affiliate_id"], r[column]): r
         for r in day_clicks.filter(honoured=True)
@@ -133,6 +191,7 @@ def _upsert_breakdown(
         update_fields=["clicks", "unique_clicks", "signups"],
         batch_size=1000,
     )
+    return {obj.affiliate_id for obj in objs}
 
 
 def refresh_rollups(*, now: datetime, days: int = 2) -> int:
