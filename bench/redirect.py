@@ -409,7 +409,7 @@ def main() -> None:
                 scripts[name] = f.name
         cpu = cpu_by_process()
         live = run_wrk(args, base + "/", scripts["live"])
-        live["cpu"], cpu = cpu_per_request(cpu, cpu_by_process(), live["requests"]), None
+        live["cpu"] = cpu_per_request(cpu, cpu_by_process(), live["requests"])
         thread = threading.Thread(target=flusher, daemon=True)
         thread.start()
         cpu = cpu_by_process()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qsl
 
 from django.conf import settings
@@ -77,53 +76,38 @@ def carry_coupon(
 
 
 def answer(
-    meta: Mapping[str, str], segments: list[str], username: str, *, secure: bool
+    meta: Mapping[str, str],
+    segments: list[str],
+    username: str,
+    *,
+    secure: bool,
+    redis_only: bool = False,
 ) -> links.Destination:
     """Record the click and return where it lands with the cookies to set (empty when the
     click is not honoured). `meta`: the WSGI environ (HttpRequest.META is the same dict);
-    `secure`: the request came over https (SECURE_PROXY_SSL_HEADER included)."""
-    dest = _answer(meta, segments, username, secure=secure, redis_only=False)
-    assert dest is not None  # only a redis_only answer may be missing
-    return dest
-
-
-def answer_from_redis(
-    meta: Mapping[str, str], segments: list[str], username: str, *, secure: bool
-) -> links.Destination | None:
-    """`answer` when the one Redis call is all the click needs (the hot path: a cached name,
-    buffered clicks, no coupon); None, with nothing recorded, when it needs the database —
-    the fast lane then sends Django's request signals and calls `answer`."""
-    return _answer(meta, segments, username, secure=secure, redis_only=True)
-
-
-def _answer(
-    meta: Mapping[str, str], segments: list[str], username: str, *, secure: bool, redis_only: bool
-) -> links.Destination | None:
+    `secure`: the request came over https (SECURE_PROXY_SSL_HEADER included); `redis_only`:
+    the fast lane's first try — services.NeedsDatabase, with nothing recorded, when the
+    click needs the database (see record_click; a ?coupon= link too: carry_coupon reads it)."""
     now = timezone.now()
     try:
         params = parse_qsl(meta.get("QUERY_STRING", ""), keep_blank_values=True)
     except ValueError:  # too many fields
         params = []
     if redis_only and has_coupon(params):
-        return None  # carry_coupon reads the database
+        raise services.NeedsDatabase
     safe = links.safe_segments(segments)
     path = links.landing_path(safe)
     referrer = meta.get("HTTP_REFERER", "")
-    click: dict[str, Any] = {
-        "username": username,
-        "landing_path": path,
-        "params": params,
-        "referrer": referrer,
-        "user_agent": meta.get("HTTP_USER_AGENT", ""),
-        "ip": links.client_ip(meta),
-        "now": now,
-    }
-    if redis_only:
-        outcome = services.record_click(**click, redis_only=True)
-        if outcome is None:
-            return None
-    else:
-        outcome = services.record_click(**click)
+    outcome = services.record_click(
+        username=username,
+        landing_path=path,
+        params=params,
+        referrer=referrer,
+        user_agent=meta.get("HTTP_USER_AGENT", ""),
+        ip=links.client_ip(meta),
+        now=now,
+        redis_only=redis_only,
+    )
     return links.destination(
         path=path if safe is not None else "/",
         params=carry_coupon(params, outcome.affiliate, outcome.honoured),

@@ -24,7 +24,7 @@ from tracking.services.claim_codes import (
     purge_expired_claim_codes,
     spend_claim_code,
 )
-from tracking.services.clicks import ClickOutcome, flush_clicks, record_click
+from tracking.services.clicks import ClickOutcome, NeedsDatabase, flush_clicks, record_click
 from tracking.services.late_claims import (
     LateClaim,
     accept_claim,
@@ -76,6 +76,7 @@ __all__ = [
     "attribute_signup",
     "name_employee",
     "ensure_click_partitions",
+    "NeedsDatabase",
     "flush_clicks",
     "issue_claim_code",
     "mark_daily_money_due",

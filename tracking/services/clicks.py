@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, overload
 
 from redis.exceptions import RedisError
 
@@ -34,32 +33,9 @@ class ClickOutcome:
         return self.affiliate is not None and not self.reason
 
 
-@overload
-def record_click(
-    *,
-    username: str,
-    landing_path: str,
-    params: list[tuple[str, str]],
-    referrer: str,
-    user_agent: str,
-    ip: str,
-    now: datetime,
-    redis_only: Literal[False] = False,
-) -> ClickOutcome: ...
-
-
-@overload
-def record_click(
-    *,
-    username: str,
-    landing_path: str,
-    params: list[tuple[str, str]],
-    referrer: str,
-    user_agent: str,
-    ip: str,
-    now: datetime,
-    redis_only: Literal[True],
-) -> ClickOutcome | None: ...
+class NeedsDatabase(Exception):
+    """record_click(redis_only=True) could not answer with Redis alone; nothing was
+    recorded."""
 
 
 def record_click(
@@ -72,7 +48,7 @@ def record_click(
     ip: str,
     now: datetime,
     redis_only: bool = False,
-) -> ClickOutcome | None:
+) -> ClickOutcome:
     """Classify one click and record it. Honoured clicks and rejected (ad, bot) clicks of an
     approved affiliate are recorded; unknown names and affiliates that are not approved are
     not recorded at all (random 404 paths would otherwise fill the table).
@@ -86,9 +62,9 @@ def record_click(
     to clicks still in its buffer, which that buffer's flush would then drop as duplicates.
 
     `redis_only`: answer only what the one Redis call can (the fast lane's first try, made
-    without Django's request signals); None, with nothing recorded, when the click needs the
-    database (a name not resolved in this generation yet, a missing id counter, or no Redis
-    buffer at all) — the caller then calls again without it."""
+    without Django's request signals); raises NeedsDatabase, with nothing recorded, when the
+    click needs the database (a name not resolved in this generation yet, a missing id
+    counter, or no Redis buffer at all) — the caller then calls again without it."""
     try:
         return _record_click(
             username=username,
@@ -115,9 +91,9 @@ def _record_click(
     ip: str,
     now: datetime,
     redis_only: bool,
-) -> ClickOutcome | None:
+) -> ClickOutcome:
     if redis_only and not buffer.buffered():
-        return None  # every click is an INSERT: the caller's full path
+        raise NeedsDatabase  # every click is an INSERT: the caller's full path
     name = links.normalise_username(username)
     unknown = ClickOutcome(affiliate=None, click_id=None, reason="unknown")
     if not name:
@@ -147,7 +123,7 @@ def _record_click(
         if click_id is not None:
             return ClickOutcome(affiliate=resolved, click_id=click_id, reason=reason)
     if redis_only:
-        return None
+        raise NeedsDatabase
     for _ in range(3):
         resolved, generation = _resolve_for_click(name)
         if resolved is None or not resolved.is_approved:
