@@ -8,8 +8,9 @@ affiliate has 1,000,000 clicks, 20,000 referrals and 200,000 ledger entries, on 
 Uses a throw-away database (bench_<name>, created, migrated and dropped here), never the
 real one. Both phases measure the same affiliate and the same URLs in one run:
 
-1. near-empty: the affiliate has 500 clicks, 10 referrals (9 payments each) and 100
-   entries; its pages are timed.
+1. near-empty: the affiliate has 500 clicks, 60 referrals (9 payments each) and 600
+   entries, so each list fills its first page (50 rows) as it does at full scale and the
+   ratio measures what grows with the data, not a page filling up; its pages are timed.
 2. full: the same generator adds `--scale` × 1,000,000 clicks, 20,000 referrals, 180,000
    payments and 200,000 entries (one signup bounty and nine payment commissions per
    referral, in every state; weekly paid payouts carrying the paid ones) — server-side,
@@ -193,7 +194,8 @@ def seed_rows(*, affiliate_id: int, tag: str, clicks: int, referrals: int, now, 
         """,
         {"now": now, "aff": affiliate_id, "like": f"{tag}-cus-%"},
     )
-    # Weekly paid payouts, one per week of payment, carrying that week's paid entries.
+    # Weekly paid payouts, one per week of payment, carrying that week's paid entries (and
+    # their count, as payouts.services.runs stores it).
     run_id = _insert_run(tag, now)
     week = "date_trunc('week', e.paid_at)"
     sql(
@@ -201,10 +203,11 @@ def seed_rows(*, affiliate_id: int, tag: str, clicks: int, referrals: int, now, 
         INSERT INTO payouts_payout (amount, currency, method, destination, state,
             idempotency_key, provider_id, provider_status, provider_response, failure_reason,
             reference, reversed_amount, attempts, created_at, sent_at, paid_at, affiliate_id,
-            run_id, bank_details, tax_country, tax_form, tax_id, tax_legal_name)
+            run_id, bank_details, tax_country, tax_form, tax_id, tax_legal_name, entry_count)
         SELECT sum(e.amount), 'USD', 'paypal', 'bench.payouts@paypal.test', 'paid',
                %(tag)s || '-' || to_char({week}, 'IYYY-IW'), '', 'SUCCESS', '{{}}', '', '',
-               0, 1, {week}, {week}, {week}, %(aff)s, %(run)s, '', '', '', '', ''
+               0, 1, {week}, {week}, {week}, %(aff)s, %(run)s, '', '', '', '', '',
+               count(*)
         FROM commissions_commissionentry e
         WHERE e.affiliate_id = %(aff)s AND e.state = 'paid' AND e.id > %(after)s
         GROUP BY {week}
@@ -560,7 +563,7 @@ def run(args: argparse.Namespace) -> None:
     clients["staff"].force_login(staff)
 
     t = time.perf_counter()
-    seed(affiliate_id=affiliate.pk, tag="small", clicks=500, referrals=10, now=now, days=args.days)
+    seed(affiliate_id=affiliate.pk, tag="small", clicks=500, referrals=60, now=now, days=args.days)
     rebuild_rollups(affiliate_id=affiliate.pk, now=now, days=args.days)
     sql("VACUUM ANALYZE")
     print(check_money(affiliate.pk))

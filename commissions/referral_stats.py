@@ -19,11 +19,15 @@ What a summary holds, for one referral (customer) at `now`:
   payments and its signup bounty but declined ones, converted at its recorded rate. The
   sum over an affiliate's referrals is the sum of its daily rollups (less adjustments and
   other entries tied to no customer).
+- the counters' shares (tracking.services.referral_stats): its kept payment days, and its
+  **sales per UTC month** as the tiers count them (program amounts before refunds) for its
+  affiliate and its employee.
 
 How it stays right: every writer that changes one of those facts (a payment inserted or
 given its rate, a refund or lost dispute booked, an entry inserted or declined, a
 subscription event recorded) marks the referral due in its own transaction (`mark_*`
-below, through tracking.services.mark_referrals_due); the every-minute sweeper
+below, through tracking.services.mark_referrals_due; tracking marks the customer moved by a
+claim and the one an employee is named for itself); the every-minute sweeper
 (`refresh_referral_stats`, from commissions.tasks) recomputes the marked ones, and the
 "paying" ones whose window ran out, in batches, and clears the marks.
 """
@@ -115,11 +119,12 @@ def summaries(
 
 def _batch(ids: list[int], *, now: datetime, m: Any) -> list[ReferralSummary]:
     referrals: dict[int, int | None] = {}
+    employees: dict[int, int | None] = {}
     signup_plan: dict[int, str] = {}
-    for pk, affiliate_id, plan in m.Referral.objects.filter(pk__in=ids).values_list(
-        "pk", "affiliate_id", "plan"
+    for pk, affiliate_id, employee_id, plan in m.Referral.objects.filter(pk__in=ids).values_list(
+        "pk", "affiliate_id", "employee_id", "plan"
     ):
-        referrals[pk], signup_plan[pk] = affiliate_id, plan
+        referrals[pk], employees[pk], signup_plan[pk] = affiliate_id, employee_id, plan
     payments: dict[int, list[tuple]] = defaultdict(list)
     referral_of: dict[int, int] = {}
     for row in (
@@ -176,6 +181,7 @@ def _batch(ids: list[int], *, now: datetime, m: Any) -> list[ReferralSummary]:
             commission=commission.get(pk, 0),
             now=now,
             affiliate_id=referrals[pk],
+            employee_id=employees[pk],
         )
         for pk in ids
         if pk in referrals
@@ -192,12 +198,17 @@ def _summary(
     commission: int,
     now: datetime,
     affiliate_id: int | None = None,
+    employee_id: int | None = None,
 ) -> ReferralSummary:
     revenue = 0
     last_live = None
     kept: set[date] = set()  # UTC days of the live (kept) payments
+    # The tiers' sales per UTC month (commissions.rules.previous_month_sales): before
+    # refunds, 0 while a payment waits for its rate.
+    sales: dict[date, int] = defaultdict(int)
     plan = signup_plan
     for _, _, paid_at, amount, refunded, dispute_state, program_amount, fx_rate, pplan in payments:
+        sales[paid_at.astimezone(UTC).date().replace(day=1)] += program_amount or 0
         if refunded > 0 and fx_rate is not None:
             revenue += convert(max(amount - refunded, 0), fx_rate)
         elif refunded == 0:
@@ -234,6 +245,8 @@ def _summary(
         commission=commission,
         affiliate_id=affiliate_id,
         kept_days=tuple(sorted(kept)),
+        employee_id=employee_id,
+        monthly_sales=tuple(sorted(sales.items())),
     )
 
 

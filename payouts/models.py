@@ -241,6 +241,10 @@ class Payout(models.Model):
     tax_id = models.CharField(max_length=64, blank=True)
     tax_form = models.CharField(max_length=8, blank=True)
     state = models.CharField(max_length=24, choices=State.choices, db_index=True)
+    # The items it was created with (runs._build_run writes both in one transaction, and a
+    # payout's items never change), so a page of payouts shows each one's count without
+    # counting thousands of items; null on a payout written without it (read as a count).
+    entry_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
     # Generated and stored with the payout, before any provider call; reused on every retry
     # (Stripe Idempotency-Key). PayPal's equivalent is the batch's sender_batch_id.
     idempotency_key = models.CharField(max_length=64, unique=True)

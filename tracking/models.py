@@ -15,6 +15,7 @@ from tracking.rollup_models import (  # noqa: F401 (the app's models, defined th
     DailyCustomerStat,
     MonthlyPathStat,
     MonthlyReferrerStat,
+    MonthlySalesStat,
 )
 
 

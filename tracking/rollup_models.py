@@ -1,6 +1,7 @@
 """The dashboards' derived rollups beyond the daily ones (tracking.models imports them):
-the customer counters the referral summaries keep (DailyCustomerStat, CohortStat) and the
-monthly sums of the daily breakdowns (MonthlyPathStat, MonthlyReferrerStat)."""
+the customer and sales counters the referral summaries keep (DailyCustomerStat,
+CohortStat, MonthlySalesStat) and the monthly sums of the daily breakdowns
+(MonthlyPathStat, MonthlyReferrerStat)."""
 
 from __future__ import annotations
 
@@ -63,6 +64,28 @@ class CohortStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.affiliate_id} {self.first_day} kept {self.kept_months}: {self.customers}"
+
+
+class MonthlySalesStat(models.Model):
+    """An earner's sales in a UTC calendar month (`month` is its first day), as the
+    commission tiers count them (commissions.rules.previous_month_sales): the payments of
+    the customers it referred or was named employee for (once when both), in minor units of
+    the program currency at each payment's recorded rate, before refunds; a payment still
+    waiting for its rate counts 0. The overview's tier progress reads two rows here instead
+    of summing a month of payments. Kept like DailyCustomerStat, by each referral's stored
+    share (Referral.stat_kept)."""
+
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    sales = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["affiliate", "month"], name="one_monthly_sales_stat")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.affiliate_id} {self.month:%Y-%m}: {self.sales}"
 
 
 class MonthlyPathStat(models.Model):

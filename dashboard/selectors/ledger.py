@@ -300,8 +300,8 @@ def payout_totals(payouts: QuerySet[Payout]) -> list[PayoutTotals]:
 
 
 def payout_page(payouts: QuerySet[Payout], *, page: Any) -> Page:
-    """One page of payouts, each with `item_count` (a subquery count: no join that would
-    multiply amounts) and `shown_items`, its first ITEMS_SHOWN items by entry (with their
+    """One page of payouts, each with `item_count` (Payout.entry_count, else a subquery
+    count: no join that would multiply amounts) and `shown_items`, its first ITEMS_SHOWN items by entry (with their
     entries), fetched for this page only. Four queries however many payouts and items:
     the count, the page, the shown items' ids (one indexed LIMIT per payout, UNION ALL),
     the items."""
@@ -312,8 +312,14 @@ def payout_page(payouts: QuerySet[Payout], *, page: Any) -> Page:
         .annotate(n=Count("pk"))
         .values("n")
     )
+    # The stored count; the subquery only for a payout without one (COALESCE evaluates its
+    # later arguments only when needed).
     counted = payouts.annotate(
-        item_count=Coalesce(Subquery(item_count, output_field=BigIntegerField()), 0)
+        item_count=Coalesce(
+            Cast("entry_count", BigIntegerField()),
+            Subquery(item_count, output_field=BigIntegerField()),
+            0,
+        )
     )
     result = Paginator(counted, PAYOUT_PAGE_SIZE).get_page(page)
     shown: list[Payout] = list(result.object_list)
@@ -341,7 +347,10 @@ def payout_page(payouts: QuerySet[Payout], *, page: Any) -> Page:
                 .values_list("pk")
             )
         items = PayoutItem.objects.filter(pk__in=[pk for (pk,) in ids]).select_related("entry")
+        # get_kind_display per item would hash every lazy choice label (a gettext each).
+        kinds = {value: str(label) for value, label in CommissionEntry.Kind.choices}
         for item in items.order_by("entry_id"):
+            item.kind_label = kinds.get(item.entry.kind, item.entry.kind)  # type: ignore[attr-defined]
             by_payout[item.payout_id].append(item)
     for p in shown:
         p.shown_items = by_payout[p.pk]  # type: ignore[attr-defined]

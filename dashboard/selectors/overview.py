@@ -26,6 +26,7 @@ from commissions import ledger_rollups, rules
 from commissions.models import CommissionEntry
 from config.celery import app as celery_app
 from dashboard.selectors.period import Period
+from dashboard.selectors.sales import monthly_sales
 from payouts.models import PayoutAccount
 from payouts.selectors import hold_reason, payout_account
 
@@ -129,7 +130,7 @@ def _tier_for(tiers: list[Tier], sales: int) -> Tier:
 def plan_summary(*, affiliate: Affiliate, now: datetime) -> PlanSummary | None:
     """The affiliate's plan, its rates now and its tier by last month's sales, by the rules
     commissions.rules applies (payment_rate). None when no plan applies (no default plan).
-    At most 5 queries (plan, tiers, bonuses, two sums of sales)."""
+    At most 5 queries (plan, tiers, bonuses, and monthly_sales' two for both months)."""
     try:
         plan = rules.plan_of(affiliate)
     except rules.NoDefaultPlan:
@@ -157,10 +158,10 @@ def plan_summary(*, affiliate: Affiliate, now: datetime) -> PlanSummary | None:
     tiered = plan.use_tiers and bool(tiers) and affiliate.commission_override_bp is None
     if tiered:
         # A payment made now is rated by the previous calendar month's sales (UTC).
-        last_sales = rules.previous_month_sales(affiliate_id=affiliate.pk, moment=now)
-        next_month = rules.add_months(rules.month_start(now), 1)
-        this_sales = rules.previous_month_sales(affiliate_id=affiliate.pk, moment=next_month)
-        last_month = rules.previous_month(now)[0].date()
+        # Both months' sales from the tiers' counter (= rules.previous_month_sales).
+        last_month, this_month = rules.previous_month(now)[0].date(), rules.month_start(now).date()
+        sales = monthly_sales(affiliate_id=affiliate.pk, months=[last_month, this_month])
+        last_sales, this_sales = sales[last_month], sales[this_month]
         tier = _tier_for(tiers, last_sales)
         first_bp, recurring_bp = tier.first_payment_bp, tier.recurring_bp
         reached = _tier_for(tiers, this_sales)

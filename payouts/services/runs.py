@@ -239,6 +239,7 @@ def _build_run(
             state=S.AWAITING_APPROVAL if needs_approval else S.PENDING,
             idempotency_key=new_key("payout"),
             created_at=now,
+            entry_count=len(rows),  # its items, created below; they never change
         )
         due.append((payout, rows))
         result.totals[currency] = result.totals.get(currency, 0) + total

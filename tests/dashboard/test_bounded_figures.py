@@ -34,7 +34,13 @@ from tests.commissions.conftest import pay
 from tests.dashboard import routes
 from tests.dashboard.test_program_figures import NOW, at, program  # noqa: F401 (fixture)
 from tests.factories import AffiliateFactory, ReferralFactory, UserFactory
-from tracking.models import CohortStat, DailyCustomerStat, Referral, ReferralStatDue
+from tracking.models import (
+    CohortStat,
+    DailyCustomerStat,
+    MonthlySalesStat,
+    Referral,
+    ReferralStatDue,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -242,6 +248,7 @@ def test_the_customer_counters_follow_refunds_payments_disputes_and_a_moved_cust
     kept = _counters()
     DailyCustomerStat.objects.all().delete()
     CohortStat.objects.all().delete()
+    MonthlySalesStat.objects.all().delete()  # the shares' third counter (test_tier_sales)
     Referral.objects.update(stat_kept=None)
     backfill(now=NOW)
     assert _counters() == kept

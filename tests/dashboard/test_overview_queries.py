@@ -78,7 +78,7 @@ def test_the_overview_costs_the_same_queries_with_2_or_20_rows(client, today, qu
 
     assert with_two == with_twenty
     # session, user, affiliate; rollups, earnings, balances (the ledger rollup's two); plan +
-    # tiers + bonuses + line rates, two sales sums; payout account, forecast (the ledger
+    # tiers + bonuses + line rates, the sales counter and its backlog; payout account, forecast (the ledger
     # rollup's two, the pending entries); paths, referrers, latest entries; aliases, coupons
     # (and "all"'s first day).
     assert with_twenty <= 24

@@ -152,3 +152,16 @@ def test_the_query_count_does_not_grow_with_the_payouts(run, alice, alice_client
     twenty = _queries(alice_client, "/dashboard/payouts/")
 
     assert two == twenty <= 8
+
+
+def test_the_stored_item_count_is_read_and_a_missing_one_is_counted(alice_client, payouts):
+    # given the paid payout's stored count (as a run writes it; 7 here only to tell it from
+    # a count of its 2 items) and the EUR one without a stored count (1 item)
+    Payout.objects.filter(pk=payouts["paid"].pk).update(entry_count=7)
+
+    page = alice_client.get("/dashboard/payouts/")
+
+    counts = {p.pk: p.item_count for p, _ in page.context["payouts"]}
+    assert counts[payouts["paid"].pk] == 7
+    assert counts[payouts["paid_eur"].pk] == 1
+    assert "7 commission entries" in page.content.decode()

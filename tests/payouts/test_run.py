@@ -104,6 +104,19 @@ def test_one_payout_per_currency(now):
     assert PayPalBatch.objects.count() == 2  # a PayPal batch holds one currency
 
 
+def test_each_payout_stores_the_count_of_its_items(now):
+    # given three approved USD entries and one EUR entry of one affiliate
+    affiliate = payable()
+    approved(affiliate, 2000, 2000, 2000, currency="USD")
+    approved(affiliate, 5000, currency="EUR")
+
+    services.run_payouts(now=now)
+
+    # then the USD payout holds 3 items and says so, the EUR one 1
+    stored = {p.currency: (p.entry_count, p.items.count()) for p in Payout.objects.all()}
+    assert stored == {"USD": (3, 3), "EUR": (1, 1)}
+
+
 def test_a_second_identical_run_pays_nothing_more(now):
     affiliate = payable()
     approved(affiliate, 6000)

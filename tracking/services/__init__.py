@@ -37,10 +37,12 @@ from tracking.services.referral_stats import (
     RETENTION_GRACE_DAYS,
     ReferralSummary,
     contribution,
+    earners,
     kept_months,
     mark_referrals_due,
     refresh_due_referral_stats,
     set_referral_stats,
+    stored_sales,
     stored_share,
 )
 from tracking.services.retention import Purge, ensure_click_partitions, purge_old_clicks
@@ -73,6 +75,8 @@ __all__ = [
     "kept_months",
     "set_referral_stats",
     "stored_share",
+    "stored_sales",
+    "earners",
     "attribute_signup",
     "name_employee",
     "ensure_click_partitions",

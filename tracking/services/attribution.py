@@ -20,7 +20,7 @@ from affiliates.models import Affiliate, Coupon
 from config.errors import Conflict, NotFound, ServiceError
 from config.queue import enqueue_on_commit
 from tracking import links, selectors
-from tracking.models import ClaimCode, Referral
+from tracking.models import ClaimCode, Referral, ReferralStatDue
 from tracking.services import claim_codes
 from tracking.webhook_events import emit_referral_created
 
@@ -230,6 +230,9 @@ def _add_later_facts(
         try:
             with transaction.atomic():
                 referral.save(update_fields=changed)
+                if "employee" in changed:
+                    # Its payments now count as the employee's sales too (the summary's).
+                    ReferralStatDue.objects.create(referral=referral)
         except IntegrityError:
             # Another customer took this Stripe id between the check above and the save.
             raise _stripe_customer_taken(stripe_customer_id) from None
@@ -458,4 +461,6 @@ def name_employee(*, customer_id: str, employee: str, now: datetime) -> tuple[Re
             referral.why = f"{note}; {referral.why}" if referral.why else note
             changed += ["source", "why"]
         referral.save(update_fields=changed)
+        # Its payments now count as the employee's sales too (the summary's share).
+        ReferralStatDue.objects.create(referral=referral)
     return referral, True

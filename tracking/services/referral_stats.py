@@ -10,6 +10,11 @@ CohortStat): each referral's share of them is derived from its kept payment days
 old share is taken out and the new one added, in the same transaction. The counters thus
 always equal the sum of the stored shares; a reader corrects for the referrals still marked
 due by swapping their stored share for a live one (dashboard.selectors.customers).
+
+The tiers' sales counter (MonthlySalesStat) is kept the same way: a referral's share is its
+payments' program amounts per UTC month (`monthly_sales`), credited to each of its earners
+(its affiliate and its employee; once when the same), stored in the same Referral.stat_kept
+(dashboard.selectors.sales reads it).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from tracking.models import (
     NO_PREVIOUS_DAY,
     CohortStat,
     DailyCustomerStat,
+    MonthlySalesStat,
     Referral,
     ReferralStatDue,
 )
@@ -57,6 +63,10 @@ class ReferralSummary:
     # The referral's affiliate and the UTC days of its kept payments (the counters' share).
     affiliate_id: int | None = None
     kept_days: tuple[date, ...] = ()
+    # Its employee, and (first day of a UTC month, program amounts of its payments that
+    # month before refunds): the sales counter's share, each earner's.
+    employee_id: int | None = None
+    monthly_sales: tuple[tuple[date, int], ...] = ()
 
 
 # A `compute` callback of refresh_due_referral_stats: the summaries of the given referrals.
@@ -114,46 +124,63 @@ def contribution(affiliate_id: int | None, days: Sequence[date]) -> CounterKeys:
 
 def stored_share(value: Any) -> tuple[int | None, list[date]]:
     """(affiliate id, kept days) of a Referral.stat_kept value."""
-    if not value:
+    if not value or "affiliate" not in value:
         return None, []
     return value["affiliate"], [date.fromisoformat(d) for d in value["days"]]
 
 
+def earners(affiliate_id: int | None, employee_id: int | None) -> list[int]:
+    """Who a referral's payments count as sales for: its affiliate and its employee."""
+    return sorted({pk for pk in (affiliate_id, employee_id) if pk is not None})
+
+
+def stored_sales(value: Any) -> tuple[list[int], dict[date, int]]:
+    """(earners, {month: sales}) of a Referral.stat_kept value; nothing for a share stored
+    before the sales counter existed (tracking migration 0015 marked those due)."""
+    if not value or not value.get("sales"):
+        return [], {}
+    months = {date.fromisoformat(m): n for m, n in value["sales"].items()}
+    return list(value["earners"]), months
+
+
 def _kept_value(row: ReferralSummary) -> dict[str, Any] | None:
-    if row.affiliate_id is None or not row.kept_days:
-        return None
-    days = sorted(set(row.kept_days))
-    return {"affiliate": row.affiliate_id, "days": [d.isoformat() for d in days]}
+    value: dict[str, Any] = {}
+    if row.affiliate_id is not None and row.kept_days:
+        days = sorted(set(row.kept_days))
+        value |= {"affiliate": row.affiliate_id, "days": [d.isoformat() for d in days]}
+    sales = {month.isoformat(): n for month, n in sorted(row.monthly_sales) if n}
+    who = earners(row.affiliate_id, row.employee_id)
+    if sales and who:
+        value |= {"earners": who, "sales": sales}
+    return value or None
 
 
-def _add(model: type[models.Model], keys: tuple[str, str, str], deltas: Counter) -> None:
-    """customers += delta per key (upsert), then drop the rows left at zero."""
+def _add(
+    model: type[models.Model], keys: tuple[str, ...], deltas: Counter, column: str = "customers"
+) -> None:
+    """`column` += delta per key (upsert), then drop the rows left at zero."""
     items = [(key, n) for key, n in deltas.items() if n]
     if not items:
         return
     table = model._meta.db_table
-    columns = ", ".join((*keys, "customers"))
+    columns = ", ".join((*keys, column))
     adapt = connection.ops.adapt_datefield_value
+    row = "(" + ", ".join(["%s"] * (len(keys) + 1)) + ")"
     with connection.cursor() as cursor:
         for i in range(0, len(items), 500):
             chunk = items[i : i + 500]
             params: list[Any] = []
-            for (affiliate_id, day, third), n in chunk:
-                params += [
-                    affiliate_id,
-                    adapt(day),
-                    adapt(third) if isinstance(third, date) else third,
-                    n,
-                ]
-            values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            for key, n in chunk:
+                params += [adapt(v) if isinstance(v, date) else v for v in key]
+                params.append(n)
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608 (fixed names)
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(chunk))} "  # noqa: S608 (fixed names)
                 f"ON CONFLICT ({', '.join(keys)}) DO UPDATE "
-                f"SET customers = {table}.customers + excluded.customers",
+                f"SET {column} = {table}.{column} + excluded.{column}",
                 params,
             )
     model._default_manager.filter(
-        customers=0,
+        **{column: 0},
         affiliate_id__in={key[0] for key, _ in items},
         **{f"{keys[1]}__in": {key[1] for key, _ in items}},
     ).delete()
@@ -167,6 +194,7 @@ def set_referral_stats(*, rows: Iterable[ReferralSummary]) -> int:
     rows = list({row.referral_id: row for row in rows}.values())  # one share per referral
     paying: Counter = Counter()
     cohorts: Counter = Counter()
+    sales: Counter = Counter()
 
     def count(affiliate_id: int | None, days: Sequence[date], sign: int) -> None:
         keys, cohort = contribution(affiliate_id, days)
@@ -174,6 +202,11 @@ def set_referral_stats(*, rows: Iterable[ReferralSummary]) -> int:
             paying[key] += sign
         if cohort is not None:
             cohorts[cohort] += sign
+
+    def count_sales(who: Iterable[int], months: dict[date, int], sign: int) -> None:
+        for earner in who:
+            for month, n in months.items():
+                sales[(earner, month)] += sign * n
 
     with transaction.atomic():
         ids = [row.referral_id for row in rows]
@@ -185,6 +218,7 @@ def set_referral_stats(*, rows: Iterable[ReferralSummary]) -> int:
                 .values_list("stat_kept", flat=True)
             ):
                 count(*stored_share(stored), -1)
+                count_sales(*stored_sales(stored), -1)
         objs = []
         for row in rows:
             obj = Referral(pk=row.referral_id)
@@ -192,10 +226,12 @@ def set_referral_stats(*, rows: Iterable[ReferralSummary]) -> int:
                 setattr(obj, column, getattr(row, attr))
             obj.stat_kept = _kept_value(row)
             count(row.affiliate_id, row.kept_days, 1)
+            count_sales(*stored_sales(obj.stat_kept), 1)
             objs.append(obj)
         Referral.objects.bulk_update(objs, fields=[*FIELDS, "stat_kept"], batch_size=500)
         _add(DailyCustomerStat, ("affiliate_id", "day", "previous"), paying)
         _add(CohortStat, ("affiliate_id", "first_day", "kept_months"), cohorts)
+        _add(MonthlySalesStat, ("affiliate_id", "month"), sales, column="sales")
     return len(objs)
 
 
