@@ -8,7 +8,8 @@ its default, never to an error.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -83,6 +84,21 @@ def _sort_headers(request: HttpRequest, sort: str) -> list[dict[str, Any]]:
     return headers
 
 
+# Django's date-format letters that strftime writes alike (zero-padded day and month, the
+# year); every SHORT_DATE_FORMAT of the eight languages uses only these and separators.
+_STRFTIME = {"d": "%d", "m": "%m", "Y": "%Y", "y": "%y"}
+
+
+def short_date_formatter(fmt: str) -> Callable[[datetime], str]:
+    """A function formatting a datetime as `fmt` (a Django date format) says: strftime when
+    the format has only the letters above (a tenth of dateformat.format's cost, which a list
+    of 50 rows pays twice a row), dateformat.format for anything else."""
+    if all(ch in _STRFTIME or not ch.isalpha() for ch in fmt) and not set(fmt) & {"\\", "%"}:
+        pattern = "".join(_STRFTIME.get(ch, ch) for ch in fmt)
+        return lambda moment: moment.strftime(pattern)
+    return lambda moment: dateformat.format(moment, fmt)
+
+
 @replica_reads
 @affiliate_required
 def referrals(request: HttpRequest) -> HttpResponse:
@@ -99,12 +115,13 @@ def referrals(request: HttpRequest) -> HttpResponse:
         page=request.GET.get("page"),
     )
     drill_down = reverse("dashboard-referral", kwargs={"pk": 0}).removesuffix("0/")
-    day = get_format("SHORT_DATE_FORMAT")  # looked up once, not per cell as |date does
+    # looked up once, not per cell as |date does
+    day = short_date_formatter(get_format("SHORT_DATE_FORMAT"))
     for row in rows:
         row.url = f"{drill_down}{row.pk}/"
-        row.signed_up_text = dateformat.format(localtime(row.signed_up_at), day)
+        row.signed_up_text = day(localtime(row.signed_up_at))
         if row.first_paid_at is not None:
-            row.first_paid_text = dateformat.format(localtime(row.first_paid_at), day)
+            row.first_paid_text = day(localtime(row.first_paid_at))
         row.revenue_text = "".join(format_money(a, code) for code, a in row.revenue[:1])
         row.commission_text = "".join(format_money(a, code) for code, a in row.commission[:1])
     return render(
