@@ -420,3 +420,24 @@ def test_every_sortable_column_sorts(alice_client, customers, key, direction):
         for a, b in zip(rows, rows[1:], strict=False):
             if SORT_KEY[key](a) == SORT_KEY[key](b):
                 assert (a.pk > b.pk) if direction else (a.pk < b.pk)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(customer_id=st.text(min_size=1, max_size=40).filter(str.strip), plan=st.text(max_size=40))
+def test_any_customer_id_and_plan_are_escaped_in_the_rows(alice_client, alice, customer_id, plan):
+    # The rows are written by one tag (dashboard.templatetags.rows), not the template engine:
+    # what the product sent is shown as text, never markup, as Django's escape writes it.
+    from django.utils.html import escape
+
+    Referral = ReferralFactory._meta.model
+    Referral.objects.filter(affiliate=alice).delete()
+    ReferralFactory(affiliate=alice, customer_id=customer_id, stat_plan=plan)
+
+    html = alice_client.get("/dashboard/referrals/").content.decode()
+
+    row = html[html.index("<tbody>") : html.index("</tbody>")]
+    assert f"<code>{escape(customer_id)}</code>" in row
+    assert f"<td>{escape(plan) if plan else '—'}</td>" in row
+    assert row.count("<tr>") == 1
