@@ -7,11 +7,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     precondition,
@@ -31,22 +29,12 @@ from commissions.services import (
 from config.errors import Conflict
 from tests.commissions.conftest import pay
 from tests.factories import AffiliateFactory, PlanFactory, ReferralFactory, default_plan_with_tiers
+from tests.machines import RolledBackMachine
 
 _ids = itertools.count()
 
 
-class LedgerMachine(RuleBasedStateMachine):
-    def __init__(self):
-        super().__init__()
-        # Each example runs in a savepoint rolled back at teardown: examples do not see
-        # each other's rows, so Hypothesis can replay and shrink them.
-        self._atomic = transaction.atomic()
-        self._atomic.__enter__()
-
-    def teardown(self):
-        transaction.set_rollback(True)
-        self._atomic.__exit__(None, None, None)
-
+class LedgerMachine(RolledBackMachine):
     @initialize()
     def setup(self):
         self.now = datetime(2026, 11, 1, tzinfo=UTC)

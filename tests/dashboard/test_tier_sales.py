@@ -13,11 +13,9 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     precondition,
@@ -33,6 +31,7 @@ from dashboard.selectors import overview
 from dashboard.selectors.sales import monthly_sales
 from tests.commissions.conftest import pay
 from tests.factories import AffiliateFactory, ReferralFactory, default_plan_with_tiers
+from tests.machines import RolledBackMachine
 from tracking.models import MonthlySalesStat, Referral, ReferralStatDue
 from tracking.services import accept_claim, claim_customer, name_employee
 
@@ -52,17 +51,7 @@ def counter() -> set[tuple[int, date, int]]:
     return set(MonthlySalesStat.objects.values_list("affiliate_id", "month", "sales"))
 
 
-class SalesMachine(RuleBasedStateMachine):
-    def __init__(self):
-        super().__init__()
-        # Each example in a savepoint rolled back at teardown (as the ledger machine).
-        self._atomic = transaction.atomic()
-        self._atomic.__enter__()
-
-    def teardown(self):
-        transaction.set_rollback(True)
-        self._atomic.__exit__(None, None, None)
-
+class SalesMachine(RolledBackMachine):
     @initialize()
     def setup(self):
         self.run = next(_ids)
